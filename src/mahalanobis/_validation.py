@@ -1,0 +1,274 @@
+"""Turning user input into checked float arrays.
+
+Every public entry point passes its inputs through these helpers, so that bad input fails early
+with a :class:`ValueError` that names the argument, says what was wrong and what to do — never a
+traceback from inside LAPACK.
+
+pandas is optional: DataFrames are recognised by duck typing and their index and columns are
+kept in a :class:`Data` record so that outputs can carry the same labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Data",
+    "as_data",
+    "as_square_matrix",
+    "as_vector",
+    "check_choice",
+    "check_fraction",
+    "check_nan_policy",
+    "check_random_state",
+    "is_dataframe",
+]
+
+_NAN_POLICIES = ("raise", "omit", "propagate")
+
+
+def is_dataframe(obj: Any) -> bool:
+    """True for a pandas DataFrame (checked without importing pandas)."""
+    return (hasattr(obj, "columns") and hasattr(obj, "index") and hasattr(obj, "to_numpy")
+            and hasattr(obj, "dtypes"))
+
+
+def _is_series(obj: Any) -> bool:
+    return hasattr(obj, "index") and hasattr(obj, "to_numpy") and hasattr(obj, "dtype") and \
+        not hasattr(obj, "columns")
+
+
+@dataclass(frozen=True)
+class Data:
+    """A checked 2-D float array and the labels that came with it.
+
+    ``values`` holds only the kept rows (after ``nan_policy="omit"``); ``kept`` is the boolean
+    mask of kept rows over the input, or None when every row was kept. ``index`` and ``columns``
+    are the pandas labels of the kept rows and of the columns, or None for array input.
+    """
+
+    values: np.ndarray
+    index: Any = None
+    columns: Any = None
+    kept: np.ndarray | None = None
+    n_input: int = 0
+
+    @property
+    def dropped(self) -> np.ndarray:
+        """Positions (0-based) of the rows dropped by ``nan_policy="omit"``."""
+        if self.kept is None:
+            return np.empty(0, dtype=np.intp)
+        return np.flatnonzero(~self.kept)
+
+
+def check_nan_policy(nan_policy: str) -> str:
+    if nan_policy not in _NAN_POLICIES:
+        raise ValueError(
+            f"nan_policy must be one of {', '.join(map(repr, _NAN_POLICIES))}; "
+            f"got {nan_policy!r}.")
+    return nan_policy
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...] | list[str]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(
+            f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+    return value
+
+
+def check_fraction(value: Any, name: str, *, low: float = 0.0, high: float = 1.0,
+                   low_open: bool = True, high_open: bool = True) -> float:
+    """A real number in an interval, with a message naming ``name`` otherwise."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number; got {value!r}.") from None
+    lo_ok = v > low if low_open else v >= low
+    hi_ok = v < high if high_open else v <= high
+    if not (np.isfinite(v) and lo_ok and hi_ok):
+        lb = "(" if low_open else "["
+        rb = ")" if high_open else "]"
+        raise ValueError(f"{name} must lie in {lb}{low:g}, {high:g}{rb}; got {value!r}.")
+    return v
+
+
+def check_random_state(random_state: Any) -> np.random.Generator:
+    """An int, None, a Generator or a legacy RandomState, as a numpy Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if random_state is None or isinstance(random_state, (int, np.integer)):
+        return np.random.default_rng(random_state)
+    raise ValueError(
+        f"random_state must be None, an int or a numpy Generator; got {type(random_state).__name__}.")
+
+
+def _non_numeric_frame_columns(df: Any) -> list[str]:
+    bad = []
+    for col, dtype in zip(df.columns, df.dtypes):
+        kind = getattr(dtype, "kind", "O")
+        if kind not in "biuf":  # bool, int, unsigned, float
+            bad.append(str(col))
+    return bad
+
+
+def _to_float_array(X: Any, name: str) -> np.ndarray:
+    if is_dataframe(X):
+        bad = _non_numeric_frame_columns(X)
+        if bad:
+            shown = ", ".join(repr(c) for c in bad[:5])
+            more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+            raise ValueError(
+                f"{name} has non-numeric column(s) {shown}{more}; select numeric columns "
+                "(e.g. df.select_dtypes('number')) or encode them as numbers.")
+        return X.to_numpy(dtype=float, na_value=np.nan)
+    if _is_series(X):
+        X = X.to_numpy()
+    try:
+        arr = np.asarray(X)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"{name} could not be read as an array ({exc}); "
+                         "pass a rectangular array-like of numbers.") from None
+    if arr.dtype.kind in "biuf":
+        return arr.astype(float, copy=False)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} has complex values; Mahalanobis distances need real data.")
+    try:
+        return arr.astype(float)
+    except (TypeError, ValueError):
+        flat = arr.reshape(-1)
+        for pos, v in enumerate(flat):
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                where = np.unravel_index(pos, arr.shape) if arr.ndim else ()
+                raise ValueError(
+                    f"{name} has a non-numeric value {v!r} at position {tuple(map(int, where))}; "
+                    "pass numbers only (convert or drop text columns).") from None
+        raise
+
+
+def as_data(X: Any, name: str = "X", *, nan_policy: str = "raise", min_samples: int = 1,
+            n_features: int | None = None, feature_names: Any = None) -> Data:
+    """Check a 2-D data matrix (n_samples, n_features) and keep its labels.
+
+    Parameters
+    ----------
+    nan_policy : {"raise", "omit", "propagate"}
+        What to do with rows holding NaN or infinity: raise an error naming them, drop them
+        (``Data.kept`` says which were kept), or keep them (their results become NaN).
+    min_samples : int
+        Fewer rows than this (after dropping) is an error.
+    n_features : int, optional
+        Required number of columns.
+    feature_names : sequence, optional
+        Column names the data must have (when ``X`` is a DataFrame); columns are reordered to
+        match.
+    """
+    check_nan_policy(nan_policy)
+    index = columns = None
+    if is_dataframe(X):
+        if feature_names is not None:
+            missing = [c for c in feature_names if c not in set(X.columns)]
+            if missing:
+                raise ValueError(
+                    f"{name} lacks column(s) {missing[:5]} that the metric was fitted on; "
+                    f"pass a DataFrame with columns {list(feature_names)[:8]}.")
+            X = X[list(feature_names)]
+        index, columns = X.index, X.columns
+    arr = _to_float_array(X, name)
+    if arr.ndim != 2:
+        if arr.ndim == 1:
+            raise ValueError(
+                f"{name} must be 2-D (n_samples, n_features); got a 1-D array of length "
+                f"{arr.shape[0]}. Use {name}.reshape(-1, 1) for a single feature or "
+                f"{name}.reshape(1, -1) for a single sample.")
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features); got {arr.ndim} "
+                         f"dimensions with shape {arr.shape}.")
+    n, p = arr.shape
+    if p == 0:
+        raise ValueError(f"{name} has no columns; pass at least one feature.")
+    if n_features is not None and p != n_features:
+        raise ValueError(f"{name} has {p} columns but {n_features} were expected (the "
+                         "dimension of the centre and scatter); pass data with matching columns.")
+    kept = None
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad_rows = np.flatnonzero(~finite.all(axis=1))
+        labels = list(index[bad_rows[:5]]) if index is not None else bad_rows[:5].tolist()
+        more = f" and {bad_rows.size - 5} more" if bad_rows.size > 5 else ""
+        if nan_policy == "raise":
+            raise ValueError(
+                f"{name} has NaN or infinite values in {bad_rows.size} row(s) (rows {labels}"
+                f"{more}); pass nan_policy='omit' to drop those rows, or impute them first.")
+        if nan_policy == "omit":
+            kept = finite.all(axis=1)
+            arr = arr[kept]
+            if index is not None:
+                index = index[kept]
+    if arr.shape[0] < max(min_samples, 1):
+        what = "after dropping rows with NaN" if kept is not None else ""
+        if arr.shape[0] == 0:
+            raise ValueError(f"{name} is empty {what}".rstrip() + "; pass at least "
+                             f"{max(min_samples, 1)} row(s) of data.")
+        raise ValueError(f"{name} has {arr.shape[0]} row(s) {what}".replace("  ", " ")
+                         + f"; at least {min_samples} are needed.")
+    return Data(values=arr, index=index, columns=columns, kept=kept, n_input=n)
+
+
+def as_vector(v: Any, name: str, length: int | None = None) -> np.ndarray:
+    """A finite 1-D float vector, optionally of a given length."""
+    if _is_series(v):
+        v = v.to_numpy()
+    arr = _to_float_array(v, name)
+    if arr.ndim == 2 and 1 in arr.shape:
+        raise ValueError(f"{name} must be 1-D; got shape {arr.shape}. Pass {name}.ravel() "
+                         "if it is a single point.")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D vector; got shape {arr.shape}.")
+    if length is not None and arr.shape[0] != length:
+        raise ValueError(f"{name} has length {arr.shape[0]} but {length} was expected (the "
+                         "number of features); pass a vector with one value per feature.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} has NaN or infinite values; pass finite numbers.")
+    return arr
+
+
+def as_square_matrix(S: Any, name: str, n_features: int | None = None, *,
+                     symmetric: bool = True, sym_rtol: float = 1e-8) -> np.ndarray:
+    """A finite, square (and, by default, symmetric) float matrix.
+
+    Asymmetry below ``sym_rtol`` relative to the largest entry is rounding and is removed by
+    averaging with the transpose; larger asymmetry is an error.
+    """
+    if is_dataframe(S):
+        S = S.to_numpy(dtype=float)
+    arr = _to_float_array(S, name)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must be a square 2-D matrix; got a scalar. For one feature "
+                         f"pass [[value]].")
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"{name} must be a square 2-D matrix; got shape {arr.shape}.")
+    p = arr.shape[0]
+    if p == 0:
+        raise ValueError(f"{name} is empty; pass a p x p matrix with p >= 1.")
+    if n_features is not None and p != n_features:
+        raise ValueError(f"{name} is {p} x {p} but the data have {n_features} features; pass a "
+                         f"{n_features} x {n_features} matrix.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} has NaN or infinite entries; pass a finite matrix.")
+    if symmetric:
+        scale = np.max(np.abs(arr)) if arr.size else 0.0
+        asym = np.max(np.abs(arr - arr.T)) if p > 1 else 0.0
+        if asym > sym_rtol * scale:
+            raise ValueError(
+                f"{name} is not symmetric (max |{name} - {name}.T| = {asym:.3g}, largest entry "
+                f"{scale:.3g}); pass a symmetric matrix, e.g. ({name} + {name}.T) / 2 if the "
+                "asymmetry is rounding.")
+        if asym > 0:
+            arr = (arr + arr.T) / 2.0
+    return arr

@@ -1,0 +1,63 @@
+"""The `mahalanobis` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from .._version import __version__
+from . import outliers
+from ._io import CLIError
+
+EPILOG = """\
+examples:
+  mahalanobis outliers data.csv --id-column name -o result.csv
+  mahalanobis outliers - < data.csv
+
+Run 'mahalanobis COMMAND --help' for the options and examples of each command.
+Exit status: 0 success, 1 failure while running, 2 bad input or usage.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mahalanobis", description="Mahalanobis distances, outliers and tests from the "
+        "command line.", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    outliers.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _one_line_warning
+            return int(args.run(args))
+    except (CLIError, ValueError) as exc:
+        print(f"mahalanobis {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"mahalanobis {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"mahalanobis {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+    print(f"mahalanobis: warning: {_one_line(Warning(str(message)))}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

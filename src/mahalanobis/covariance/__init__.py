@@ -1,0 +1,50 @@
+"""Estimators of location and scatter; each returns a :class:`~mahalanobis.Metric`.
+
+:func:`fit` dispatches by method name, so every estimator is reachable in one way, from the
+library and from the command line.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from ..metric import Metric
+from .empirical import empirical
+
+__all__ = ["available_methods", "empirical", "fit"]
+
+# name -> "module:function"; modules are imported on first use.
+_METHODS: dict[str, str] = {
+    "empirical": "mahalanobis.covariance.empirical:empirical",
+}
+
+
+def available_methods() -> list[str]:
+    """Names accepted by ``fit(X, method=...)``, sorted."""
+    return sorted(_METHODS)
+
+
+def _resolve(method: str) -> Callable[..., Metric]:
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, available_methods()))}; "
+                         f"got {method!r}.")
+    module, func = _METHODS[method].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def fit(X: Any, method: str = "empirical", **options: Any) -> Metric:
+    """Estimate location and scatter of X and return the fitted :class:`Metric`.
+
+    ``method`` is one of :func:`available_methods`; ``options`` go to that estimator
+    (e.g. ``fit(X, method="empirical", location="median")``).
+    """
+    estimator = _resolve(method)
+    try:
+        return estimator(X, **options)
+    except TypeError as exc:
+        if "unexpected keyword argument" in str(exc):
+            raise ValueError(f"method={method!r} does not take that option ({exc}); see "
+                             f"help(mahalanobis.covariance.{estimator.__name__}).") from None
+        raise
