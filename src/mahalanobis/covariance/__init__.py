@@ -7,6 +7,7 @@ library and from the command line.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -18,16 +19,23 @@ __all__ = ["available_methods", "empirical", "fit"]
 # name -> "module:function"; modules are imported on first use.
 _METHODS: dict[str, str] = {
     "empirical": "mahalanobis.covariance.empirical:empirical",
+    "mcd": "mahalanobis.covariance.mcd:mcd",
+    "mrcd": "mahalanobis.covariance.mrcd:mrcd",
+    "ledoit_wolf": "mahalanobis.covariance.shrinkage:ledoit_wolf",
+    "oas": "mahalanobis.covariance.shrinkage:oas",
+    "ridge": "mahalanobis.covariance.shrinkage:ridge",
+    "modified_cholesky": "mahalanobis.covariance.regularized:modified_cholesky",
 }
 
 
 def available_methods() -> list[str]:
     """Names accepted by ``fit(X, method=...)``, sorted."""
-    return sorted(_METHODS)
+    return sorted(name for name, target in _METHODS.items()
+                  if importlib.util.find_spec(target.split(":")[0]) is not None)
 
 
 def _resolve(method: str) -> Callable[..., Metric]:
-    if not isinstance(method, str) or method not in _METHODS:
+    if not isinstance(method, str) or method not in available_methods():
         raise ValueError(f"method must be one of {', '.join(map(repr, available_methods()))}; "
                          f"got {method!r}.")
     module, func = _METHODS[method].split(":")
