@@ -39,7 +39,7 @@ __all__ = [
 #: Correlation-form condition number above which an IllConditionedWarning is issued.
 WARN_CONDITION = 1e10
 #: Correlation-form condition number above which distances use one refinement step.
-REFINE_CONDITION = 1e6
+REFINE_CONDITION = 1e5
 #: Target size of one chunk buffer (rows x features x 8 bytes).
 CHUNK_BYTES = 2 * 1024 * 1024
 

@@ -147,7 +147,7 @@ def _to_float_array(X: Any, name: str) -> np.ndarray:
             except (TypeError, ValueError):
                 where = np.unravel_index(pos, arr.shape) if arr.ndim else ()
                 raise ValueError(
-                    f"{name} has a non-numeric value {v!r} at position {tuple(map(int, where))}; "
+                    f"{name} has a non-numeric value {str(v)!r} at position {tuple(map(int, where))}; "
                     "pass numbers only (convert or drop text columns).") from None
         raise
 
