@@ -76,7 +76,7 @@ def test_stdin_to_stdout_round_trip(csv, capsys, monkeypatch):
 def test_non_numeric_column_is_named(csv, tmp_path, capsys):
     path, _ = csv
     out_path = tmp_path / "res.csv"
-    code, out, err = run(["outliers", str(path), "-o", str(out_path)], capsys)
+    code, _, err = run(["outliers", str(path), "-o", str(out_path)], capsys)
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "column 'name'" in err and "--columns" in err and "--id-column" in err

@@ -22,7 +22,7 @@ def test_distance_functional_cov_and_precision(data):
     np.testing.assert_allclose(mh.distance(XA, c, S), ref, rtol=1e-12)
     np.testing.assert_allclose(mh.distance(XA, c, precision=np.linalg.inv(S)), ref, rtol=1e-11)
     np.testing.assert_allclose(mh.distance(XA, c, cov=S, squared=True), ref**2, rtol=1e-12)
-    with pytest.raises(ValueError, match="exactly one of cov= .* or precision="):
+    with pytest.raises(ValueError, match=r"exactly one of cov= .* or precision="):
         mh.distance(XA, c)
     with pytest.raises(ValueError, match="exactly one"):
         mh.distance(XA, c, cov=S, precision=S)

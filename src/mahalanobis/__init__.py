@@ -7,12 +7,11 @@
 """
 
 from . import covariance
+from ._version import __version__
 from .covariance import available_methods, fit
 from .distance import distance, pairwise, whiten
 from .errors import ExactFitError, IllConditionedWarning, SingularCovarianceError
 from .metric import Metric
-
-from ._version import __version__
 
 __all__ = [
     "ExactFitError",

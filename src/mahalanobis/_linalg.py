@@ -26,8 +26,8 @@ __all__ = [
     "CHUNK_BYTES",
     "REFINE_CONDITION",
     "WARN_CONDITION",
-    "chunk_rows",
     "cholesky",
+    "chunk_rows",
     "condition_number",
     "correlation_rcond",
     "inverse_triangular",
@@ -182,10 +182,10 @@ def refined_sq_distances(X: np.ndarray, center: np.ndarray, S: np.ndarray, L: np
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         V = X[start:stop] - center  # (k, p)
-        Wt, info = lapack.dpotrs(L, V.T, lower=1)
+        Wt, _ = lapack.dpotrs(L, V.T, lower=1)
         V_ld = V.astype(np.longdouble)
         R = (V_ld.T - S_ld @ Wt.astype(np.longdouble)).astype(float)
-        dW, info = lapack.dpotrs(L, R, lower=1)
+        dW, _ = lapack.dpotrs(L, R, lower=1)
         Wt_ld = Wt.astype(np.longdouble) + dW.astype(np.longdouble)
         out[start:stop] = np.einsum("ij,ji->i", V_ld, Wt_ld).astype(float)
     return out

@@ -103,8 +103,8 @@ def check_random_state(random_state: Any) -> np.random.Generator:
         return np.random.default_rng(random_state.randint(0, 2**31 - 1))
     if random_state is None or isinstance(random_state, (int, np.integer)):
         return np.random.default_rng(random_state)
-    raise ValueError(
-        f"random_state must be None, an int or a numpy Generator; got {type(random_state).__name__}.")
+    raise ValueError("random_state must be None, an int or a numpy Generator; got "
+                     f"{type(random_state).__name__}.")
 
 
 def _non_numeric_frame_columns(df: Any) -> list[str]:
@@ -147,13 +147,15 @@ def _to_float_array(X: Any, name: str) -> np.ndarray:
             except (TypeError, ValueError):
                 where = np.unravel_index(pos, arr.shape) if arr.ndim else ()
                 raise ValueError(
-                    f"{name} has a non-numeric value {str(v)!r} at position {tuple(map(int, where))}; "
-                    "pass numbers only (convert or drop text columns).") from None
+                    f"{name} has a non-numeric value {str(v)!r} at position "
+                    f"{tuple(map(int, where))}; pass numbers only (convert or drop text "
+                    "columns).") from None
         raise
 
 
 def as_data(X: Any, name: str = "X", *, nan_policy: str = "raise", min_samples: int = 1,
-            n_features: int | None = None, feature_names: Any = None) -> Data:
+            n_features: int | None = None, feature_names: Any = None,
+            check_finite: bool = True) -> Data:
     """Check a 2-D data matrix (n_samples, n_features) and keep its labels.
 
     Parameters
@@ -168,6 +170,10 @@ def as_data(X: Any, name: str = "X", *, nan_policy: str = "raise", min_samples: 
     feature_names : sequence, optional
         Column names the data must have (when ``X`` is a DataFrame); columns are reordered to
         match.
+    check_finite : bool
+        False skips the NaN/inf scan; the caller then applies ``nan_policy`` to the rows whose
+        results came out non-finite (:func:`apply_nan_policy`), which saves a pass over the data
+        and the n x p boolean temporary of a full scan.
     """
     check_nan_policy(nan_policy)
     index = columns = None
@@ -196,20 +202,10 @@ def as_data(X: Any, name: str = "X", *, nan_policy: str = "raise", min_samples: 
         raise ValueError(f"{name} has {p} columns but {n_features} were expected (the "
                          "dimension of the centre and scatter); pass data with matching columns.")
     kept = None
-    finite = np.isfinite(arr)
-    if not finite.all():
-        bad_rows = np.flatnonzero(~finite.all(axis=1))
-        labels = list(index[bad_rows[:5]]) if index is not None else bad_rows[:5].tolist()
-        more = f" and {bad_rows.size - 5} more" if bad_rows.size > 5 else ""
-        if nan_policy == "raise":
-            raise ValueError(
-                f"{name} has NaN or infinite values in {bad_rows.size} row(s) (rows {labels}"
-                f"{more}); pass nan_policy='omit' to drop those rows, or impute them first.")
-        if nan_policy == "omit":
-            kept = finite.all(axis=1)
-            arr = arr[kept]
-            if index is not None:
-                index = index[kept]
+    if check_finite:
+        finite_rows = _finite_rows(arr)
+        if not finite_rows.all():
+            arr, index, kept = apply_nan_policy(arr, index, finite_rows, nan_policy, name)
     if arr.shape[0] < max(min_samples, 1):
         what = "after dropping rows with NaN" if kept is not None else ""
         if arr.shape[0] == 0:
@@ -218,6 +214,34 @@ def as_data(X: Any, name: str = "X", *, nan_policy: str = "raise", min_samples: 
         raise ValueError(f"{name} has {arr.shape[0]} row(s) {what}".replace("  ", " ")
                          + f"; at least {min_samples} are needed.")
     return Data(values=arr, index=index, columns=columns, kept=kept, n_input=n)
+
+
+def _finite_rows(arr: np.ndarray) -> np.ndarray:
+    """Boolean mask of rows with only finite values, scanned in chunks (bounded memory)."""
+    n, p = arr.shape
+    out = np.empty(n, dtype=bool)
+    rows = max(1, (1 << 20) // max(p, 1))
+    for s in range(0, n, rows):
+        np.all(np.isfinite(arr[s:s + rows]), axis=1, out=out[s:s + rows])
+    return out
+
+
+def apply_nan_policy(arr: np.ndarray, index: Any, finite_rows: np.ndarray, nan_policy: str,
+                     name: str) -> tuple[np.ndarray, Any, np.ndarray | None]:
+    """Raise for, drop or keep the rows that are not all finite; returns (arr, index, kept)."""
+    bad_rows = np.flatnonzero(~finite_rows)
+    if bad_rows.size == 0 or nan_policy == "propagate":
+        return arr, index, None
+    labels = list(index[bad_rows[:5]]) if index is not None else bad_rows[:5].tolist()
+    more = f" and {bad_rows.size - 5} more" if bad_rows.size > 5 else ""
+    if nan_policy == "raise":
+        raise ValueError(
+            f"{name} has NaN or infinite values in {bad_rows.size} row(s) (rows {labels}"
+            f"{more}); pass nan_policy='omit' to drop those rows, or impute them first.")
+    arr = arr[finite_rows]
+    if index is not None:
+        index = index[finite_rows]
+    return arr, index, finite_rows
 
 
 def as_vector(v: Any, name: str, length: int | None = None) -> np.ndarray:

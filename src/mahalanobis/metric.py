@@ -9,7 +9,16 @@ import numpy as np
 from scipy import stats
 
 from . import _linalg
-from ._validation import Data, as_data, as_square_matrix, as_vector, check_choice, check_fraction
+from ._validation import (
+    Data,
+    apply_nan_policy,
+    as_data,
+    as_square_matrix,
+    as_vector,
+    check_choice,
+    check_fraction,
+    check_nan_policy,
+)
 from .errors import SingularCovarianceError
 
 __all__ = ["Metric"]
@@ -226,14 +235,39 @@ class Metric:
         return self._cond_exact
 
     # ----------------------------------------------------------------- distances
-    def _check_X(self, X: Any, nan_policy: str, name: str = "X") -> Data:
+    def _check_X(self, X: Any, nan_policy: str, name: str = "X",
+                 check_finite: bool = True) -> Data:
         names = self._feature_names if _is_frame(X) and self._feature_names else None
         if names is not None and not set(names) <= set(map(str, X.columns)):
             names = None  # columns not named like ours: fall back to positions
         data = as_data(X, name, nan_policy=nan_policy, n_features=self.n_features,
-                       feature_names=_match_names(X, names) if names else None)
+                       feature_names=_match_names(X, names) if names else None,
+                       check_finite=check_finite)
         _report_omitted(data, name)
         return data
+
+    def _sq_checked(self, X: Any, nan_policy: str, name: str = "X") -> tuple[np.ndarray, Data]:
+        """Squared distances of checked input, with ``nan_policy`` applied afterwards.
+
+        A row holding NaN or inf always gives a non-finite D^2, so only the rows whose result is
+        not finite are inspected: no separate pass over the data and no n x p temporary.
+        """
+        check_nan_policy(nan_policy)
+        data = self._check_X(X, nan_policy, name, check_finite=False)
+        d2 = self._sq(data.values)
+        np.maximum(d2, 0.0, out=d2)
+        suspect = np.flatnonzero(~np.isfinite(d2))
+        if suspect.size:
+            finite_rows = np.ones(d2.shape[0], dtype=bool)
+            finite_rows[suspect] = np.isfinite(data.values[suspect]).all(axis=1)
+            d2_kept, index, kept = apply_nan_policy(d2[:, None], data.index, finite_rows,
+                                                    nan_policy, name)
+            if kept is not None:
+                d2 = np.ascontiguousarray(d2_kept[:, 0])
+                data = Data(values=data.values, index=index, kept=kept, columns=data.columns,
+                            n_input=data.n_input)
+                _report_omitted(data, name)
+        return d2, data
 
     def _sq(self, A: np.ndarray) -> np.ndarray:
         """Squared distances of the rows of a checked float array."""
@@ -260,9 +294,7 @@ class Metric:
         -------
         ndarray of shape (n,), or a pandas Series with X's index when X is a DataFrame.
         """
-        data = self._check_X(X, nan_policy)
-        d2 = self._sq(data.values)
-        np.maximum(d2, 0.0, out=d2)
+        d2, data = self._sq_checked(X, nan_policy)
         if not squared:
             np.sqrt(d2, out=d2)
         return _wrap(d2, data, "d2" if squared else "distance")
@@ -300,15 +332,13 @@ class Metric:
     def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2): the chance that a point drawn from
         N(m, S) lies at least this far out, with m and S taken as known."""
-        data = self._check_X(X, nan_policy)
-        d2 = np.maximum(self._sq(data.values), 0.0)
+        d2, data = self._sq_checked(X, nan_policy)
         return _wrap(stats.chi2.sf(d2, self.n_features), data, "pvalue")
 
     def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
         """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}."""
         alpha = check_fraction(alpha, "alpha")
-        data = self._check_X(X, nan_policy)
-        d2 = self._sq(data.values)
+        d2, data = self._sq_checked(X, nan_policy)
         cut = stats.chi2.isf(alpha, self.n_features)
         return _wrap(d2 > cut, data, "outlier")
 

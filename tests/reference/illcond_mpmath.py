@@ -55,9 +55,7 @@ import sys
 import time
 
 import numpy as np
-import mpmath
-from mpmath import mp
-from mpmath import libmp
+from mpmath import libmp, mp
 
 MP_DPS = 60
 TARGET_CONDS = [1e4, 1e6, 1e8, 1e10, 1e12]

@@ -55,7 +55,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
     print(f"mahalanobis: warning: {_one_line(Warning(str(message)))}", file=sys.stderr)
 
 
