@@ -294,6 +294,9 @@ class Metric:
         -------
         ndarray of shape (n,), or a pandas Series with X's index when X is a DataFrame.
         """
+        if _is_dask(X):
+            from . import _dask
+            return _dask.metric_distance(self, X, squared=squared)
         d2, data = self._sq_checked(X, nan_policy)
         if not squared:
             np.sqrt(d2, out=d2)
@@ -332,12 +335,18 @@ class Metric:
     def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2): the chance that a point drawn from
         N(m, S) lies at least this far out, with m and S taken as known."""
+        if _is_dask(X):
+            from . import _dask
+            return _dask.metric_pvalue(self, X)
         d2, data = self._sq_checked(X, nan_policy)
         return _wrap(stats.chi2.sf(d2, self.n_features), data, "pvalue")
 
     def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
         """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}."""
         alpha = check_fraction(alpha, "alpha")
+        if _is_dask(X):
+            from . import _dask
+            return _dask.metric_outliers(self, X, alpha=alpha)
         d2, data = self._sq_checked(X, nan_policy)
         cut = stats.chi2.isf(alpha, self.n_features)
         return _wrap(d2 > cut, data, "outlier")
@@ -351,6 +360,11 @@ class Metric:
             parts.append(f"n_samples={self.n_samples}")
         parts.append(f"log_det={self._log_det:.6g}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _is_dask(X: Any) -> bool:
+    """A dask Array or DataFrame (checked without importing dask)."""
+    return type(X).__module__.split(".")[0] in ("dask", "dask_expr")
 
 
 def _is_frame(X: Any) -> bool:

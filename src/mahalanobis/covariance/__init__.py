@@ -49,6 +49,9 @@ def fit(X: Any, method: str = "empirical", **options: Any) -> Metric:
     (e.g. ``fit(X, method="empirical", location="median")``).
     """
     estimator = _resolve(method)
+    if type(X).__module__.split(".")[0] in ("dask", "dask_expr"):
+        from .. import _dask
+        return _dask.fit(X, method=method, **options)
     try:
         return estimator(X, **options)
     except TypeError as exc:
