@@ -34,7 +34,7 @@ bench: $(STAMP)
 
 reference: $(STAMP)
 	@command -v Rscript >/dev/null || { echo "make reference needs R: apt-get install r-base-core r-cran-robustbase r-cran-rrcov r-cran-mass r-cran-jsonlite"; exit 2; }
-	for f in tests/reference/*.R; do echo "Rscript $$f"; Rscript $$f || exit 1; done
+	for f in tests/reference/[a-z]*.R; do echo "Rscript $$f"; Rscript $$f || exit 1; done
 	$(PY) tests/reference/illcond_mpmath.py
 
 clean:

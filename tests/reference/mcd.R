@@ -35,62 +35,13 @@ suppressPackageStartupMessages({
   library(robustbase)
 })
 
-## ---------------------------------------------------------------------------
-## JSON helpers (identical copy in every script so that each runs standalone)
-## ---------------------------------------------------------------------------
-## jsonlite's toJSON(digits = NA) prints only 15 significant digits, which does
-## NOT round-trip IEEE doubles.  We therefore pre-format every double with
-## sprintf("%.17g") (always enough to round-trip) and hand the text to toJSON()
-## as verbatim JSON.  Non-finite values (NA, NaN, +-Inf) become null.
-## Convention: a numeric vector of length 1 becomes a JSON scalar unless it is
-## wrapped in I(); numeric matrices always become row-major nested arrays.
 script_dir <- local({
   a <- commandArgs(trailingOnly = FALSE)
   f <- sub("^--file=", "", a[grep("^--file=", a)])
   if (length(f)) dirname(normalizePath(f))
   else if (dir.exists("tests/reference")) "tests/reference" else "."
 })
-out_dir <- file.path(script_dir, "data")
-dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
-
-fmt_num <- function(x) {
-  s <- if (is.integer(x)) sprintf("%d", x) else sprintf("%.17g", x)
-  s[is.na(x) | is.infinite(x)] <- "null"
-  s
-}
-json_prep <- function(x) {
-  if (is.null(x)) return(NA)                       # -> null
-  if (is.data.frame(x)) stop("convert data frames to matrices first")
-  if (is.list(x)) return(lapply(x, json_prep))
-  if ((is.double(x) || is.integer(x)) && !is.factor(x)) {
-    if (is.matrix(x)) {
-      rows <- vapply(seq_len(nrow(x)), function(i)
-        paste0("[", paste(fmt_num(x[i, ]), collapse = ","), "]"), "")
-      return(structure(paste0("[", paste(rows, collapse = ","), "]"), class = "json"))
-    }
-    if (length(x) == 1L && !inherits(x, "AsIs"))
-      return(structure(fmt_num(x), class = "json"))
-    return(structure(paste0("[", paste(fmt_num(as.vector(x)), collapse = ","), "]"),
-                     class = "json"))
-  }
-  if (is.factor(x)) x <- as.character(x)
-  if (!is.null(names(x)) && !inherits(x, "AsIs")) names(x) <- NULL
-  x
-}
-write_fixture <- function(obj, file) {
-  txt <- jsonlite::toJSON(json_prep(obj), digits = NA, auto_unbox = TRUE,
-                          matrix = "rowmajor", na = "null",
-                          json_verbatim = TRUE, pretty = TRUE)
-  writeLines(txt, file.path(out_dir, file))
-  cat("wrote", file.path(out_dir, file), "\n")
-}
-meta <- function(script) list(
-  generator = paste0("tests/reference/", script),
-  R_version = R.version.string,
-  robustbase_version = packageDescription("robustbase")$Version,
-  rrcov_version = if (requireNamespace("rrcov", quietly = TRUE))
-    packageDescription("rrcov")$Version else NA,
-  jsonlite_version = packageDescription("jsonlite")$Version)
+source(file.path(script_dir, "_fixtures.R"))
 
 
 rb <- asNamespace("robustbase")
