@@ -154,6 +154,9 @@ def sq_norms_of_whitened(X: np.ndarray, center: np.ndarray, W: np.ndarray, lower
     rows = rows or chunk_rows(p)
     buf = np.empty((min(rows, n), p))
     Wf = np.asfortranarray(W)
+    # Row sums of squares: einsum is fastest for long rows; for short rows (p <= 24) squaring
+    # in place and one GEMV with a vector of ones is up to 2x faster (measured).
+    ones = np.ones(p) if p <= 24 else None
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         b = buf[: stop - start]
@@ -161,7 +164,11 @@ def sq_norms_of_whitened(X: np.ndarray, center: np.ndarray, W: np.ndarray, lower
         # b is C-ordered (k, p): b.T is Fortran-ordered (p, k) over the same memory, so
         # b.T := W @ b.T in place is exactly the row-wise whitening b := b @ W.T.
         blas.dtrmm(1.0, Wf, b.T, side=0, lower=int(lower), overwrite_b=1)
-        np.einsum("ij,ij->i", b, b, out=out[start:stop])
+        if ones is None:
+            np.einsum("ij,ij->i", b, b, out=out[start:stop])
+        else:
+            np.multiply(b, b, out=b)
+            np.matmul(b, ones, out=out[start:stop])
     return out
 
 
