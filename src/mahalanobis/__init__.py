@@ -6,14 +6,19 @@
     >>> mh.pairwise(X, cov=m.cov)          # all pairs
 """
 
-from . import covariance
+import importlib
+from typing import Any
+
+from . import covariance, inference
 from ._version import __version__
 from .covariance import available_methods, fit
 from .distance import distance, pairwise, whiten
 from .errors import ExactFitError, IllConditionedWarning, SingularCovarianceError
+from .inference import Ellipsoid, group_distance, hotelling_t2, leverage
 from .metric import Metric
 
 __all__ = [
+    "Ellipsoid",
     "ExactFitError",
     "IllConditionedWarning",
     "Metric",
@@ -23,6 +28,23 @@ __all__ = [
     "covariance",
     "distance",
     "fit",
+    "group_distance",
+    "hotelling_t2",
+    "inference",
+    "leverage",
+    "ml",
     "pairwise",
     "whiten",
 ]
+
+# Submodules with optional dependencies are imported on first use, so that
+# `import mahalanobis` needs only numpy and scipy.
+_LAZY_SUBMODULES = ("ml",)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

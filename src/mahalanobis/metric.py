@@ -351,6 +351,18 @@ class Metric:
         cut = stats.chi2.isf(alpha, self.n_features)
         return _wrap(d2 > cut, data, "outlier")
 
+    def ellipsoid(self, level: float = 0.95, kind: str = "chi2", *,
+                  n: int | None = None) -> Any:
+        """The ellipsoid {x : D^2(x) <= r2} holding probability ``level``.
+
+        ``kind="chi2"`` treats the centre and scatter as known (the 95 % ellipse in p = 2 is
+        D^2 = 5.991); ``"prediction"`` and ``"confidence"`` use F quantiles for a new
+        observation and for the mean when they were estimated from ``n`` points (default
+        ``n_samples``). See :class:`mahalanobis.Ellipsoid`.
+        """
+        from .inference.ellipsoid import Ellipsoid
+        return Ellipsoid.from_metric(self, level, kind, n=n)
+
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:
         parts = [f"n_features={self.n_features}"]

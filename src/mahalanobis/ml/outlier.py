@@ -123,7 +123,12 @@ default="chi2"
             self.threshold_ = float(res.cutoff)
         else:
             from ..inference import cutoff as _cutoff
-            h = getattr(self.metric_, "h", None)
+            h = None
+            if c == "hardin_rocke":  # the MCD subset size
+                h = getattr(self.metric_, "h", None)
+            elif c == "cerioli":  # m, the number of units kept by the reweighting step
+                weights = getattr(self.metric_, "weights", None)
+                h = None if weights is None else int(np.sum(weights))
             self.threshold_ = float(_cutoff(p, self.alpha, method=c, n=n,
                                             h=None if h is None else int(h)))
         self.offset_ = -self.threshold_
