@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench reference test-browser clean
+.PHONY: demo test lint bench reference clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,4 +38,7 @@ reference: $(STAMP)
 	$(PY) tests/reference/illcond_mpmath.py
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo-output test-artifacts .pytest_cache .ruff_cache
+
+# make test-browser: the HTML report in headless Chromium (installs Debian's chromium).
+include Makefile.browser

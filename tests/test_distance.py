@@ -42,6 +42,23 @@ def test_pairwise_default_cov_is_cdist_default(data):
     np.testing.assert_allclose(mh.pairwise(XA, XB), cdist(XA, XB, "mahalanobis"), rtol=1e-10)
 
 
+@pytest.mark.parametrize("layout", ["F", "mixed", "strided"])
+def test_pairwise_any_memory_layout(data, layout):
+    """Fortran-ordered input (e.g. DataFrame.to_numpy()) and strided views give the same."""
+    XA, XB, S = data
+    ref = mh.pairwise(XA, XB, cov=S)
+    A = np.asfortranarray(XA)
+    B = XB if layout == "mixed" else np.asfortranarray(XB)
+    if layout == "strided":
+        A = np.repeat(XA, 2, axis=0)[::2]
+        B = np.repeat(XB, 2, axis=0)[::2]
+    np.testing.assert_allclose(mh.pairwise(A, B, cov=S), ref, rtol=1e-12)
+    np.testing.assert_allclose(mh.pairwise(A, cov=S), mh.pairwise(XA, cov=S), rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(mh.distance(A, XA.mean(0), S), mh.distance(XA, XA.mean(0), S),
+                               rtol=1e-13)
+
+
 def test_pairwise_self_symmetric_zero_diagonal(data):
     XA, _, S = data
     D = mh.pairwise(XA, cov=S)

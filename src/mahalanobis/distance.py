@@ -98,7 +98,9 @@ def pairwise(XA: Any, XB: Any = None, *, cov: Any = None, precision: Any = None,
 
 def _whitened(metric: Metric, X: np.ndarray) -> np.ndarray:
     """Rows W (x - m) as a C-ordered array (one triangular multiply)."""
-    Z = X - metric.center
+    # C order is required: Z.T must be Fortran-ordered for dtrmm to work in place (on a
+    # C-ordered Z.T, f2py would silently multiply a copy). X - m keeps X's layout, so ask.
+    Z = np.subtract(X, metric.center, order="C")
     from scipy.linalg import blas
     W = np.asfortranarray(metric._W)
     blas.dtrmm(1.0, W, Z.T, side=0, lower=int(metric._W_lower), overwrite_b=1)

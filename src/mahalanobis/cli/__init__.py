@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import outliers
+from . import chart, distance, outliers, pairwise, report, test
 from ._io import CLIError
 
 EPILOG = """\
 examples:
   mahalanobis outliers data.csv --id-column name -o result.csv
   mahalanobis outliers - < data.csv
+  mahalanobis distance Y.csv --reference X.csv
+  mahalanobis pairwise data.csv -o dist.csv
+  mahalanobis test data.csv --group treatment
+  mahalanobis chart phase1.csv --monitor new.csv
+  mahalanobis report data.csv -o report.html
 
 Run 'mahalanobis COMMAND --help' for the options and examples of each command.
 Exit status: 0 success, 1 failure while running, 2 bad input or usage.
@@ -28,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    outliers.add_parser(sub)
+    for command in (outliers, distance, pairwise, test, chart, report):
+        command.add_parser(sub)
     return parser
 
 
@@ -43,8 +50,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CLIError, ValueError) as exc:
         print(f"mahalanobis {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (e.g. piped into head): stop quietly
+        try:  # as the Python docs advise: no second error when stdout is flushed at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # pragma: no cover - stdout without a descriptor
+            pass
+        return 0
     except OSError as exc:
         print(f"mahalanobis {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if os.environ.get("MAHALANOBIS_DEBUG"):
+            raise
+        print(f"mahalanobis {args.command}: error: {_one_line(exc)} ({type(exc).__name__}; "
+              "set MAHALANOBIS_DEBUG=1 for a traceback)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"mahalanobis {args.command}: interrupted", file=sys.stderr)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import math
 import os
 import sys
 import tempfile
@@ -83,6 +85,11 @@ def atomic_write(path: str, write: Callable[[Any], None], *, binary: bool = Fals
     try:
         with os.fdopen(fd, "wb" if binary else "w", newline=None if binary else "") as fh:
             write(fh)
+        try:  # the permissions of a normal new file (mkstemp makes it private)
+            mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o666 & ~_umask()
+            os.chmod(tmp, mode)
+        except OSError:  # pragma: no cover - e.g. filesystems without modes
+            pass
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -111,7 +118,16 @@ def write_frame(df: Any, path: str | None, fmt: str) -> None:
     """Write a result table to a file (atomically) or to standard output."""
     def dump(fh: Any) -> None:
         if fmt == "json":
-            df.to_json(fh, orient="records", indent=1, double_precision=15)
+            data = df
+            pd = sys.modules["pandas"]
+            if not (isinstance(df.index, pd.RangeIndex) and df.index.name is None):
+                # keep the row labels as a field of each record
+                data = df.reset_index(names=df.index.name or "row")
+            # json.dump writes floats with repr: shortest round-trip form, no precision lost
+            # on small p-values (pandas' double_precision caps decimals, not digits)
+            json.dump([{str(k): _json_value(v) for k, v in rec.items()}
+                       for rec in data.to_dict(orient="records")], fh, indent=1,
+                      allow_nan=False)
             fh.write("\n")
         else:
             df.to_csv(fh, sep="\t" if fmt == "tsv" else ",", float_format="%.10g",
@@ -122,3 +138,20 @@ def write_frame(df: Any, path: str | None, fmt: str) -> None:
         sys.stdout.flush()
     else:
         atomic_write(path, dump)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _json_value(v: Any) -> Any:
+    """A JSON-ready scalar: numpy scalars as Python ones, NaN and missing as null."""
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)

@@ -9,8 +9,16 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ..covariance import available_methods, fit
-from ._io import CLIError, output_format, read_table, select_numeric, write_frame
+from ..covariance import available_methods
+from ._common import add_progress_option, fit_metric
+from ._io import (
+    CLIError,
+    atomic_write,
+    output_format,
+    read_table,
+    select_numeric,
+    write_frame,
+)
 
 HELP = "flag outlying rows of a CSV table by their Mahalanobis distance"
 EPILOG = """\
@@ -19,11 +27,13 @@ examples:
   mahalanobis outliers data.csv --id-column name --method mcd -o result.csv
   mahalanobis outliers data.csv --columns x1,x2,x3 --alpha 0.01 --json
   cat data.csv | mahalanobis outliers - --top 5 > result.csv
+  mahalanobis outliers data.csv --method mcd -o result.csv --report report.html
 
 The result has one row per input row: distance D, squared distance d2, chi-squared
 p-value, the outlier flag (p-value < alpha, i.e. d2 above the chi-squared cutoff) and the
 rank by distance. Without -o the result goes to standard output and the summary to
-standard error.
+standard error. --report also writes the HTML report of 'mahalanobis report' (same method,
+alpha and seed; needs mahalanobis[plot]).
 """
 
 
@@ -48,6 +58,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--top", type=int, default=10,
                    help="rows shown in the printed table (default: 10)")
     p.add_argument("-q", "--quiet", action="store_true", help="print no table or summary")
+    p.add_argument("--report", default=None, metavar="FILE.html",
+                   help="also write a self-contained HTML report to this file")
+    add_progress_option(p)
     p.set_defaults(run=run)
 
 
@@ -59,7 +72,8 @@ def _column_list(text: str) -> list[str]:
 
 
 def analyse(df: Any, *, method: str, alpha: float, random_state: int | None,
-            nan_policy: str) -> tuple[Any, dict[str, Any]]:
+            nan_policy: str, args: argparse.Namespace | None = None
+            ) -> tuple[Any, dict[str, Any]]:
     """Fit, score and flag; the result table (input order) and a summary record."""
     pd = sys.modules["pandas"]
     if not 0 < alpha < 1:
@@ -72,10 +86,7 @@ def analyse(df: Any, *, method: str, alpha: float, random_state: int | None,
             raise CLIError(f"{int((~finite).sum())} row(s) have missing or infinite values "
                            f"(rows {bad}); pass --nan-policy omit to skip them.")
         X = X[finite]
-    options: dict[str, Any] = {}
-    if random_state is not None and method not in ("empirical",):
-        options["random_state"] = random_state
-    metric = fit(X, method=method, **options)
+    metric = fit_metric(X, method, random_state=random_state, args=args)
     d2 = np.asarray(metric.distance(X, squared=True), dtype=float)
     p = X.shape[1]
     cutoff = float(stats.chi2.isf(alpha, p))
@@ -118,14 +129,27 @@ def run(args: argparse.Namespace) -> int:
     label = "standard input" if args.file == "-" else args.file
     X = select_numeric(df, args.columns, id_column=args.id_column, label=label)
     fmt = output_format(args.output, args.json)
+    if args.report is not None and not args.report.lower().endswith((".html", ".htm")):
+        raise CLIError(f"--report {args.report}: the report is HTML; name the file .html.")
     res, summary = analyse(X, method=args.method, alpha=args.alpha,
-                           random_state=args.random_state, nan_policy=args.nan_policy)
+                           random_state=args.random_state, nan_policy=args.nan_policy,
+                           args=args)
+    html = None
+    if args.report is not None:  # built before anything is written: no partial outputs
+        from ..report import build_report
+        html = build_report(X, method=args.method, alpha=args.alpha, source=label,
+                            random_state=args.random_state if args.random_state is not None
+                            else 0)
     to_stdout = args.output in (None, "-")
     write_frame(res, args.output, fmt)
+    if html is not None:
+        atomic_write(args.report, lambda fh: fh.write(html))
     if not args.quiet:
         stream = sys.stderr if to_stdout else sys.stdout
         print(format_table(res, args.top), file=stream)
         print(format_summary(summary, label), file=stream)
         if not to_stdout:
             print(f"wrote {args.output}", file=stream)
+        if html is not None:
+            print(f"wrote {args.report}", file=stream)
     return 0
