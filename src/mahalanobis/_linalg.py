@@ -16,6 +16,7 @@ This module imports nothing of the package except the error types.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 from scipy.linalg import blas, lapack
@@ -63,12 +64,14 @@ def _singular_error(S: np.ndarray, name: str, what: str) -> SingularCovarianceEr
     return SingularCovarianceError(msg, rank=rank, min_eigenvalue=float(eig[0]))
 
 
-def cholesky(S: np.ndarray, name: str = "cov") -> np.ndarray:
+def cholesky(S: np.ndarray, name: str = "cov", *, return_rcond: bool = False) -> Any:
     """Lower Cholesky factor L of a symmetric positive definite S (S = L L^T).
 
     Raises SingularCovarianceError with the rank and smallest eigenvalue of S when S is not
     numerically positive definite (including matrices whose factorisation "succeeds" with a
     reciprocal condition number below p * eps: those are singular in all but name).
+    With ``return_rcond`` also returns that estimate (:func:`correlation_rcond`), so callers
+    need not compute it again.
     """
     S = np.asarray(S, dtype=float)
     L, info = lapack.dpotrf(S, lower=1, clean=1, overwrite_a=0)
@@ -76,9 +79,10 @@ def cholesky(S: np.ndarray, name: str = "cov") -> np.ndarray:
         raise _singular_error(S, name, "not positive definite")
     if info < 0:  # pragma: no cover - argument error inside LAPACK means a bug here
         raise RuntimeError(f"dpotrf argument {-info} was illegal")
-    if correlation_rcond(L) < S.shape[0] * np.finfo(float).eps:
+    rcond = correlation_rcond(L)
+    if rcond < S.shape[0] * np.finfo(float).eps:
         raise _singular_error(S, name, "singular to working precision")
-    return L
+    return (L, rcond) if return_rcond else L
 
 
 def correlation_rcond(L: np.ndarray) -> float:

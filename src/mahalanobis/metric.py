@@ -85,8 +85,8 @@ class Metric:
     def __init__(self, center: Any, cov: Any, *, feature_names: Any = None) -> None:
         center = as_vector(center, "center")
         cov = as_square_matrix(cov, "cov", center.shape[0])
-        L = _linalg.cholesky(cov, "cov")
-        self._setup(center, cov=cov, L=L, feature_names=feature_names)
+        L, rcond = _linalg.cholesky(cov, "cov", return_rcond=True)
+        self._setup(center, cov=cov, L=L, rcond=rcond, feature_names=feature_names)
 
     # ----------------------------------------------------------------- construction
     def _setup(self, center: np.ndarray, *, cov: np.ndarray | None = None,
@@ -127,12 +127,12 @@ class Metric:
         """A metric from a precision (inverse covariance) matrix P: D^2 = (x-m)^T P (x-m)."""
         center = as_vector(center, "center")
         P = as_square_matrix(precision, "precision", center.shape[0])
-        Lp = _linalg.cholesky(P, "precision")
+        Lp, rcond = _linalg.cholesky(P, "precision", return_rcond=True)
         self = cls.__new__(cls)
         # P = Lp Lp^T, so D^2 = ||Lp^T (x - m)||^2: the whitening matrix is upper triangular.
         self._setup(center, precision=P, W=np.ascontiguousarray(Lp.T), W_lower=False,
-                    log_det=-_linalg.log_det_from_cholesky(Lp),
-                    rcond=_linalg.correlation_rcond(Lp), feature_names=feature_names)
+                    log_det=-_linalg.log_det_from_cholesky(Lp), rcond=rcond,
+                    feature_names=feature_names)
         return self
 
     @classmethod
@@ -164,7 +164,7 @@ class Metric:
         that produce a factored precision directly, such as the modified Cholesky one)."""
         self = cls.__new__(cls)
         P = W.T @ W
-        rcond = _linalg.correlation_rcond(_linalg.cholesky((P + P.T) / 2, "precision"))
+        _, rcond = _linalg.cholesky((P + P.T) / 2, "precision", return_rcond=True)
         self._setup(center, W=W, W_lower=lower, log_det=log_det, rcond=rcond,
                     feature_names=feature_names, warn=warn)
         return self

@@ -13,8 +13,21 @@ from typing import Any
 
 from ..metric import Metric
 from .empirical import empirical
+from .regularized import ModifiedCholeskyPrecision, modified_cholesky
+from .shrinkage import RidgeCovariance, ShrunkCovariance, ledoit_wolf, oas, ridge
 
-__all__ = ["available_methods", "empirical", "fit"]
+__all__ = [
+    "ModifiedCholeskyPrecision",
+    "RidgeCovariance",
+    "ShrunkCovariance",
+    "available_methods",
+    "empirical",
+    "fit",
+    "ledoit_wolf",
+    "modified_cholesky",
+    "oas",
+    "ridge",
+]
 
 # name -> "module:function"; modules are imported on first use.
 _METHODS: dict[str, str] = {
