@@ -9,8 +9,9 @@
 import importlib
 from typing import Any
 
-from . import covariance, inference
+from . import control, covariance, inference
 from ._version import __version__
+from .control import T2Chart
 from .covariance import available_methods, fit
 from .distance import distance, pairwise, whiten
 from .errors import ExactFitError, IllConditionedWarning, SingularCovarianceError
@@ -23,8 +24,10 @@ __all__ = [
     "IllConditionedWarning",
     "Metric",
     "SingularCovarianceError",
+    "T2Chart",
     "__version__",
     "available_methods",
+    "control",
     "covariance",
     "distance",
     "fit",
