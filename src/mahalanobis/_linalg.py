@@ -35,6 +35,7 @@ __all__ = [
     "log_det_from_cholesky",
     "solve_triangular",
     "sq_norms_of_whitened",
+    "whiten_rows",
 ]
 
 #: Correlation-form condition number above which an IllConditionedWarning is issued.
@@ -140,6 +141,18 @@ def solve_triangular(T: np.ndarray, B: np.ndarray, lower: bool = True,
     """Solve T X = B (or T^T X = B) for triangular T."""
     from scipy.linalg import solve_triangular as _st
     return _st(T, B, lower=lower, trans=1 if trans else 0, check_finite=False)
+
+
+def whiten_rows(X: np.ndarray, center: np.ndarray, W: np.ndarray, lower: bool) -> np.ndarray:
+    """Rows W (x_i - center) of a new C-ordered array (one BLAS triangular multiply).
+
+    The centred copy is made in C order on purpose: its transpose is then Fortran-ordered and
+    ``dtrmm`` works on it in place. On a C-ordered transpose (what ``X - center`` gives for a
+    Fortran-ordered X) f2py would silently multiply a temporary copy and return Z unchanged.
+    """
+    Z = np.subtract(X, center, order="C")
+    blas.dtrmm(1.0, np.asfortranarray(W), Z.T, side=0, lower=int(lower), overwrite_b=1)
+    return Z
 
 
 def sq_norms_of_whitened(X: np.ndarray, center: np.ndarray, W: np.ndarray, lower: bool,

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ._linalg import whiten_rows
 from ._validation import as_data, as_square_matrix
 from .metric import Metric
 
@@ -98,13 +99,7 @@ def pairwise(XA: Any, XB: Any = None, *, cov: Any = None, precision: Any = None,
 
 def _whitened(metric: Metric, X: np.ndarray) -> np.ndarray:
     """Rows W (x - m) as a C-ordered array (one triangular multiply)."""
-    # C order is required: Z.T must be Fortran-ordered for dtrmm to work in place (on a
-    # C-ordered Z.T, f2py would silently multiply a copy). X - m keeps X's layout, so ask.
-    Z = np.subtract(X, metric.center, order="C")
-    from scipy.linalg import blas
-    W = np.asfortranarray(metric._W)
-    blas.dtrmm(1.0, W, Z.T, side=0, lower=int(metric._W_lower), overwrite_b=1)
-    return Z
+    return whiten_rows(X, metric.center, metric._W, metric._W_lower)
 
 
 def _pairwise_sq(ZA: np.ndarray, ZB: np.ndarray | None) -> np.ndarray:

@@ -296,7 +296,7 @@ class Metric:
         """
         if _is_dask(X):
             from . import _dask
-            return _dask.metric_distance(self, X, squared=squared)
+            return _dask.metric_distance(self, X, squared=squared, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
         if not squared:
             np.sqrt(d2, out=d2)
@@ -337,7 +337,7 @@ class Metric:
         N(m, S) lies at least this far out, with m and S taken as known."""
         if _is_dask(X):
             from . import _dask
-            return _dask.metric_pvalue(self, X)
+            return _dask.metric_pvalue(self, X, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
         return _wrap(stats.chi2.sf(d2, self.n_features), data, "pvalue")
 
@@ -346,7 +346,7 @@ class Metric:
         alpha = check_fraction(alpha, "alpha")
         if _is_dask(X):
             from . import _dask
-            return _dask.metric_outliers(self, X, alpha=alpha)
+            return _dask.metric_outliers(self, X, alpha=alpha, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
         cut = stats.chi2.isf(alpha, self.n_features)
         return _wrap(d2 > cut, data, "outlier")
