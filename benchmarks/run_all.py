@@ -16,7 +16,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ORDER = ["distance", "mcd", "shrinkage", "control", "ml", "online", "sketch", "dask"]
+ORDER = ["distance", "mcd", "shrinkage", "control", "ml", "extensions", "dask"]
+# bench_online.py and bench_sketch.py both write sections of results/extensions.md.
+SCRIPTS = {"extensions": ["online", "sketch"]}
 
 
 def main(argv=None) -> int:
@@ -24,13 +26,14 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default=None, help="comma-separated areas to rerun")
     ap.add_argument("--quick", action="store_true", help="small sizes; RESULTS.md untouched")
     args = ap.parse_args(argv)
-    areas = [a for a in ORDER if os.path.exists(os.path.join(HERE, f"bench_{a}.py"))]
+    areas = [a for a in ORDER if any(os.path.exists(os.path.join(HERE, f"bench_{s}.py"))
+                                     for s in SCRIPTS.get(a, [a]))]
     if args.only:
         wanted = set(args.only.split(","))
         areas = [a for a in areas if a in wanted]
     failed = []
-    for area in areas:
-        cmd = [sys.executable, os.path.join(HERE, f"bench_{area}.py")]
+    for area, script in [(a, s) for a in areas for s in SCRIPTS.get(a, [a])]:
+        cmd = [sys.executable, os.path.join(HERE, f"bench_{script}.py")]
         if args.quick:
             cmd.append("--quick")
         print(f"== {area}: {' '.join(cmd)}", flush=True)

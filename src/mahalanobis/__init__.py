@@ -14,16 +14,30 @@ from ._version import __version__
 from .control import T2Chart
 from .covariance import available_methods, fit
 from .distance import distance, pairwise, whiten
-from .errors import ExactFitError, IllConditionedWarning, SingularCovarianceError
+from .errors import (
+    CholeskyDowndateWarning,
+    ExactFitError,
+    IllConditionedWarning,
+    SingularCovarianceError,
+)
+from .functional import FunctionalMetric
 from .inference import Ellipsoid, group_distance, hotelling_t2, leverage
+from .kernel import KernelMetric
 from .metric import Metric
+from .online import OnlineMetric
+from .sketch import SketchedMetric
 
 __all__ = [
+    "CholeskyDowndateWarning",
     "Ellipsoid",
     "ExactFitError",
+    "FunctionalMetric",
     "IllConditionedWarning",
+    "KernelMetric",
     "Metric",
+    "OnlineMetric",
     "SingularCovarianceError",
+    "SketchedMetric",
     "T2Chart",
     "__version__",
     "available_methods",

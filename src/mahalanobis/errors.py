@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "CholeskyDowndateWarning",
     "ExactFitError",
     "IllConditionedWarning",
     "SingularCovarianceError",
@@ -65,3 +66,8 @@ class IllConditionedWarning(RuntimeWarning):
     distance is invariant to column scaling and the Cholesky factorisation is too, so only
     near-collinearity costs accuracy.
     """
+
+
+class CholeskyDowndateWarning(RuntimeWarning):
+    """A Cholesky downdate failed (the downdated matrix is not numerically positive definite);
+    the factor was recomputed from the co-moment matrix instead (:class:`OnlineMetric`)."""

@@ -1,0 +1,498 @@
+"""Streaming location and scatter: `OnlineMetric`, with O(p^2) work per point.
+
+The state is the (weighted) count, the mean m and the co-moment matrix
+M = sum_i w_i (x_i - m)(x_i - m)^T, together with the lower Cholesky factor of M, kept up to
+date by rank-one updates and downdates (:mod:`mahalanobis._cholupdate`). A distance therefore
+needs one triangular solve, O(p^2), after every single-point update.
+
+Update formulas
+---------------
+Adding a chunk B (m rows, mean b, co-moment M_B) to a state (n, m_A, M_A) uses the pairwise
+update of Chan, Golub & LeVeque (1979, eq. 2.1; 1983, eq. 1.5b):
+
+    n' = n + m,   d = b - m_A,   m' = m_A + d m / n',   M' = M_A + M_B + d d^T n m / n',
+
+which for m = 1 is Welford's (1962) update M' = M + (n / n') (x - m)(x - m)^T. Removing one
+point is the exact inverse: m' = m + (m - x) / n', M' = M - (n / n') (x - m)(x - m)^T with
+n' = n - 1, a rank-one *downdate* of the factor. With exponential forgetting (factor
+lambda in (0, 1)) every earlier weight is multiplied by lambda before a point of weight 1 is
+added: W' = lambda W + 1, m' = m + (x - m) / W', M' = lambda M + (lambda W / W') (x - m)(x - m)^T
+(the weighted form of Welford's update; West 1979).
+
+Accuracy. The weighted sum of x - K about a fixed shift K (the first point) and the
+co-moment M are accumulated with compensated (TwoSum / Neumaier) summation, and the mean is
+K + S / W. Plain running means lose accuracy when most of a long stream is removed again (the
+rounding errors of the large intermediate sums stay in the small final one, amplified by the
+ratio of the counts); with compensation 1e6 single-point updates followed by 999 000 removals
+still match a batch fit of the last 1000 points to about 1e-13 (benchmarks/bench_online.py).
+
+The covariance is M / (n - 1) without forgetting (as ``numpy.cov`` and
+:func:`mahalanobis.covariance.empirical`), and M / (W - V2 / W) with forgetting, where W and V2
+are the sum of the weights and of their squares: the unbiased divisor for reliability weights,
+the one ``numpy.cov(..., aweights=w)`` uses, which reduces to n - 1 for equal weights.
+
+References
+----------
+Welford, B. P. (1962). Note on a method for calculating corrected sums of squares and
+products. Technometrics 4(3), 419-420.
+West, D. H. D. (1979). Updating mean and variance estimates: an improved method.
+Communications of the ACM 22(9), 532-535.
+Chan, T. F., Golub, G. H. & LeVeque, R. J. (1979). Updating formulae and a pairwise algorithm
+for computing sample variances. Stanford CS report STAN-CS-79-773; (1983) Algorithms for
+computing the sample variance: analysis and recommendations. The American Statistician 37(3),
+242-247.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy.linalg import lapack
+
+from . import _linalg
+from ._cholupdate import CholeskyDowndateWarning, chol_downdate, chol_update
+from ._validation import as_data, check_fraction
+from .errors import SingularCovarianceError
+from .metric import Metric
+
+__all__ = ["CholeskyDowndateWarning", "OnlineMetric"]
+
+class _Sum:
+    """An array accumulated with compensated (Neumaier / Kahan-Babuska) summation.
+
+    ``hi + lo`` holds the running sum with an error of about eps * |sum| + N eps^2 max|term|,
+    instead of the N eps max|partial sum| of plain accumulation: removing most of a long stream
+    then costs no accuracy (with plain sums the error of the big intermediate sums would remain
+    in the small final one).
+    """
+
+    __slots__ = ("hi", "lo")
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        self.hi = np.zeros(shape)
+        self.lo = np.zeros(shape)
+
+    def add(self, term: np.ndarray) -> None:
+        s = self.hi + term
+        bp = s - self.hi
+        # TwoSum (Knuth): the exact rounding error of hi + term
+        self.lo += (self.hi - (s - bp)) + (term - bp)
+        self.hi = s
+
+    def scale(self, f: float) -> None:
+        self.hi *= f
+        self.lo *= f
+
+    def value(self) -> np.ndarray:
+        return self.hi + self.lo
+
+    def set(self, value: np.ndarray) -> None:
+        self.hi = np.array(value, dtype=float)
+        self.lo = np.zeros_like(self.hi)
+
+    def copy(self) -> _Sum:
+        out = _Sum(self.hi.shape)
+        out.hi, out.lo = self.hi.copy(), self.lo.copy()
+        return out
+
+
+#: The factor is recomputed from the co-moment matrix after this many rank-one modifications,
+#: which bounds the drift between the two (O(p^3) once per this many O(p^2) updates).
+REFACTOR_EVERY = 10_000
+
+
+class OnlineMetric:
+    """Mahalanobis metric estimated from a stream: mean, covariance and distances after every
+    update, at O(p^2) per point.
+
+    Parameters
+    ----------
+    forgetting : float in (0, 1), optional
+        Exponential forgetting factor lambda: a point seen k updates ago has weight lambda^k.
+        The effective memory is about 1 / (1 - lambda) points.
+    window : int, optional
+        Keep only the ``window`` most recent points (a sliding window). Their values are stored
+        (``window x p`` floats); each new point beyond the window removes the oldest by an
+        exact downdate.
+
+    Attributes
+    ----------
+    n_samples : int
+        Number of points the current estimate represents (for ``forgetting``, all points seen).
+    weight_sum : float
+        Sum of the weights (equals ``n_samples`` without forgetting).
+    center, cov, cholesky : ndarray
+        Current mean, covariance and the lower Cholesky factor of the covariance.
+
+    Notes
+    -----
+    The factor of the co-moment matrix is modified by rank-one updates (adding points) and
+    downdates (removing points), each O(p^2); see :mod:`mahalanobis._cholupdate`. A downdate
+    that would leave a matrix that is not numerically positive definite is reported with a
+    :class:`CholeskyDowndateWarning` and the factor is recomputed from the co-moment matrix,
+    which is kept alongside. Every ``REFACTOR_EVERY`` modifications the factor is also
+    recomputed, which bounds rounding drift. Until more than p points (of full rank) have been
+    seen there is no factor and :meth:`distance` raises ``SingularCovarianceError``.
+
+    Examples
+    --------
+    >>> om = OnlineMetric()
+    >>> for chunk in chunks:                   # doctest: +SKIP
+    ...     om.partial_fit(chunk)
+    ...     d = om.distance(chunk)             # distances under the current estimate
+    """
+
+    def __init__(self, forgetting: float | None = None, window: int | None = None) -> None:
+        if forgetting is not None:
+            forgetting = check_fraction(forgetting, "forgetting")
+        if window is not None:
+            if isinstance(window, bool) or not isinstance(window, (int, np.integer)) \
+                    or window < 2:
+                raise ValueError(f"window must be an integer >= 2 (the number of most recent "
+                                 f"points kept); got {window!r}.")
+            window = int(window)
+        if forgetting is not None and window is not None:
+            raise ValueError("pass forgetting= or window=, not both: they are two different "
+                             "ways of discounting old points.")
+        self.forgetting = forgetting
+        self.window = window
+        self._p: int | None = None
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self.n_samples = 0
+        self.weight_sum = 0.0
+        self._w2 = 0.0  # sum of squared weights
+        # Sums are kept about a shift K (the first point): S = sum_i w_i (x_i - K) and the
+        # co-moment M, both with compensated summation; the mean is K + S / W.
+        self._K: np.ndarray | None = None
+        self._S: _Sum | None = None if self._p is None else _Sum((self._p,))
+        self._Mc: _Sum | None = None if self._p is None else _Sum((self._p, self._p))
+        self._L: np.ndarray | None = None
+        self._mods = 0
+        self._buf: np.ndarray | None = None
+        self._head = 0  # index of the oldest point in the ring buffer
+
+    # ----------------------------------------------------------------- input
+    def _check(self, X: Any, name: str = "X") -> np.ndarray:
+        A = as_data(X, name, n_features=self._p).values
+        if self._p is None:
+            if self.window is not None and self.window <= A.shape[1]:
+                raise ValueError(f"window={self.window} is not larger than the {A.shape[1]} "
+                                 "features, so the window's covariance is always singular; "
+                                 f"use window > {A.shape[1]} (many times more is wiser).")
+            self._p = A.shape[1]
+            self._S = _Sum((self._p,))
+            self._Mc = _Sum((self._p, self._p))
+        if self._K is None:
+            self._K = A[0].copy()
+        return A
+
+    @property
+    def _mean(self) -> np.ndarray:
+        assert self._K is not None and self._S is not None
+        if self.weight_sum == 0:
+            return self._K.copy()
+        return self._K + self._S.value() / self.weight_sum
+
+    @property
+    def _M(self) -> np.ndarray:
+        assert self._Mc is not None
+        return self._Mc.value()
+
+    # ----------------------------------------------------------------- factor upkeep
+    def _refactor(self) -> None:
+        """Recompute the factor of M (None while M is singular)."""
+        self._mods = 0
+        assert self._p is not None
+        if self.n_samples <= self._p:
+            self._L = None
+            return
+        try:
+            M = self._M
+            self._L = np.asfortranarray(_linalg.cholesky((M + M.T) / 2, "co-moment matrix"))
+        except SingularCovarianceError:
+            self._L = None
+
+    def _rank_one(self, v: np.ndarray, sign: int) -> None:
+        """L L^T += sign v v^T on the factor, then the bookkeeping; M is updated by the caller."""
+        if self._L is None:
+            assert self._p is not None
+            if self.n_samples > self._p:
+                self._refactor()
+            return
+        if sign > 0:
+            self._L = chol_update(self._L, v)
+        else:
+            L = chol_downdate(self._L, v)
+            if L is None:
+                assert self._p is not None
+                if self.n_samples > self._p:
+                    warnings.warn(
+                        "OnlineMetric: a Cholesky downdate failed (removing a point would leave "
+                        "the co-moment matrix not numerically positive definite); the factor "
+                        "was recomputed from the co-moment matrix.",
+                        CholeskyDowndateWarning, stacklevel=4)
+                self._refactor()
+                return
+            self._L = L
+        self._mods += 1
+        if self._mods >= REFACTOR_EVERY:
+            self._refactor()
+
+    # ----------------------------------------------------------------- single points
+    def _add_one(self, x: np.ndarray) -> None:
+        assert self._S is not None and self._Mc is not None and self._K is not None
+        lam = self.forgetting
+        delta = x - self._mean
+        if lam is None:
+            n = self.weight_sum
+            n_new = n + 1.0
+            coef = n / n_new
+        else:
+            W = lam * self.weight_sum
+            n_new = W + 1.0
+            coef = W / n_new
+            self._S.scale(lam)
+            self._Mc.scale(lam)
+            self._w2 = lam * lam * self._w2
+            if self._L is not None:
+                self._L *= np.sqrt(lam)
+        self._S.add(x - self._K)
+        self._Mc.add(coef * np.outer(delta, delta))
+        self.weight_sum = n_new
+        self._w2 += 1.0
+        self.n_samples += 1
+        if coef > 0:
+            self._rank_one(np.sqrt(coef) * delta, +1)
+
+    def _remove_one(self, x: np.ndarray) -> None:
+        assert self._S is not None and self._Mc is not None and self._K is not None
+        n = self.weight_sum
+        if self.n_samples <= 1:
+            self._reset_state()
+            return
+        n_new = n - 1.0
+        delta = x - self._mean
+        coef = n / n_new
+        self._S.add(self._K - x)
+        self._Mc.add(-coef * np.outer(delta, delta))
+        self.weight_sum = n_new
+        self._w2 -= 1.0
+        self.n_samples -= 1
+        self._rank_one(np.sqrt(coef) * delta, -1)
+
+    # ----------------------------------------------------------------- public updates
+    def partial_fit(self, X: Any) -> OnlineMetric:
+        """Add the rows of X (n, p) to the estimate, in order; returns self.
+
+        Without forgetting or a window, a chunk is merged by the pairwise formula of Chan,
+        Golub & LeVeque (its mean and co-moment by a two-pass pass over the chunk); the factor
+        gets one rank-one update per row plus one for the shift of the mean, or is recomputed
+        when the chunk has at least p rows (then O(p^3) is cheaper than m O(p^2) updates).
+        """
+        A = self._check(X)
+        if self.forgetting is not None:
+            for x in A:
+                self._add_one(x)
+            return self
+        if self.window is not None:
+            for x in A:
+                self._add_window(x)
+            return self
+        if A.shape[0] == 1:
+            self._add_one(A[0].copy())
+            return self
+        self._add_chunk(A)
+        return self
+
+    def _add_chunk(self, A: np.ndarray) -> None:
+        from .covariance.empirical import _two_pass_cov
+        assert self._S is not None and self._Mc is not None and self._p is not None
+        assert self._K is not None
+        m = A.shape[0]
+        b, S_b = _two_pass_cov(A, ddof=0)
+        M_b = S_b * m
+        n = self.weight_sum
+        n_new = n + m
+        d = b - self._mean
+        coef = n * m / n_new
+        self._S.add((b - self._K) * m)
+        self._Mc.add(M_b + coef * np.outer(d, d))
+        self.weight_sum = n_new
+        self._w2 += m
+        self.n_samples += m
+        if self._L is None or m >= self._p:
+            self._refactor()
+            return
+        for v in A - b:
+            self._rank_one(v, +1)
+        if coef > 0:
+            self._rank_one(np.sqrt(coef) * d, +1)
+
+    def _add_window(self, x: np.ndarray) -> None:
+        assert self.window is not None and self._p is not None
+        if self._buf is None:
+            self._buf = np.empty((self.window, self._p))
+        if self.n_samples == self.window:
+            old = self._buf[self._head].copy()
+            self._buf[self._head] = x
+            self._head = (self._head + 1) % self.window
+            self._remove_one(old)
+            if self._buf is None:  # pragma: no cover - window >= 2, never emptied here
+                raise RuntimeError("window buffer lost")
+        else:
+            self._buf[(self._head + self.n_samples) % self.window] = x
+        self._add_one(x.copy())
+
+    def remove(self, X: Any) -> OnlineMetric:
+        """Remove the rows of X, points previously added, from the estimate (exact downdate);
+        returns self.
+
+        The caller is responsible for X holding points that were added: removing others gives
+        the statistics of a signed sample, and a failing downdate is then reported with a
+        :class:`CholeskyDowndateWarning`. Not available with ``forgetting`` (the weights of
+        old points are not kept) or ``window`` (the window removes points itself).
+        """
+        if self.forgetting is not None or self.window is not None:
+            what = "forgetting" if self.forgetting is not None else "window"
+            raise ValueError(f"remove() is not available with {what}=: that mode discounts old "
+                             "points itself. Use OnlineMetric() without it to remove points.")
+        A = self._check(X)
+        if A.shape[0] > self.n_samples:
+            raise ValueError(f"X has {A.shape[0]} rows but the estimate holds only "
+                             f"{self.n_samples} points; remove only points that were added.")
+        for x in A:
+            self._remove_one(x.copy())
+        return self
+
+    def merge(self, other: OnlineMetric) -> OnlineMetric:
+        """A new OnlineMetric for the union of the two samples (neither is modified).
+
+        Chan, Golub & LeVeque's pairwise combination: W = W_a + W_b, d = m_b - m_a,
+        m = m_a + d W_b / W, M = M_a + M_b + d d^T W_a W_b / W. With forgetting the two weighted
+        samples are combined as they stand (both must use the same factor).
+        """
+        if not isinstance(other, OnlineMetric):
+            raise ValueError(f"other must be an OnlineMetric; got {type(other).__name__}.")
+        if self.window is not None or other.window is not None:
+            raise ValueError("merge() is not defined for window= metrics (the union of two "
+                             "windows is not a window); merge metrics without a window.")
+        if self.forgetting != other.forgetting:
+            raise ValueError(f"merge() needs the same forgetting factor on both sides; got "
+                             f"{self.forgetting!r} and {other.forgetting!r}.")
+        if self._p is not None and other._p is not None and self._p != other._p:
+            raise ValueError(f"other has {other._p} features but this metric has {self._p}.")
+        out = OnlineMetric(forgetting=self.forgetting)
+        if other.n_samples == 0 or self.n_samples == 0:
+            src = self if other.n_samples == 0 else other
+            out._p = src._p
+            out._reset_state()
+            if src._p is not None:
+                out._copy_from(src)
+            return out
+        Wa, Wb = self.weight_sum, other.weight_sum
+        W = Wa + Wb
+        d = other._mean - self._mean
+        out._p = self._p
+        out._reset_state()
+        assert self._K is not None
+        mean = self._mean + d * (Wb / W)
+        out._K = self._K.copy()
+        assert out._S is not None and out._Mc is not None
+        out._S.set((mean - out._K) * W)
+        out._Mc.set(self._M + other._M + np.outer(d, d) * (Wa * Wb / W))
+        out.weight_sum = W
+        out._w2 = self._w2 + other._w2
+        out.n_samples = self.n_samples + other.n_samples
+        out._refactor()
+        return out
+
+    def _copy_from(self, src: OnlineMetric) -> None:
+        assert src._S is not None and src._Mc is not None and src._K is not None
+        self._K, self._S, self._Mc = src._K.copy(), src._S.copy(), src._Mc.copy()
+        self._L = None if src._L is None else src._L.copy(order="F")
+        self.weight_sum, self._w2, self.n_samples = src.weight_sum, src._w2, src.n_samples
+
+    # ----------------------------------------------------------------- results
+    def _divisor(self) -> float:
+        if self.forgetting is None:
+            return self.weight_sum - 1.0
+        return self.weight_sum - self._w2 / self.weight_sum
+
+    def _need(self, what: str) -> None:
+        if self.n_samples < 2:
+            raise ValueError(f"OnlineMetric has {self.n_samples} point(s): {what} needs at "
+                             "least 2; call partial_fit(X) first.")
+
+    @property
+    def n_features(self) -> int | None:
+        return self._p
+
+    @property
+    def center(self) -> np.ndarray:
+        """Current (weighted) mean, shape (p,) (a copy)."""
+        if self.n_samples == 0:
+            raise ValueError("OnlineMetric has no points yet; call partial_fit(X) first.")
+        return self._mean.copy()
+
+    @property
+    def comoment(self) -> np.ndarray:
+        """Co-moment matrix sum_i w_i (x_i - m)(x_i - m)^T (a copy)."""
+        self._need("the co-moment matrix")
+        return self._M
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Current covariance: M / (n - 1), or M / (W - V2 / W) with forgetting (a copy)."""
+        self._need("a covariance")
+        M = self._M
+        return (M + M.T) / (2.0 * self._divisor())
+
+    def _factor(self) -> np.ndarray:
+        self._need("a distance")
+        if self._L is None:
+            raise SingularCovarianceError(
+                f"OnlineMetric: the covariance of the {self.n_samples} point(s) seen so far is "
+                f"singular (it needs more than {self._p} points in general position); add more "
+                "points with partial_fit before asking for distances.")
+        return self._L
+
+    @property
+    def cholesky(self) -> np.ndarray:
+        """Lower Cholesky factor of :attr:`cov` (from the maintained factor, no new O(p^3))."""
+        return self._factor() / np.sqrt(self._divisor())
+
+    def distance(self, X: Any, squared: bool = False) -> np.ndarray:
+        """Mahalanobis distances of the rows of X under the current estimate.
+
+        D^2 = (x - m)^T cov^-1 (x - m) = div * ||L^-1 (x - m)||^2 with M = L L^T and div the
+        covariance divisor: one triangular solve, O(p^2) per row. ``squared=True`` gives D^2.
+        """
+        L = self._factor()
+        A = self._check(X)
+        Z, info = lapack.dtrtrs(L, (A - self._mean).T, lower=1)
+        if info != 0:  # pragma: no cover - the factor has a positive diagonal
+            raise SingularCovarianceError("OnlineMetric: the Cholesky factor is singular; "
+                                          "add more points with partial_fit.")
+        d2 = np.einsum("ij,ij->j", Z, Z) * self._divisor()
+        return d2 if squared else np.sqrt(d2)
+
+    def to_metric(self) -> Metric:
+        """A plain :class:`~mahalanobis.Metric` with the current centre and covariance."""
+        m = Metric(self.center, self.cov)
+        m._set_fit_info("online", self.n_samples)
+        return m
+
+    def __repr__(self) -> str:
+        parts = [f"n_samples={self.n_samples}"]
+        if self._p is not None:
+            parts.insert(0, f"n_features={self._p}")
+        if self.forgetting is not None:
+            parts.append(f"forgetting={self.forgetting:g}")
+            parts.append(f"weight_sum={self.weight_sum:.6g}")
+        if self.window is not None:
+            parts.append(f"window={self.window}")
+        return f"OnlineMetric({', '.join(parts)})"
