@@ -12,7 +12,7 @@ from typing import Any
 from . import control, covariance, inference
 from ._version import __version__
 from .control import T2Chart
-from .covariance import available_methods, fit
+from .covariance import MCDResult, MRCDResult, available_methods, fit
 from .distance import distance, pairwise, whiten
 from .errors import (
     CholeskyDowndateWarning,
@@ -34,6 +34,8 @@ __all__ = [
     "FunctionalMetric",
     "IllConditionedWarning",
     "KernelMetric",
+    "MCDResult",
+    "MRCDResult",
     "Metric",
     "OnlineMetric",
     "SingularCovarianceError",

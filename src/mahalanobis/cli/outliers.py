@@ -28,12 +28,19 @@ examples:
   mahalanobis outliers data.csv --columns x1,x2,x3 --alpha 0.01 --json
   cat data.csv | mahalanobis outliers - --top 5 > result.csv
   mahalanobis outliers data.csv --method mcd -o result.csv --report report.html
+  mahalanobis outliers 'big/*.csv' --dask local --method mcd -o result.parquet
 
 The result has one row per input row: distance D, squared distance d2, chi-squared
 p-value, the outlier flag (p-value < alpha, i.e. d2 above the chi-squared cutoff) and the
 rank by distance. Without -o the result goes to standard output and the summary to
 standard error. --report also writes the HTML report of 'mahalanobis report' (same method,
 alpha and seed; needs mahalanobis[plot]).
+
+--dask SCHEDULER|local processes data larger than memory with dask (mahalanobis[dask]):
+'local' starts a cluster on this machine, anything else is a scheduler address. FILE may
+then be a glob of CSV files or a Parquet file or folder; -o is required and may name a
+.csv file, a .parquet folder or a folder of CSV parts; the result has no rank column
+(that would need a global sort) and methods are empirical or mcd.
 """
 
 
@@ -60,6 +67,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print no table or summary")
     p.add_argument("--report", default=None, metavar="FILE.html",
                    help="also write a self-contained HTML report to this file")
+    p.add_argument("--dask", default=None, metavar="SCHEDULER",
+                   help="process with dask: 'local' or a scheduler address (see below)")
     add_progress_option(p)
     p.set_defaults(run=run)
 
@@ -124,7 +133,33 @@ def format_summary(s: dict[str, Any], label: str) -> str:
             f"({pct:.1f}%)")
 
 
+def run_dask(args: argparse.Namespace) -> int:
+    """`outliers --dask`: the same analysis on a dask cluster, for data beyond memory."""
+    if args.output in (None, "-"):
+        raise CLIError("--dask needs -o/--output (a .csv file, a .parquet folder or a folder "
+                       "for CSV parts): results of that size do not go to standard output.")
+    if args.report is not None or args.json:
+        raise CLIError("--report and --json are not available with --dask.")
+    if args.method not in ("empirical", "mcd"):
+        raise CLIError(f"--method {args.method} is not available with --dask; use empirical "
+                       "or mcd.")
+    try:
+        from .._dask import outliers_dask
+    except ImportError as exc:
+        raise CLIError(str(exc)) from None
+    summary = outliers_dask(args.file, scheduler=args.dask, columns=args.columns,
+                            id_column=args.id_column, method=args.method, alpha=args.alpha,
+                            output=args.output, nan_policy=args.nan_policy,
+                            random_state=args.random_state)
+    if not args.quiet:
+        print(format_summary(summary, args.file))
+        print(f"wrote {args.output}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.dask is not None:
+        return run_dask(args)
     df = read_table(args.file, id_column=args.id_column)
     label = "standard input" if args.file == "-" else args.file
     X = select_numeric(df, args.columns, id_column=args.id_column, label=label)

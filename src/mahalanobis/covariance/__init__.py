@@ -12,19 +12,29 @@ from collections.abc import Callable
 from typing import Any
 
 from ..metric import Metric
+from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
 from .empirical import empirical
+from .mcd import MCDResult, mcd
+from .mrcd import MRCDResult, mrcd
 from .regularized import ModifiedCholeskyPrecision, modified_cholesky
 from .shrinkage import RidgeCovariance, ShrunkCovariance, ledoit_wolf, oas, ridge
 
 __all__ = [
+    "MCDResult",
+    "MRCDResult",
     "ModifiedCholeskyPrecision",
     "RidgeCovariance",
     "ShrunkCovariance",
     "available_methods",
     "empirical",
     "fit",
+    "h_alpha_n",
     "ledoit_wolf",
+    "mcd",
+    "mcd_consistency",
+    "mcd_small_sample",
     "modified_cholesky",
+    "mrcd",
     "oas",
     "ridge",
 ]

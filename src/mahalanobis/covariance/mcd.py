@@ -1,0 +1,354 @@
+"""Minimum Covariance Determinant (MCD): FastMCD, DetMCD, the exact univariate MCD.
+
+The MCD (Rousseeuw 1984) of a data set of n points in p dimensions is the mean and covariance
+of the h-subset whose covariance has the smallest determinant. This module follows R's
+robustbase ``covMcd`` step for step:
+
+* FastMCD (Rousseeuw & Van Driessen 1999), see :mod:`._mcd_fast`;
+* DetMCD (Hubert, Rousseeuw & Verdonck 2012) with robustbase's six deterministic starts;
+* for p = 1 the exact MCD: the contiguous window of h sorted values with the smallest sum of
+  squares;
+* the raw estimate scaled by the Croux-Haesbroeck consistency factor ``.MCDcons(p, h/n)`` and
+  the Pison-Van Aelst-Willems small-sample factor ``.MCDcnp2(p, n, alpha)``;
+* reweighting (one-step, hard rejection at chi2_{p, 0.975}) scaled by ``.MCDcons(p, 0.975)``
+  and ``.MCDcnp2.rew(p, n, alpha)``, the convention of robustbase >= 0.99-0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from .. import _linalg
+from .._validation import Data, as_data, check_fraction, check_random_state
+from ..errors import ExactFitError, SingularCovarianceError
+from ..metric import Metric, _readonly
+from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
+from ._mcd_fast import MAX_CSTEPS, _concentrate, _fit, fast_mcd, single_threaded_blas
+from ._mcd_init import SingularSubset, do_scale, hyperplane_error, scale_for, six_starts
+
+__all__ = ["MCDResult", "h_alpha_n", "mcd", "mcd_consistency", "mcd_small_sample"]
+
+#: Quantile of chi2_p below which a point keeps weight 1 in the reweighting step.
+REWEIGHT_QUANTILE = 0.975
+
+
+class MCDResult(Metric):
+    """A fitted MCD: a :class:`~mahalanobis.Metric` (``center``, ``cov``: the reweighted
+    estimates, or the raw ones when ``reweight=False``) with the fit's diagnostics.
+
+    Attributes
+    ----------
+    raw_center, raw_cov : ndarray
+        Mean of the best h-subset and its covariance (divisor h - 1) times
+        ``consistency_raw * small_sample_raw`` (robustbase ``raw.center``, ``raw.cov``).
+    h : int
+        Size of the MCD subset (robustbase ``h.alpha.n(alpha, n, p)``).
+    support : ndarray of bool, shape (n_samples,)
+        The raw h-subset (robustbase ``best``).
+    weights : ndarray of bool, shape (n_samples,)
+        Points kept by the reweighting step: raw squared distance below chi2_{p, 0.975}
+        (robustbase ``raw.weights``); reported also when ``reweight=False``.
+    log_det_raw : float
+        The MCD objective: natural log of det of the *uncorrected* covariance (divisor h - 1)
+        of the best h-subset, before any consistency or small-sample factor -- the same
+        quantity as robustbase's ``crit``. For p = 1 it is log(SS / (h - 1)), SS the sum of
+        squares of the h values closest to the raw centre, again as robustbase.
+    consistency_raw, small_sample_raw : float
+        ``.MCDcons(p, h/n)`` and ``.MCDcnp2(p, n, alpha)`` (1 when ``correction=False``).
+    consistency_rew, small_sample_rew : float
+        ``.MCDcons(p, 0.975)`` and ``.MCDcnp2.rew(p, n, alpha)``; both 1 when every point
+        kept weight 1 (as robustbase), and ``small_sample_rew`` is 1 when
+        ``correction=False``.
+    raw_distances : ndarray of shape (n_samples,)
+        Squared distances w.r.t. the raw estimate (robustbase ``raw.mah``).
+    n_csteps : int
+        C-steps taken by the winning candidate in the last stage (0 for p = 1 and h = n).
+    best_starts : tuple of int
+        DetMCD only: which of the six starts (0-based) reached the optimum (robustbase
+        ``iBest`` - 1); empty otherwise.
+    alpha, method, algorithm, n_samples, reweighted
+        The arguments and ``algorithm`` in {"FastMCD", "DetMCD", "univariate", "classical"}.
+    """
+
+    raw_center: np.ndarray
+    raw_cov: np.ndarray
+
+    def __repr__(self) -> str:
+        return (f"MCDResult(algorithm={self.algorithm!r}, n_samples={self.n_samples}, "
+                f"n_features={self.n_features}, alpha={self.alpha:g}, h={self.h}, "
+                f"log_det_raw={self.log_det_raw:.6g}, n_outliers={int((~self.weights).sum())}, "
+                f"reweighted={self.reweighted})")
+
+
+def _progress_bar(enabled: bool, desc: str) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("progress=True needs tqdm: pip install 'mahalanobis[progress]'"
+                          ) from None
+    return tqdm(total=None, desc=desc, unit="stage", leave=False)
+
+
+def _check_args(alpha: Any, n_starts: Any, nan_policy: str) -> tuple[float, int]:
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")
+    try:
+        alpha = check_fraction(alpha, "alpha", low=0.5, high=1.0, low_open=False,
+                               high_open=False)
+    except ValueError as exc:
+        raise ValueError(f"{exc} alpha is the share of points the MCD subset covers: 0.5 "
+                         "gives the highest breakdown point, 0.75 is a common choice.") from None
+    if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
+        raise ValueError(f"n_starts must be a positive integer (number of random starts); "
+                         f"got {n_starts!r}.")
+    return alpha, int(n_starts)
+
+
+def _column_exact_fit(X: np.ndarray, h: int) -> None:
+    """robustbase's exact-fit code 3: the h-th smallest |x_j - median_j| is zero, i.e. at least
+    h points share one value of variable j (a constant column is the extreme case)."""
+    med = np.median(X, axis=0)
+    dev = np.abs(X - med)
+    hth = np.partition(dev, h - 1, axis=0)[h - 1]
+    for j in np.flatnonzero(hth == 0):
+        a = np.zeros(X.shape[1])
+        a[j] = 1.0
+        on = X[:, j] == med[j]
+        raise ExactFitError(
+            f"X: {int(on.sum())} of {X.shape[0]} observations (at least h = {h}) have the same "
+            f"value {med[j]:.6g} in column {j}, so they lie on the hyperplane x[{j}] = "
+            f"{med[j]:.6g} and the MCD scatter is singular. Drop or jitter that column (a "
+            "constant column carries no information for a distance), or use method='mrcd'.",
+            hyperplane=a, offset=float(med[j]), on_hyperplane=on, rank=X.shape[1] - 1)
+
+
+def _mean_cov(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    m = A.mean(axis=0)
+    B = A - m
+    C = B.T @ B / (A.shape[0] - 1)
+    return m, (C + C.T) / 2
+
+
+def _sq_dist(X: np.ndarray, center: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    L = _linalg.cholesky(cov, "cov")
+    W = _linalg.inverse_triangular(L, lower=True)
+    return _linalg.sq_norms_of_whitened(X, center, W, True)
+
+
+def _subset_exact_fit(X: np.ndarray, rows: np.ndarray, h: int, what: str) -> ExactFitError:
+    err = hyperplane_error(X, rows, h, what)
+    a = err.hyperplane
+    k = int(np.flatnonzero(np.abs(a) > 1e-12 * np.max(np.abs(a)))[0])
+    if a[k] < 0:  # a deterministic sign: first nonzero coefficient positive
+        err.hyperplane, err.offset = -a, -err.offset
+    return err
+
+
+def _univariate(x: np.ndarray, h: int) -> tuple[np.ndarray, float, float, float]:
+    """Exact MCD for p = 1 (robustbase's Fortran ``rfmcduni``): among the n - h + 1 windows
+    of h consecutive sorted values, the one with the smallest sum of squares SS; ties are
+    resolved as robustbase does, by the middle one of the tied windows. Returns (support
+    indices, window mean, SS / h, SS)."""
+    order = np.argsort(x, kind="stable")
+    s = x[order] - np.median(x)
+    c1 = np.concatenate([[0.0], np.cumsum(s)])
+    c2 = np.concatenate([[0.0], np.cumsum(s * s)])
+    sums = c1[h:] - c1[:-h]
+    ss = (c2[h:] - c2[:-h]) - sums * sums / h
+    ss = np.maximum(ss, 0.0)
+    best = ss.min()
+    ties = np.flatnonzero(ss <= best * (1 + 1e-12) + 1e-300)
+    j = int(ties[(ties.size + 1) // 2 - 1])
+    window = order[j:j + h]
+    win = x[window]
+    center = float(win.mean())
+    SS = float(np.sum((win - center) ** 2))
+    return window, center, SS / h, SS
+
+
+def _detmcd(X: np.ndarray, h: int) -> tuple[np.ndarray, int, tuple[int, ...]]:
+    """DetMCD (Hubert, Rousseeuw & Verdonck 2012) as robustbase's ``.detmcd``: standardise by
+    median / Qn (scaleTau2 for n >= 1000), six starts (:func:`six_starts`), C-steps on each to
+    convergence; the start with the smallest log det wins (the first one on ties)."""
+    n, _p = X.shape
+    scalefn = scale_for(n)
+    Z = do_scale(X, scalefn)[0]
+    sets = np.sort(six_starts(Z, h, scalefn), axis=1)
+    start, bad = _fit(Z, sets)
+    if bad.any():
+        raise SingularSubset(sets[np.flatnonzero(bad)[0]])
+
+    def on_singular(rows: np.ndarray) -> None:
+        raise SingularSubset(rows)
+
+    final, steps = _concentrate(Z, h, start, MAX_CSTEPS, on_singular)
+    win = int(np.argmin(final.logdet))
+    best = tuple(int(k) for k in np.flatnonzero(final.logdet == final.logdet[win]))
+    return np.sort(final.idx[win]), int(steps[win]) + 1, best
+
+
+def mcd(X: Any, *, alpha: float = 0.5, n_starts: int = 500, deterministic: bool = False,
+        reweight: bool = True, correction: bool = True, random_state: Any = None,
+        progress: bool = False, nan_policy: str = "raise") -> MCDResult:
+    """Minimum Covariance Determinant location and scatter, as R's robustbase ``covMcd``.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n, p), n > p + 1
+    alpha : float in [0.5, 1]
+        Share of the data the MCD subset covers: h = ``h_alpha_n(alpha, n, p)``
+        (robustbase ``h.alpha.n``); 0.5 gives the maximal breakdown point
+        (n - p + 1) / 2 / n, 1 gives the classical estimates followed by reweighting.
+    n_starts : int
+        Random (p+1)-subsets for FastMCD (all of them when there are no more than that).
+    deterministic : bool
+        DetMCD (six deterministic starts; no randomness) instead of FastMCD.
+    reweight : bool
+        Return the reweighted estimates as ``center``/``cov`` (default), else the raw ones.
+    correction : bool
+        Apply the small-sample factors (robustbase ``use.correction``).
+    random_state : None, int or numpy Generator
+        Seed for FastMCD's random starts; the same seed gives the same result.
+    progress : bool
+        Show a tqdm progress bar (needs the ``mahalanobis[progress]`` extra).
+    nan_policy : {"raise", "omit"}
+        Rows with NaN or inf: an error, or dropped (``result.omitted`` lists them).
+
+    Returns
+    -------
+    MCDResult
+        A :class:`~mahalanobis.Metric` with the raw and reweighted estimates, the subset, the
+        weights, the objective and the correction factors (see :class:`MCDResult`).
+
+    Raises
+    ------
+    ExactFitError
+        When at least h points lie on a hyperplane (including a variable with at least h equal
+        values, e.g. a constant column): the MCD scatter is singular. The error carries the
+        hyperplane's unit normal ``hyperplane``, ``offset`` and the mask ``on_hyperplane``.
+    ValueError
+        For n <= p + 1 (use :func:`~mahalanobis.covariance.mrcd` or a shrinkage estimator)
+        or alpha outside [0.5, 1].
+
+    Notes
+    -----
+    FastMCD: Rousseeuw & Van Driessen (1999), Technometrics 41:212-223. DetMCD: Hubert,
+    Rousseeuw & Verdonck (2012), J. Comput. Graph. Statist. 21:618-637. Consistency factor:
+    Croux & Haesbroeck (1999), J. Multivariate Anal. 71:161-190. Small-sample factors: Pison,
+    Van Aelst & Willems (2002), Metrika 55:111-123. The reweighted scatter is scaled by
+    ``.MCDcons(p, 0.975)`` (the factor for hard rejection at the 0.975 quantile) as in
+    robustbase >= 0.99-0; robustbase 0.95-0 used ``.MCDcons(p, sum(w)/n)`` instead.
+    For p = 1 both algorithms compute the exact univariate MCD (robustbase 0.95-0's DetMCD
+    mis-scales p = 1 fits; its FastMCD result is reproduced).
+    """
+    alpha, n_starts = _check_args(alpha, n_starts, nan_policy)
+    data = as_data(X, "X", nan_policy=nan_policy, min_samples=1)
+    A = data.values
+    n, p = A.shape
+    if n <= p + 1:
+        raise SingularCovarianceError(
+            f"X has {n} rows for {p} features: the MCD needs n_samples > n_features + 1 "
+            "(and works best with n > 2 p). For n <= p use mh.covariance.mrcd(X) "
+            "(method='mrcd'), method='ledoit_wolf' or method='modified_cholesky'.",
+            rank=min(n - 1, p))
+    rng = check_random_state(random_state)
+    h = h_alpha_n(alpha, n, p)
+    _column_exact_fit(A, h)
+    bar = _progress_bar(progress, "MCD")
+    best_starts: tuple[int, ...] = ()
+    n_csteps = 0
+    try:
+        if h == n:
+            algorithm, support = "classical", np.arange(n)
+        elif p == 1:
+            algorithm = "univariate"
+            support, _, _, _ = _univariate(A[:, 0], h)
+        else:
+            algorithm = "DetMCD" if deterministic else "FastMCD"
+            try:
+                with single_threaded_blas():
+                    if deterministic:
+                        support, n_csteps, best_starts = _detmcd(A, h)
+                    else:
+                        med = np.median(A, axis=0)
+                        scale = np.partition(np.abs(A - med), h - 1, axis=0)[h - 1]
+                        support, _, n_csteps = fast_mcd((A - med) / scale, h, n_starts, rng,
+                                                        bar)
+            except SingularSubset as exc:
+                raise _subset_exact_fit(A, exc.rows, h, f"found by {algorithm}") from None
+    finally:
+        if bar is not None:
+            bar.close()
+    return _finish(A, data, support, h, alpha, algorithm, reweight, correction, n_csteps,
+                   best_starts)
+
+
+def _finish(A: np.ndarray, data: Data, support: np.ndarray, h: int, alpha: float,
+            algorithm: str, reweight: bool, correction: bool, n_csteps: int,
+            best_starts: tuple[int, ...]) -> MCDResult:
+    n, p = A.shape
+    mask = np.zeros(n, dtype=bool)
+    mask[support] = True
+    if algorithm == "classical":
+        raw_center, S = _mean_cov(A)
+        c_raw = s_raw = 1.0
+    else:
+        c_raw = mcd_consistency(p, h / n)
+        s_raw = mcd_small_sample(p, n, alpha) if correction else 1.0
+    if algorithm == "univariate":
+        x = A[:, 0]
+        _, center1, var_h, _ = _univariate(x, h)
+        raw_center = np.array([center1])
+        S = np.array([[var_h]])  # robustbase: divisor h for p = 1
+        dev = np.sort((x - center1) ** 2)[:h]
+        log_det_raw = float(np.log(dev.sum() / max(1, h - 1)))
+    else:
+        if algorithm != "classical":
+            raw_center, S = _mean_cov(A[mask])
+        try:
+            L = _linalg.cholesky(S, "raw MCD covariance")
+        except SingularCovarianceError:
+            raise _subset_exact_fit(A, np.flatnonzero(mask), h, "the raw MCD subset") from None
+        log_det_raw = _linalg.log_det_from_cholesky(L)
+    raw_cov = S * (c_raw * s_raw)
+    raw_d2 = _sq_dist(A, raw_center, raw_cov)
+    w = raw_d2 < stats.chi2.ppf(REWEIGHT_QUANTILE, p)
+    c_rew = s_rew = 1.0
+    center, cov = raw_center, raw_cov
+    if reweight:
+        if w.sum() < p + 1:  # pragma: no cover - needs pathological data
+            raise _subset_exact_fit(A, np.flatnonzero(w), h, "the reweighted subset")
+        center, cov = _mean_cov(A[w])
+        if w.sum() != n:
+            c_rew = mcd_consistency(p, REWEIGHT_QUANTILE)
+            s_rew = (mcd_small_sample(p, n, alpha, reweighted=True)
+                     if correction and algorithm != "classical" else 1.0)
+            cov = cov * (c_rew * s_rew)
+    try:
+        L = _linalg.cholesky(cov, "reweighted MCD covariance")
+    except SingularCovarianceError:
+        raise _subset_exact_fit(A, np.flatnonzero(w), h, "the reweighted subset") from None
+    res = MCDResult.__new__(MCDResult)
+    res._setup(center, cov=cov, L=L)
+    res._set_fit_info("mcd", n, data)
+    res.raw_center = _readonly(raw_center)
+    res.raw_cov = _readonly(raw_cov)
+    res.h = int(h)
+    res.support = _readonly(mask)
+    res.weights = _readonly(w)
+    res.raw_distances = _readonly(raw_d2)
+    res.log_det_raw = float(log_det_raw)
+    res.consistency_raw, res.small_sample_raw = float(c_raw), float(s_raw)
+    res.consistency_rew, res.small_sample_rew = float(c_rew), float(s_rew)
+    res.n_csteps = int(n_csteps)
+    res.best_starts = best_starts
+    res.alpha = float(alpha)
+    res.algorithm = algorithm
+    res.reweighted = bool(reweight)
+    return res
+

@@ -1,0 +1,341 @@
+"""Minimum Regularized Covariance Determinant (MRCD), as R's rrcov ``CovMrcd``.
+
+Boudt, Rousseeuw, Vanduffel & Verdonck (2020), "The minimum regularized covariance
+determinant estimator", Statistics and Computing 30:113-128. The MCD's h-subset covariance is
+replaced by the convex combination K(H) = rho T + (1 - rho) c_alpha S(H) (their eq. 3) of a
+well-conditioned target T and the subset covariance, which is positive definite even for
+p > n. The algorithm (their Sect. 4, rrcov's ``.detmrcd``):
+
+1. standardise each variable by its median and Qn (floored at 1e-3);
+2. target: the identity, or an equicorrelation matrix whose eigenbasis then whitens the data;
+3. six deterministic h-subsets of DetMCD (without the refinement step);
+4. per subset, rho_k such that the condition number of K is ``max_condition`` (eq. 13), then
+   rho = the largest rho_k not above max(0.1, median rho_k);
+5. C-steps with K(H) (Theorem 1 of the paper) from each admissible subset to convergence;
+   the subset with the smallest det(K)^(1/p) wins;
+6. back-transformation to the original units.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from .. import _linalg
+from .._validation import as_data, check_choice, check_fraction
+from ..errors import SingularCovarianceError
+from ..metric import Metric, _readonly
+from ._mcd_factors import mcd_consistency
+from ._mcd_init import qn_scale, six_starts
+
+__all__ = ["MRCDResult", "mrcd"]
+
+_TARGETS = ("identity", "equicorrelation")
+_MIN_SCALE = 1e-3
+
+
+class MRCDResult(Metric):
+    """A fitted MRCD: a :class:`~mahalanobis.Metric` (``center``, ``cov``) with diagnostics.
+
+    Attributes
+    ----------
+    rho : float
+        Regularisation weight of the target.
+    target : ndarray of shape (p, p)
+        The target matrix in the original units (``diag(Qn^2)`` for ``target="identity"``).
+    consistency : float
+        c_alpha = ``.MCDcons(p, h/n)``, the factor applied to the subset covariance.
+    h : int
+        Subset size ``ceil(alpha * n)`` (rrcov's rule, not ``h.alpha.n``).
+    support : ndarray of bool, shape (n_samples,)
+        The best h-subset.
+    log_det : float
+        log det of ``cov`` in original units (rrcov's ``crit``).
+    best_starts : tuple of int
+        Which of the six starts (0-based) reached the optimum (rrcov ``iBest`` - 1).
+    initial_rhos : ndarray of shape (6,)
+        The per-start rho_k; ``n_csteps`` the C-steps per start (0 for skipped starts).
+    standardization_center, standardization_scale : ndarray
+        Column medians and Qn scales used to standardise.
+    """
+
+    def __repr__(self) -> str:
+        return (f"MRCDResult(n_samples={self.n_samples}, n_features={self.n_features}, "
+                f"alpha={self.alpha:g}, h={self.h}, rho={self.rho:.6g}, "
+                f"target={self.target_name!r}, log_det={self.log_det:.6g})")
+
+
+def _zeroin(f: Callable[[float], float], ax: float, bx: float, fa: float, fb: float,
+            tol: float, maxit: int = 1000) -> float:
+    """R's ``R_zeroin2`` (Brent's root finder), step for step, so that ``uniroot`` results
+    (and hence rho) agree with R to rounding."""
+    eps = np.finfo(float).eps
+    a, b, c = ax, bx, ax
+    fc = fa
+    if fa == 0.0:
+        return a
+    if fb == 0.0:
+        return b
+    for _ in range(maxit + 1):
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2 * eps * abs(b) + tol / 2
+        new_step = (c - b) / 2
+        if abs(new_step) <= tol_act or fb == 0.0:
+            return b
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:
+                t1 = fb / fa
+                p = cb * t1
+                q = 1.0 - t1
+            else:
+                q = fa / fc
+                t1 = fb / fc
+                t2 = fb / fa
+                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0 else -tol_act
+        a, fa = b, fb
+        b += new_step
+        fb = f(b)
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b  # pragma: no cover - not reached within maxit for this monotone function
+
+
+def _rho_for(eig: np.ndarray, max_condition: float) -> float:
+    """rho_k of rrcov: the root of cond(rho) = max_condition on [1e-5, 0.99] by uniroot, or
+    the smallest grid value closest to it when there is no sign change (paper eq. 13)."""
+    e1, ep = float(eig.min()), float(eig.max())
+
+    def f(r: Any) -> Any:
+        return (r + (1 - r) * ep) / (r + (1 - r) * e1) - max_condition
+
+    lo, hi = 1e-5, 0.99
+    flo, fhi = f(lo), f(hi)
+    if np.isfinite(flo) and np.isfinite(fhi) and not flo * fhi > 0:
+        return _zeroin(f, lo, hi, flo, fhi, np.finfo(float).eps ** 0.25)
+    grid = np.concatenate([[1e-6], 0.001 + np.arange(990) * 0.001, [0.999999]])
+    obj = np.abs(f(grid))
+    return float(grid[obj == obj.min()].min())
+
+
+def _helmert(p: int) -> np.ndarray:
+    H = np.zeros((p, p))
+    H[:, 0] = 1 / math.sqrt(p)
+    for j in range(2, p + 1):
+        H[: j - 1, j - 1] = 1 / math.sqrt(j * (j - 1))
+        H[j - 1, j - 1] = -(j - 1) / math.sqrt(j * (j - 1))
+    return H
+
+
+class _Kernel:
+    """K(H) = rho I + (1 - rho) c S_H (S_H with divisor h, rrcov's ``.RCOV``) in the
+    standardised space: its log-determinant and the distances of all points, by Cholesky of
+    K when p <= h, by Sherman-Morrison-Woodbury (an h x h Cholesky) when p > h."""
+
+    def __init__(self, W: np.ndarray, idx: np.ndarray, rho: float, scfac: float):
+        sub = W[idx]
+        self.mu = sub.mean(axis=0)
+        E = sub - self.mu
+        h, p = E.shape
+        self.rho, nu = rho, (1 - rho) * scfac
+        if p <= h:
+            K = rho * np.eye(p) + nu * (E.T @ E) / h
+            self.L = np.linalg.cholesky(K)
+            self.logdet = 2 * float(np.sum(np.log(np.diag(self.L))))
+            self.U = None
+        else:
+            self.U = E.T / math.sqrt(h)                       # p x h
+            M = (rho / nu) * np.eye(h) + self.U.T @ self.U    # h x h
+            self.L = np.linalg.cholesky(M)
+            # det K = rho^p det(I + nu/rho U^T U) = rho^p (nu/rho)^h det M
+            self.logdet = (p * math.log(rho) + h * math.log(nu / rho)
+                           + 2 * float(np.sum(np.log(np.diag(self.L)))))
+
+    def sq_dist(self, W: np.ndarray) -> np.ndarray:
+        V = W - self.mu
+        if self.U is None:
+            Z = np.linalg.solve(self.L, V.T)
+            return np.sum(Z * Z, axis=0)
+        B = V @ self.U                                        # n x h
+        Z = np.linalg.solve(self.L, B.T)
+        return (np.sum(V * V, axis=1) - np.sum(Z * Z, axis=0)) / self.rho
+
+
+def _csteps(W: np.ndarray, start: np.ndarray, h: int, rho: float, scfac: float,
+            max_csteps: int) -> tuple[np.ndarray, _Kernel, int]:
+    """rrcov's ``.cstep_mrcd``: C-steps with K(H) until the subset repeats."""
+    index = np.sort(np.argsort(_Kernel(W, start, rho, scfac).sq_dist(W), kind="stable")[:h])
+    it = 1
+    while True:
+        K = _Kernel(W, index, rho, scfac)
+        if it >= max_csteps:
+            break
+        new = np.sort(np.argsort(K.sq_dist(W), kind="stable")[:h])
+        if np.array_equal(new, index):
+            break
+        index = new
+        it += 1
+    return index, K, it
+
+
+def mrcd(X: Any, *, alpha: float = 0.75, target: str = "identity",
+         max_condition: float = 50.0, max_csteps: int = 200,
+         initial_subsets: Any = None, nan_policy: str = "raise") -> MRCDResult:
+    """Minimum Regularized Covariance Determinant (Boudt et al. 2020), as rrcov ``CovMrcd``.
+
+    Works for any n and p, including p > n: the scatter is a convex combination of a target
+    matrix and the (consistency-scaled) covariance of the best h-subset, regularised just
+    enough that its condition number (in standardised units) is at most ``max_condition``.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n, p)
+    alpha : float in [0.5, 1]
+        Share of the data in the subset: h = ceil(alpha * n) (rrcov's rule).
+    target : {"identity", "equicorrelation"}
+        Target in standardised units: the identity, or an equicorrelation matrix estimated
+        from the Spearman correlations (rrcov's ``target``).
+    max_condition : float
+        Condition number the regularisation aims for (rrcov ``maxcond``, 50).
+    max_csteps : int
+        Cap on C-steps per start (rrcov ``maxcsteps``).
+    initial_subsets : array-like of int, shape (k, >= h), optional
+        0-based initial subsets to use instead of the six deterministic starts (rrcov
+        ``initHsets``, transposed and 0-based). For p > n the deterministic starts depend on
+        the eigenvectors of rank-deficient matrices, which differ between LAPACK builds;
+        passing R's ``initHsets - 1`` reproduces rrcov exactly.
+    nan_policy : {"raise", "omit"}
+
+    Returns
+    -------
+    MRCDResult
+        ``center``, ``cov`` (rrcov 1.7-2 has no reweighting step, so these are the MRCD
+        estimates themselves), ``rho``, ``target``, ``h``, ``support``, ``consistency``.
+    """
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")
+    alpha = check_fraction(alpha, "alpha", low=0.5, high=1.0, low_open=False, high_open=False)
+    check_choice(target, "target", _TARGETS)
+    max_condition = float(max_condition)
+    if not max_condition > 1:
+        raise ValueError(f"max_condition must be a number above 1; got {max_condition!r}.")
+    data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    A = data.values
+    n, p = A.shape
+    h = math.ceil(alpha * n)
+    if h < 2:
+        raise ValueError(f"X has {n} rows: the MRCD subset (h = ceil(alpha * n) = {h}) needs at "
+                         "least 2 points; pass more data.")
+    # 1. standardisation (median, Qn floored at 1e-3)
+    med = np.median(A, axis=0)
+    qn = np.array([qn_scale(A[:, j], r_exact=True) for j in range(p)])
+    qn[qn < _MIN_SCALE] = _MIN_SCALE
+    U = (A - med) / qn
+    # 2. target; for equicorrelation, whiten with its eigenbasis (Helmert vectors)
+    if target == "equicorrelation" and p > 1:
+        r = np.corrcoef(np.apply_along_axis(stats.rankdata, 0, U), rowvar=False)
+        r = np.sin(np.pi / 2 * r)
+        c = float(np.mean(r[np.triu_indices(p, 1)]))
+        c = max(c, min(0.0, -1.0 / (p - 1) + 0.01))
+        Q = _helmert(p)
+        ev = np.concatenate([[1 + (p - 1) * c], np.full(p - 1, 1 - c)])
+        sq = np.sqrt(ev)
+        W = (U @ Q) / sq
+    else:
+        Q, sq, c = None, None, 0.0
+        W = U
+    # 3. six deterministic starts (no refinement), r6pack(scaled = FALSE, scalefn = Qn)
+    if initial_subsets is None:
+        starts = six_starts(W, h, qn_scale, refine=False, scaled=False)
+    else:
+        starts = np.asarray(initial_subsets)
+        if (starts.ndim != 2 or starts.shape[1] < h or starts.dtype.kind not in "iu"
+                or starts.min() < 0 or starts.max() >= n):
+            raise ValueError(f"initial_subsets must be a (k, >= h) array of row indices in "
+                             f"[0, {n}) with h = {h}; got shape {starts.shape}.")
+        starts = starts[:, :h]
+    n_starts = starts.shape[0]
+    scfac = mcd_consistency(p, h / n)
+    # 4. rho per start (eigenvalues of c_alpha S_k, divisor h - 1)
+    rhos = np.empty(n_starts)
+    for k in range(n_starts):
+        sub = W[starts[k]]
+        E = sub - sub.mean(axis=0)
+        G = E @ E.T if p > h else E.T @ E  # same nonzero eigenvalues
+        eig = np.linalg.eigvalsh(scfac * G / (h - 1))
+        if p > h:
+            eig = np.concatenate([eig, np.zeros(p - h)])
+        rhos[k] = _rho_for(eig, max_condition)
+    cutoff = max(0.1, float(np.median(rhos)))
+    rho = float(rhos[rhos <= cutoff].max())
+    selected = [k for k in range(n_starts) if rhos[k] <= cutoff]
+    # 5. C-steps from every admissible start; strict improvement of det(K)^(1/p)
+    n_csteps = np.zeros(n_starts, dtype=int)
+    best = None
+    best_obj = np.inf
+    best_starts: list[int] = []
+    for pos, k in enumerate(selected):
+        idx, K, it = _csteps(W, starts[k], h, rho, scfac, max_csteps)
+        if pos > 0:
+            n_csteps[k] = it
+        with np.errstate(over="ignore", under="ignore"):
+            obj = float(np.exp(K.logdet)) ** (1.0 / p)   # as rrcov: det(K)^(1/p)
+        if best is None or obj < best_obj:
+            best, best_obj, best_starts = idx, obj, [k]
+        elif obj == best_obj:
+            best_starts.append(k)
+    assert best is not None
+    # 6. final estimate (divisor h - 1) and back-transformation
+    sub = W[best]
+    mu = sub.mean(axis=0)
+    E = sub - mu
+    cov_w = rho * np.eye(p) + (1 - rho) * scfac * (E.T @ E) / (h - 1)
+    T = np.eye(p)
+    if Q is not None:
+        B = Q * sq                                 # Q diag(sqrt(ev))
+        mu, cov_w, T = B @ mu, B @ cov_w @ B.T, (Q * (sq * sq)) @ Q.T
+    center = qn * mu + med
+    cov = cov_w * np.outer(qn, qn)
+    T = T * np.outer(qn, qn)
+    cov = (cov + cov.T) / 2
+    try:
+        L = _linalg.cholesky(cov, "MRCD covariance")
+    except SingularCovarianceError:  # pragma: no cover - K is positive definite by design
+        raise
+    res = MRCDResult.__new__(MRCDResult)
+    res._setup(center, cov=cov, L=L)
+    res._set_fit_info("mrcd", n, data)
+    mask = np.zeros(n, dtype=bool)
+    mask[best] = True
+    res.rho = rho
+    res.target = _readonly((T + T.T) / 2)
+    res.target_name = target
+    res.equicorrelation = float(c)
+    res.consistency = float(scfac)
+    res.h = h
+    res.alpha = float(alpha)
+    res.support = _readonly(mask)
+    res.best_starts = tuple(best_starts)
+    res.initial_rhos = _readonly(rhos)
+    res.rho_cutoff = cutoff
+    res.n_csteps = _readonly(n_csteps)
+    res.initial_subsets = _readonly(np.sort(starts, axis=1))
+    res.standardization_center = _readonly(med)
+    res.standardization_scale = _readonly(qn)
+    return res
