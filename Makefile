@@ -15,12 +15,12 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The main job: robust (MCD) outlier analysis of the bushfire satellite data (robustbase),
+# a table of the most outlying rows, the full result and a self-contained HTML report.
 demo: $(STAMP)
 	@mkdir -p demo-output
-	$(VENV)/bin/mahalanobis outliers examples/data/swiss.csv --id-column id \
-		--method $(DEMO_METHOD) -o demo-output/swiss-outliers.csv
-
-DEMO_METHOD ?= empirical
+	$(VENV)/bin/mahalanobis outliers examples/data/bushfire.csv --method mcd --random-state 1 \
+		-o demo-output/bushfire-outliers.csv --report demo-output/bushfire-report.html
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples

@@ -103,30 +103,32 @@ def _whitened(metric: Metric, X: np.ndarray) -> np.ndarray:
 
 
 def _pairwise_sq(ZA: np.ndarray, ZB: np.ndarray | None) -> np.ndarray:
-    """Squared Euclidean distances between rows of whitened sets (ZB None: ZA with itself)."""
+    """Squared Euclidean distances between rows of whitened sets (ZB None: ZA with itself).
+
+    One GEMM per block computes the whole expansion: with A = [ZA, |a|^2, 1] and
+    B = [-2 ZB, 1, |b|^2], A B^T = |a|^2 + |b|^2 - 2 a.b, so no elementwise pass is needed
+    for it. A block whose smallest entry is not small next to the largest norms cannot hold a
+    cancellation-prone pair and skips the near-pair scan (typically every block but the
+    diagonal ones of a self-distance matrix).
+    """
     symmetric = ZB is None
     ZB_ = ZA if symmetric else ZB
     na, nb = ZA.shape[0], ZB_.shape[0]
     na2 = np.einsum("ij,ij->i", ZA, ZA)
     nb2 = na2 if symmetric else np.einsum("ij,ij->i", ZB_, ZB_)
+    A = np.column_stack([ZA, na2, np.ones(na)])
+    B = np.column_stack([-2.0 * ZB_, np.ones(nb), nb2])
     out = np.empty((na, nb))
     for i0 in range(0, na, _BLOCK):
         i1 = min(na, i0 + _BLOCK)
+        na2_max = na2[i0:i1].max()
         j_start = i0 if symmetric else 0
         for j0 in range(j_start, nb, _BLOCK):
             j1 = min(nb, j0 + _BLOCK)
             blk = out[i0:i1, j0:j1]
-            np.matmul(ZA[i0:i1], ZB_[j0:j1].T, out=blk)
-            blk *= -2.0
-            blk += na2[i0:i1, None]
-            blk += nb2[None, j0:j1]
-            scale = na2[i0:i1, None] + nb2[None, j0:j1]
-            near = np.nonzero(blk < NEAR_PAIR_RTOL * scale)
-            if near[0].size:
-                ii, jj = near[0] + i0, near[1] + j0
-                for s in range(0, ii.size, 65536):
-                    d = ZA[ii[s:s + 65536]] - ZB_[jj[s:s + 65536]]
-                    out[ii[s:s + 65536], jj[s:s + 65536]] = np.einsum("ij,ij->i", d, d)
+            np.matmul(A[i0:i1], B[j0:j1].T, out=blk)
+            if blk.min() < NEAR_PAIR_RTOL * (na2_max + nb2[j0:j1].max()):
+                _recompute_near(blk, ZA, ZB_, na2, nb2, i0, j0)
             np.maximum(blk, 0.0, out=blk)
             if symmetric and j0 == i0:
                 blk[...] = 0.5 * (blk + blk.T)
@@ -137,3 +139,14 @@ def _pairwise_sq(ZA: np.ndarray, ZB: np.ndarray | None) -> np.ndarray:
             out[d, d] = 0.0
     return out
 
+
+def _recompute_near(blk: np.ndarray, ZA: np.ndarray, ZB: np.ndarray, na2: np.ndarray,
+                    nb2: np.ndarray, i0: int, j0: int) -> None:
+    """Recompute as ||a - b||^2 the entries of a block where the expansion cancels."""
+    i1, j1 = i0 + blk.shape[0], j0 + blk.shape[1]
+    scale = na2[i0:i1, None] + nb2[None, j0:j1]
+    ii, jj = np.nonzero(blk < NEAR_PAIR_RTOL * scale)
+    for s in range(0, ii.size, 65536):
+        a, b = ii[s:s + 65536], jj[s:s + 65536]
+        d = ZA[a + i0] - ZB[b + j0]
+        blk[a, b] = np.einsum("ij,ij->i", d, d)
