@@ -17,13 +17,17 @@ import numpy as np
 
 __all__ = [
     "Data",
+    "apply_nan_policy",
     "as_data",
     "as_square_matrix",
     "as_vector",
     "check_choice",
     "check_fraction",
     "check_nan_policy",
+    "check_nonnegative",
+    "check_numeric_frame",
     "check_random_state",
+    "constant_columns_error",
     "is_dataframe",
 ]
 
@@ -116,15 +120,42 @@ def _non_numeric_frame_columns(df: Any) -> list[str]:
     return bad
 
 
+def check_numeric_frame(df: Any, name: str) -> None:
+    """A ValueError naming the non-numeric columns of a (pandas or dask) DataFrame, if any."""
+    bad = _non_numeric_frame_columns(df)
+    if bad:
+        shown = ", ".join(repr(c) for c in bad[:5])
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise ValueError(
+            f"{name} has non-numeric column(s) {shown}{more}; select numeric columns "
+            "(e.g. df.select_dtypes('number')) or encode them as numbers.")
+
+
+def check_nonnegative(value: Any, name: str) -> float:
+    """A finite number >= 0, with a message naming ``name`` otherwise."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number >= 0 or None; got {value!r}.") from None
+    if not (np.isfinite(v) and v >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0 or None; got {value!r}.")
+    return v
+
+
+def constant_columns_error(name: str, const: np.ndarray, columns: Any, p: int) -> ValueError:
+    """The error for constant columns (positions ``const``), named when labels are known."""
+    from .errors import SingularCovarianceError
+    names = ([str(columns[i]) for i in const] if columns is not None
+             else [f"column {i}" for i in const])
+    return SingularCovarianceError(
+        f"{name} has constant column(s) {', '.join(names[:5])}: their variance is zero, so "
+        "the covariance is singular. Drop them (they carry no information for a distance).",
+        rank=p - len(const), min_eigenvalue=0.0)
+
+
 def _to_float_array(X: Any, name: str) -> np.ndarray:
     if is_dataframe(X):
-        bad = _non_numeric_frame_columns(X)
-        if bad:
-            shown = ", ".join(repr(c) for c in bad[:5])
-            more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
-            raise ValueError(
-                f"{name} has non-numeric column(s) {shown}{more}; select numeric columns "
-                "(e.g. df.select_dtypes('number')) or encode them as numbers.")
+        check_numeric_frame(X, name)
         return X.to_numpy(dtype=float, na_value=np.nan)
     if _is_series(X):
         X = X.to_numpy()

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._linalg import chunk_rows
-from .._validation import _non_numeric_frame_columns, check_nan_policy
+from .._validation import check_nan_policy, check_numeric_frame
 
 #: Fan-in of the merge tree (blocks merged by one task).
 FAN_IN = 8
@@ -103,13 +103,7 @@ def prepare(X: Any, name: str = "X", *, n_features: int | None = None,
             if set(feature_names) <= set(by_str):
                 X = X[[by_str[n] for n in feature_names]]
                 cols = list(X.columns)
-        bad = _non_numeric_frame_columns(X)
-        if bad:
-            shown = ", ".join(repr(c) for c in bad[:5])
-            more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
-            raise ValueError(
-                f"{name} has non-numeric column(s) {shown}{more}; select numeric columns "
-                "(e.g. df.select_dtypes('number')) or encode them as numbers.")
+        check_numeric_frame(X, name)
         if not cols:
             raise ValueError(f"{name} has no columns; pass at least one feature.")
         prep = Prepared(X, "frame", columns=cols)

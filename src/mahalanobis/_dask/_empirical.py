@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_vector
+from .._validation import as_vector, constant_columns_error
 from ..errors import SingularCovarianceError
 from ..metric import Metric
 from ._common import (
@@ -41,12 +41,7 @@ def check_moments(mom: Moments, columns: Any, name: str = "X") -> None:
             rank=max(min(mom.n - 1, p), 0))
     const = np.flatnonzero(mom.hi == mom.lo)
     if const.size:
-        names = ([str(columns[i]) for i in const] if columns is not None
-                 else [f"column {i}" for i in const])
-        raise SingularCovarianceError(
-            f"{name} has constant column(s) {', '.join(names[:5])}: their variance is zero, so "
-            "the covariance is singular. Drop them (they carry no information for a distance).",
-            rank=p - const.size, min_eigenvalue=0.0)
+        raise constant_columns_error(name, const, columns, p)
 
 
 def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._linalg import chunk_rows
-from .._validation import Data, as_data, as_vector
+from .._validation import Data, as_data, as_vector, constant_columns_error
 from ..errors import SingularCovarianceError
 from ..metric import Metric
 
@@ -58,12 +58,7 @@ def check_sample_covariance(data: Data, name: str = "X") -> None:
             "'modified_cholesky', or select fewer columns.", rank=min(n - 1, p))
     const = np.flatnonzero(np.ptp(data.values, axis=0) == 0)
     if const.size:
-        names = ([str(data.columns[i]) for i in const] if data.columns is not None
-                 else [f"column {i}" for i in const])
-        raise SingularCovarianceError(
-            f"{name} has constant column(s) {', '.join(names[:5])}: their variance is zero, so "
-            "the covariance is singular. Drop them (they carry no information for a distance).",
-            rank=p - const.size, min_eigenvalue=0.0)
+        raise constant_columns_error(name, const, data.columns, p)
 
 
 def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.linalg import blas, lapack
 
 from .._linalg import inverse_triangular
-from .._validation import Data, as_data, check_choice, check_random_state
+from .._validation import Data, as_data, check_choice, check_nonnegative, check_random_state
 from ..errors import SingularCovarianceError
 from ..metric import Metric
 
@@ -223,12 +223,7 @@ def _check_lam(lam: Any, penalty: str) -> float | None:
         return 0.0
     if lam is None:
         return None
-    try:
-        lam = float(lam)
-    except (TypeError, ValueError):
-        raise ValueError(f"lam must be a number >= 0 or None; got {lam!r}.") from None
-    if not (np.isfinite(lam) and lam >= 0):
-        raise ValueError(f"lam must be a finite number >= 0 or None; got {lam!r}.")
+    lam = check_nonnegative(lam, "lam")
     return lam
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._linalg import chunk_rows
-from .._validation import Data, as_data, check_choice, check_random_state
+from .._validation import Data, as_data, check_choice, check_nonnegative, check_random_state
 from ..metric import Metric
 from .empirical import _two_pass_cov
 
@@ -448,12 +448,7 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
         scores = total / n
         lam = float(grid[int(np.argmax(scores))])
     else:
-        try:
-            lam = float(lam)
-        except (TypeError, ValueError):
-            raise ValueError(f"lam must be a number >= 0 or None; got {lam!r}.") from None
-        if not (np.isfinite(lam) and lam >= 0):
-            raise ValueError(f"lam must be a finite number >= 0 or None; got {lam!r}.")
+        lam = check_nonnegative(lam, "lam")
     C = S.copy()
     C.flat[:: p + 1] += lam
     metric = RidgeCovariance(center, C)
