@@ -119,8 +119,7 @@ def main(argv=None):
     lines += ["", "Loops are timed on 1e4 rows and multiplied by n / 1e4 (linear extrapolation: "
               "the loop's cost per row does not depend on n). 'max rel. diff' compares "
               "T2Chart's T² with the loop's on those 1e4 rows. Chart times are the fastest of "
-              "9 runs (median in parentheses); the machine is a shared 2-core VM, so medians are "
-              "noisy. The loops ran once."]
+              "9 runs (median in parentheses). The loops ran once."]
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     lines.append(f"\nLoad average (1, 5, 15 min) at the end of the run: {load} on "
                  f"{os.cpu_count()} cores: other work was running, so absolute times are "

@@ -121,7 +121,7 @@ def write(rows, n, gb, mem_limit, same_workers, fit_diff) -> None:
     lines = ["## Dask: beyond one machine (issue 8)", "",
              f"Python {platform.python_version()}, numpy {np.__version__}, dask "
              f"{dask.__version__}, distributed {distributed.__version__}; {os.cpu_count()} "
-             "cores, shared with other work while measured (timings noisy).",
+             "cores.",
              f"LocalCluster: 2 worker processes x 1 thread, memory limit "
              f"{mem_limit / 1e9:.2f} GB each, loopback only.",
              f"Data: {n:.3g} rows x {P} float64 = {n * P * 8 / 1e9:.1f} GB, generated lazily "
