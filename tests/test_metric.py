@@ -126,20 +126,26 @@ def test_input_not_modified(setup):
     np.testing.assert_array_equal(S, Sc)
 
 
-def test_batch_memory_is_bounded_by_the_chunk():
+@pytest.mark.parametrize("n", [200_000, 600_000])
+def test_batch_memory_is_bounded_by_the_chunk(n):
+    """Extra memory is the output plus one chunk buffer per thread (600k x 10 takes the
+    threaded path when threadpoolctl is installed), whatever n."""
     rng = np.random.default_rng(1)
     p = 10
-    X = rng.standard_normal((200_000, p))
+    X = rng.standard_normal((n, p))
     metric = mh.Metric(np.zeros(p), np.eye(p) + 0.1)
     metric.distance(X[:10])  # warm up
     tracemalloc.start()
-    metric.distance(X, squared=True)
+    d2 = metric.distance(X, squared=True)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     output = X.shape[0] * 8
     chunk = _linalg.CHUNK_BYTES
-    assert peak < output + 1.5 * chunk  # one output vector, one chunk buffer, small change
+    threads = _linalg.N_THREADS if n * p >= _linalg.PARALLEL_MIN_ELEMENTS else 1
+    assert peak < output + (threads + 0.5) * chunk
     assert peak < X.nbytes / 4
+    W = np.linalg.inv(np.linalg.cholesky(metric.cov))
+    np.testing.assert_allclose(d2[-1000:], np.sum((X[-1000:] @ W.T) ** 2, axis=1), rtol=1e-12)
 
 
 def test_dataframe_labels_flow_through(setup):
@@ -202,3 +208,20 @@ def test_ill_conditioned_warning_and_singular_error():
     assert "ledoit_wolf" in str(exc.value)
     with pytest.raises(mh.SingularCovarianceError, match="not positive definite"):
         mh.Metric(np.zeros(2), [[1.0, 2.0], [2.0, 1.0]])
+
+
+def test_threaded_batch_path_equals_single_thread_path(monkeypatch):
+    """Large batches (split over threads, ctypes dtrmm) give what the chunk loop gives, for
+    lower (covariance) and upper (precision) whitening factors."""
+    rng = np.random.default_rng(7)
+    p = 8
+    X = rng.standard_normal((700_001, p))
+    A = rng.standard_normal((p, p))
+    S = A @ A.T / p + np.eye(p)
+    for metric in (mh.Metric(np.ones(p), S), mh.Metric.from_precision(np.ones(p),
+                                                                    np.linalg.inv(S))):
+        fast = metric.distance(X, squared=True)
+        monkeypatch.setattr(_linalg, "PARALLEL_MIN_ELEMENTS", 10**15)
+        slow = metric.distance(X, squared=True)
+        monkeypatch.undo()
+        np.testing.assert_allclose(fast, slow, rtol=1e-13)
