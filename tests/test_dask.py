@@ -149,6 +149,10 @@ def test_pairwise_dask_equals_pairwise(client):
     assert _rel(pairwise_dask(A, B, precision=P, squared=True).compute(),
                 mh.pairwise(XA, XB, precision=P, squared=True)) < 1e-12
     assert _rel(pairwise_dask(A, B).compute(), mh.pairwise(XA, XB)) < 1e-12
+    # mh.pairwise itself routes dask input to the blocked kernel and stays lazy
+    lazy = mh.pairwise(A, B, cov=S)
+    assert isinstance(lazy, da.Array)
+    assert _rel(lazy.compute(), mh.pairwise(XA, XB, cov=S)) < 1e-12
 
 
 # ---------------------------------------------------------------------------- MCD

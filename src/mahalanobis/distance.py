@@ -58,8 +58,12 @@ def pairwise(XA: Any, XB: Any = None, *, cov: Any = None, precision: Any = None,
     When neither ``cov`` nor ``precision`` is given, the sample covariance of the rows of XA
     and XB together is used (as scipy's ``cdist(..., "mahalanobis")`` does).
 
-    Returns an (n_A, n_B) array, or a DataFrame labelled by the inputs' indexes.
+    Returns an (n_A, n_B) array, or a DataFrame labelled by the inputs' indexes. Dask arrays
+    give a lazy dask array blocked like XA's and XB's rows (needs ``cov=`` or ``precision=``).
     """
+    if any(type(x).__module__.split(".")[0] == "dask" for x in (XA, XB) if x is not None):
+        from ._dask import pairwise_dask
+        return pairwise_dask(XA, XB, cov=cov, precision=precision, squared=squared)
     A = as_data(XA, "XA")
     p = A.values.shape[1]
     B = None if XB is None else as_data(XB, "XB", n_features=p)
