@@ -155,8 +155,13 @@ def test_whitener_knn_gives_the_same_neighbours_as_sklearn_mahalanobis_on_digits
     pipe = make_pipeline(MahalanobisWhitener(), KNeighborsClassifier(5)).fit(Xtr, ytr)
     d_ref, i_ref = ref.kneighbors(Xte)
     d_w, i_w = pipe[-1].kneighbors(pipe[0].transform(Xte))
-    np.testing.assert_array_equal(i_w, i_ref)
     np.testing.assert_allclose(d_w, d_ref, rtol=1e-8)
+    # Same neighbours; two may only trade places when their distances tie (to 1e-9).
+    differ = i_w != i_ref
+    assert differ.sum() <= 4
+    for r, c in zip(*np.nonzero(differ)):
+        assert i_w[r, c] in i_ref[r]
+        assert abs(d_ref[r, c] - d_ref[r, list(i_ref[r]).index(i_w[r, c])]) <= 1e-9 * d_ref[r, c]
     np.testing.assert_array_equal(pipe.predict(Xte), ref.predict(Xte))
 
 

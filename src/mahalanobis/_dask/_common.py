@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .._linalg import chunk_rows
 from .._validation import check_nan_policy, check_numeric_frame
+from ..covariance.empirical import _comoments
 
 #: Fan-in of the merge tree (blocks merged by one task).
 FAN_IN = 8
@@ -184,19 +184,8 @@ def moments_of(A: np.ndarray, n_input: int | None = None,
     if n == 0:
         return Moments(n_input, 0, np.zeros(p), np.zeros((p, p)), np.full(p, np.inf),
                        np.full(p, -np.inf), dropped, (n_input,))
-    rows = chunk_rows(p)
-    mean = A.sum(axis=0) / n
-    acc = np.zeros((p, p))
-    resid = np.zeros(p)
-    buf = np.empty((min(rows, n), p))
-    for s in range(0, n, rows):
-        b = buf[: min(n, s + rows) - s]
-        np.subtract(A[s:s + rows], mean, out=b)
-        acc += b.T @ b
-        resid += b.sum(axis=0)
-    acc -= np.outer(resid, resid) / n
-    return Moments(n_input, n, mean + resid / n, (acc + acc.T) / 2, A.min(axis=0),
-                   A.max(axis=0), dropped, (n_input,))
+    mean, M2 = _comoments(A)
+    return Moments(n_input, n, mean, M2, A.min(axis=0), A.max(axis=0), dropped, (n_input,))
 
 
 def merge(a: Moments, b: Moments) -> Moments:

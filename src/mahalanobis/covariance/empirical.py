@@ -16,15 +16,15 @@ __all__ = ["check_sample_covariance", "empirical"]
 _LOCATIONS = ("mean", "median")
 
 
-def _two_pass_cov(X: np.ndarray, center: np.ndarray | None = None,
-                  ddof: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Centre and scatter of X by chunked two-pass accumulation with bounded memory.
+def _comoments(X: np.ndarray, center: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and co-moment matrix sum (x - c)(x - c)^T of X, chunked with bounded memory.
 
-    Pass 1 takes the mean (unless ``center`` is given); pass 2 accumulates
-    sum (x - m)(x - m)^T chunk by chunk into one p x p matrix (a BLAS syrk per chunk) together
-    with s = sum (x - m), and subtracts the rounding correction s s^T / n (the "corrected
-    two-pass" algorithm of Chan, Golub & LeVeque 1983), so a large common offset costs no
-    accuracy. Extra memory is one chunk, whatever n.
+    Pass 1 takes the mean (unless ``center`` is given); pass 2 accumulates the co-moments chunk
+    by chunk into one p x p matrix (a BLAS syrk per chunk) together with s = sum (x - m), and
+    applies the rounding correction of the "corrected two-pass" algorithm (Chan, Golub &
+    LeVeque 1983): the mean becomes m + s / n and s s^T / n is subtracted, so a large common
+    offset costs no accuracy. Extra memory is one chunk, whatever n.
     """
     n, p = X.shape
     rows = chunk_rows(p)
@@ -44,8 +44,15 @@ def _two_pass_cov(X: np.ndarray, center: np.ndarray | None = None,
         resid += b.sum(axis=0)
     if estimated:
         acc -= np.outer(resid, resid) / n
-    S = acc / (n - ddof)
-    return center, (S + S.T) / 2
+        center = center + resid / n
+    return center, (acc + acc.T) / 2
+
+
+def _two_pass_cov(X: np.ndarray, center: np.ndarray | None = None,
+                  ddof: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and scatter (divisor n - ddof) of X from :func:`_comoments`."""
+    center, M2 = _comoments(X, center)
+    return center, M2 / (X.shape[0] - ddof)
 
 
 def check_sample_covariance(data: Data, name: str = "X") -> None:
