@@ -36,6 +36,8 @@ N_MINI = 300
 K_MINI = 5
 N_BEST = 10
 N_FULL = 3
+#: Above this many rows only the best candidate is iterated on the full data (as robustbase).
+FULL_ALL_MAX_N = 5000
 MAX_CSTEPS = 200
 #: For n < 600, candidates carried to convergence: max(10, SMALL_BUDGET // (n p)).
 SMALL_BUDGET = 5_000_000
@@ -317,10 +319,13 @@ def fast_mcd(Z: np.ndarray, h: int, n_starts: int, rng: np.random.Generator,
         b = _best_distinct(b, N_BEST)
         if progress is not None:
             progress.update(1)
-        # Full data: one C-step for all ten, then only the best N_FULL to convergence (each
-        # full-data step costs O(n p^2); the ten usually fall into two or three basins).
+        # Full data: one C-step for all ten, then the best N_FULL (n <= 5000) or the best one
+        # (n > 5000) to convergence. robustbase's stage 3 also keeps only the best candidate
+        # for n > 5000, but then takes fewer steps as n p grows (a single one above 1e6),
+        # stopping short of convergence; iterating to convergence costs little more and gives
+        # an objective no worse than robustbase's (benchmarks/RESULTS.md).
         b, _ = _concentrate(Z, h, _restart([b]), 1, checker(None), progress)
-        b = _best_distinct(b, N_FULL)
+        b = _best_distinct(b, N_FULL if n <= FULL_ALL_MAX_N else 1)
         final, steps = _concentrate(Z, h, b, MAX_CSTEPS, checker(None), progress)
         steps += 1
     else:
