@@ -17,11 +17,13 @@ alternating numpy's and scipy's OpenBLAS).
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 
+from .._linalg import _single_threaded_blas
 from ._mcd_init import SingularSubset
 
 __all__ = ["fast_mcd"]
@@ -274,12 +276,8 @@ def single_threaded_blas() -> Any:
     The C-steps run many small products (p x p factors, n x p by p x p); OpenBLAS threads
     gain nothing there and, on a busy machine, waiting for them made FastMCD 10-20x slower
     (measured at n = 1e5, p = 10: 0.6 s single-threaded versus 10 s)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        from contextlib import nullcontext
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    limit = _single_threaded_blas()
+    return nullcontext() if limit is None else limit
 
 
 def fast_mcd(Z: np.ndarray, h: int, n_starts: int, rng: np.random.Generator,
