@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tracemalloc
 
 import numpy as np
 from _common import (
@@ -18,6 +17,7 @@ from _common import (
     have_r,
     machine_line,
     median_time,
+    peak_extra_bytes,
     r_time,
     read_bandwidth,
     write_result,
@@ -34,14 +34,6 @@ def problem(n, p, seed=0):
     m = rng.standard_normal(p)
     X = rng.standard_normal((n, p)) @ np.linalg.cholesky(S).T + m
     return X, m, S
-
-
-def peak_extra_bytes(fn):
-    tracemalloc.start()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
 
 
 def main(argv=None):

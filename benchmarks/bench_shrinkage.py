@@ -13,10 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tracemalloc
 
 import numpy as np
-from _common import machine_line, median_time, write_result
+from _common import machine_line, median_time, peak_extra_bytes, write_result
 from sklearn.covariance import OAS, LedoitWolf
 
 from mahalanobis.covariance.shrinkage import ledoit_wolf, oas
@@ -26,14 +25,6 @@ def problem(n, p, seed=0):
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((p, p)) / np.sqrt(p)
     return rng.standard_normal((n, p)) @ (A + np.eye(p)) + rng.standard_normal(p)
-
-
-def peak_extra_bytes(fn):
-    tracemalloc.start()
-    fn()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
 
 
 def main(argv=None):
