@@ -28,6 +28,7 @@ __all__ = [
     "check_numeric_frame",
     "check_random_state",
     "constant_columns_error",
+    "is_dask",
     "is_dataframe",
 ]
 
@@ -43,6 +44,11 @@ def is_dataframe(obj: Any) -> bool:
 def _is_series(obj: Any) -> bool:
     return hasattr(obj, "index") and hasattr(obj, "to_numpy") and hasattr(obj, "dtype") and \
         not hasattr(obj, "columns")
+
+
+def is_dask(obj: Any) -> bool:
+    """A dask Array or DataFrame (checked without importing dask)."""
+    return type(obj).__module__.split(".")[0] in ("dask", "dask_expr")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ._linalg import whiten_rows
-from ._validation import as_data, as_square_matrix
+from ._validation import as_data, as_square_matrix, is_dask
 from .metric import Metric
 
 __all__ = ["distance", "pairwise", "whiten"]
@@ -61,7 +61,7 @@ def pairwise(XA: Any, XB: Any = None, *, cov: Any = None, precision: Any = None,
     Returns an (n_A, n_B) array, or a DataFrame labelled by the inputs' indexes. Dask arrays
     give a lazy dask array blocked like XA's and XB's rows (needs ``cov=`` or ``precision=``).
     """
-    if any(type(x).__module__.split(".")[0] == "dask" for x in (XA, XB) if x is not None):
+    if is_dask(XA) or is_dask(XB):
         from ._dask import pairwise_dask
         return pairwise_dask(XA, XB, cov=cov, precision=precision, squared=squared)
     A = as_data(XA, "XA")

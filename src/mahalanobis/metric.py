@@ -18,6 +18,7 @@ from ._validation import (
     check_choice,
     check_fraction,
     check_nan_policy,
+    is_dask,
 )
 from .errors import SingularCovarianceError
 
@@ -294,7 +295,7 @@ class Metric:
         -------
         ndarray of shape (n,), or a pandas Series with X's index when X is a DataFrame.
         """
-        if _is_dask(X):
+        if is_dask(X):
             from . import _dask
             return _dask.metric_distance(self, X, squared=squared, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
@@ -335,7 +336,7 @@ class Metric:
     def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2): the chance that a point drawn from
         N(m, S) lies at least this far out, with m and S taken as known."""
-        if _is_dask(X):
+        if is_dask(X):
             from . import _dask
             return _dask.metric_pvalue(self, X, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
@@ -344,7 +345,7 @@ class Metric:
     def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
         """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}."""
         alpha = check_fraction(alpha, "alpha")
-        if _is_dask(X):
+        if is_dask(X):
             from . import _dask
             return _dask.metric_outliers(self, X, alpha=alpha, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
@@ -372,11 +373,6 @@ class Metric:
             parts.append(f"n_samples={self.n_samples}")
         parts.append(f"log_det={self._log_det:.6g}")
         return f"{type(self).__name__}({', '.join(parts)})"
-
-
-def _is_dask(X: Any) -> bool:
-    """A dask Array or DataFrame (checked without importing dask)."""
-    return type(X).__module__.split(".")[0] in ("dask", "dask_expr")
 
 
 def _is_frame(X: Any) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_nan_policy, check_numeric_frame
+from .._validation import check_nan_policy, check_numeric_frame, is_dask
 from ..covariance.empirical import _comoments
 
 #: Fan-in of the merge tree (blocks merged by one task).
@@ -55,7 +55,7 @@ def is_dask_array(X: Any) -> bool:
 
 
 def is_dask_frame(X: Any) -> bool:
-    if type(X).__module__.split(".")[0] not in ("dask", "dask_expr"):
+    if not is_dask(X):
         return False
     return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "map_partitions")
 

@@ -11,6 +11,7 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
+from .._validation import is_dask
 from ..metric import Metric
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
 from .empirical import empirical
@@ -72,7 +73,7 @@ def fit(X: Any, method: str = "empirical", **options: Any) -> Metric:
     (e.g. ``fit(X, method="empirical", location="median")``).
     """
     estimator = _resolve(method)
-    if type(X).__module__.split(".")[0] in ("dask", "dask_expr"):
+    if is_dask(X):
         from .. import _dask
         return _dask.fit(X, method=method, **options)
     try:
