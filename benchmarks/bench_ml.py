@@ -80,8 +80,8 @@ def classifier_table():
              cv_score(MahalanobisClassifier(covariance="per_class"), X, y),
              cv_score(QuadraticDiscriminantAnalysis(), X, y),
              cv_score(QuadraticDiscriminantAnalysis(reg_param=1e-3), X, y),
-             cv_score(MahalanobisClassifier(estimator=est), X, y),
-             cv_score(MahalanobisClassifier(covariance="per_class", estimator=est), X, y)]
+             cv_score(MahalanobisClassifier(method=est), X, y),
+             cv_score(MahalanobisClassifier(covariance="per_class", method=est), X, y)]
         rows.append(f"| {name} ({X.shape[0]} x {X.shape[1]}) | " + " | ".join(r) + " |")
     return "\n".join(rows)
 
@@ -92,13 +92,13 @@ def knn_section(quick):
     rng = np.random.default_rng(0)
     idx = rng.permutation(len(X))
     tr, te = idx[:1400], idx[1400:]
-    w = MahalanobisWhitener(estimator=est).fit(X[tr])
+    w = MahalanobisWhitener(method=est).fit(X[tr])
     VI = np.linalg.inv(w.metric_.cov)
     out = []
     for algorithm in ("brute", "auto"):
         ref = KNeighborsClassifier(5, metric="mahalanobis", metric_params={"VI": VI},
                                    algorithm=algorithm)
-        pipe = make_pipeline(MahalanobisWhitener(estimator=est), KNeighborsClassifier(5))
+        pipe = make_pipeline(MahalanobisWhitener(method=est), KNeighborsClassifier(5))
 
         def run_ref(ref=ref):
             ref.fit(X[tr], y[tr])
@@ -205,7 +205,7 @@ def svm_section():
         X, y = DATA[name](return_X_y=True)
         e = est if name == "digits" else "empirical"
         rbf = cv_score(make_pipeline(StandardScaler(), SVC()), X, y)
-        mk = cv_score(SVC(kernel=MahalanobisKernel(gamma=1.0 / X.shape[1], estimator=e)
+        mk = cv_score(SVC(kernel=MahalanobisKernel(gamma=1.0 / X.shape[1], method=e)
                           .fit(X)), X, y)
         rows.append(f"| {name} | {rbf} | {mk} |")
     return ("5-fold CV accuracy, C = 1. The kernel's covariance is estimated once on all rows "

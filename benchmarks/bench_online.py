@@ -20,7 +20,7 @@ import time
 import numpy as np
 from _common import RESULTS_DIR, machine_line
 
-from mahalanobis.online import OnlineMetric
+from mahalanobis.variants.online import OnlineMetric
 
 
 def rel(a, b):

@@ -24,9 +24,9 @@ import numpy as np
 from _common import machine_line
 from bench_online import load_note, write_section
 
-from mahalanobis.functional import FunctionalMetric
-from mahalanobis.kernel import KernelMetric
-from mahalanobis.sketch import SketchedMetric
+from mahalanobis.variants.functional import FunctionalMetric
+from mahalanobis.variants.kernel import KernelMetric
+from mahalanobis.variants.sketched import SketchedMetric
 
 
 def factor_data(n, p, rng, q=10):

@@ -227,7 +227,7 @@ def test_robust_phase1_flags_outliers():
     rng = np.random.default_rng(10)
     X = _normal(rng, 80)
     X[:8] += [3, -3, 3, 0]  # a cluster that inflates the classical covariance
-    c = T2Chart(X, robust=True, random_state=0)
+    c = T2Chart(X, method="mcd", random_state=0)
     assert c.limit == "cerioli" and c.robust
     assert c.signals[:8].all()
     assert c.signals[8:].sum() <= 2
@@ -354,10 +354,10 @@ def test_errors():
         T2Chart(rng.normal(size=(10, 2)), known_center=[0, 0])
     with pytest.raises(ValueError, match="known_center has length 3"):
         T2Chart(rng.normal(size=(10, 2)), known_center=[0, 0, 0], known_cov=np.eye(3))
-    with pytest.raises(ValueError, match="robust=True is for individual"):
-        T2Chart(rng.normal(size=(30, 2)), subgroup_size=3, robust=True)
-    with pytest.raises(ValueError, match="either robust"):
-        T2Chart(rng.normal(size=(30, 2)), robust=True, remove_signals=True)
+    with pytest.raises(ValueError, match="method='mcd' is for individual"):
+        T2Chart(rng.normal(size=(30, 2)), subgroup_size=3, method="mcd")
+    with pytest.raises(ValueError, match="either method='mcd'"):
+        T2Chart(rng.normal(size=(30, 2)), method="mcd", remove_signals=True)
     with pytest.raises(ValueError, match="must be 2-D"):
         T2Chart(rng.normal(size=10))
     c = T2Chart(rng.normal(size=(20, 3)))

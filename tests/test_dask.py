@@ -13,7 +13,8 @@ distributed = pytest.importorskip("distributed")
 pd = pytest.importorskip("pandas")
 
 import mahalanobis as mh  # noqa: E402
-from mahalanobis._dask import outliers_dask, pairwise_dask  # noqa: E402
+from mahalanobis._dask._io import outliers_dask  # noqa: E402
+from mahalanobis._dask._pairwise import pairwise_dask  # noqa: E402
 from mahalanobis._validation import as_data  # noqa: E402
 from mahalanobis.covariance._mcd_fast import MAX_CSTEPS, _Batch, _concentrate  # noqa: E402
 from mahalanobis.covariance.mcd import _finish, mcd  # noqa: E402
@@ -44,7 +45,7 @@ def test_empirical_array_equals_in_memory(client, chunks):
     X = _data()
     Xd = da.from_array(X, chunks=chunks)
     m, ref = mh.fit(Xd), mh.fit(X)
-    assert type(m) is mh.Metric and m.method == "empirical" and m.n_samples == 2000
+    assert type(m) is mh.covariance.FitResult and m.method == "empirical" and m.n_samples == 2000
     assert _rel(m.center, ref.center) < 1e-12
     assert _rel(m.cov, ref.cov) < 1e-12
     d = m.distance(Xd)

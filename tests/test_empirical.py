@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 import mahalanobis as mh
-from mahalanobis.covariance.empirical import _two_pass_cov
+from mahalanobis._linalg import mean_and_cov as _two_pass_cov
 
 
 def test_mean_location_is_numpy_cov():

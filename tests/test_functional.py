@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mahalanobis.functional import FunctionalMetric, trapezoid_weights
+from mahalanobis.variants.functional import FunctionalMetric, trapezoid_weights
 
 K = 20
 J = np.arange(1, K + 1)
@@ -44,11 +44,12 @@ def test_matches_finite_dimensional_computation(grid):
     Sc = np.cov(C.T)
     V = Cn - C.mean(axis=0)
     ref_fpca = np.einsum("ij,ji->i", V, np.linalg.solve(Sc, V.T))
-    alpha = 0.05
     lam, Q = np.linalg.eigh(Sc)
-    ref_rkhs = ((V @ Q) ** 2) @ (lam / (lam + alpha) ** 2)
+    reg = 0.05 / lam.sum()  # reg is relative: the ridge is reg * total variance = 0.05
+    ref_rkhs = ((V @ Q) ** 2) @ (lam / (lam + 0.05) ** 2)
     fp = FunctionalMetric("fpca", n_components=k, grid=t).fit(_curves(C, t, k))
-    rk = FunctionalMetric("rkhs", alpha=alpha, grid=t).fit(_curves(C, t, k))
+    rk = FunctionalMetric("rkhs", reg=reg, grid=t).fit(_curves(C, t, k))
+    assert rk.reg_ == pytest.approx(0.05, rel=1e-5)
     np.testing.assert_allclose(fp.distance(_curves(Cn, t, k), squared=True), ref_fpca,
                                rtol=1e-10)
     np.testing.assert_allclose(rk.distance(_curves(Cn, t, k), squared=True), ref_rkhs,
@@ -61,7 +62,7 @@ def test_matches_finite_dimensional_computation(grid):
 
 
 @pytest.mark.parametrize("method,kw", [("fpca", {"n_components": 4}),
-                                       ("rkhs", {"alpha": 1e-3}), ("rkhs", {})])
+                                       ("rkhs", {"reg": 1e-3}), ("rkhs", {})])
 def test_invariant_to_grid_refinement(coefs, method, kw):
     C, Cn = coefs
     grids = {"u101": np.linspace(0, 1, 101), "u401": np.linspace(0, 1, 401),
@@ -78,7 +79,7 @@ def test_invariant_to_grid_refinement(coefs, method, kw):
 def test_pairwise_and_distance_agree(coefs):
     C, Cn = coefs
     t = np.linspace(0, 1, 101)
-    fm = FunctionalMetric(alpha=1e-3).fit(_curves(C, t))
+    fm = FunctionalMetric(reg=1e-3).fit(_curves(C, t))
     D = fm.pairwise(_curves(Cn, t))
     assert np.allclose(D, D.T) and np.all(np.diag(D) == 0)
     mean_curve = fm.mean_[None, :]
@@ -123,3 +124,14 @@ def test_component_selection_and_errors(coefs):
         FunctionalMetric("fpca", n_components=-2).fit(X)
     with pytest.raises(ValueError, match="columns"):
         fm.distance(X[:, :10])
+
+
+def test_deprecated_absolute_alpha_keeps_its_meaning(coefs):
+    C, Cn = coefs
+    t = np.linspace(0, 1, 101)
+    with pytest.warns(FutureWarning, match="reg="):
+        old = FunctionalMetric(alpha=0.05).fit(_curves(C, t))
+    assert old.reg_ == 0.05
+    new = FunctionalMetric(reg=0.05 / old.total_variance_).fit(_curves(C, t))
+    np.testing.assert_allclose(old.distance(_curves(Cn, t)), new.distance(_curves(Cn, t)),
+                               rtol=1e-10)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import mahalanobis as mh
-from mahalanobis.kernel import KernelMetric
+from mahalanobis.variants.kernel import KernelMetric
 
 
 def _reg_d2(Y, X, reg):
@@ -43,10 +43,12 @@ def test_linear_kernel_is_regularised_mahalanobis(reg):
     X = rng.standard_normal((120, 4)) @ rng.standard_normal((4, 4)) + 3.0
     Y = np.r_[rng.standard_normal((30, 4)) * 2 + 3.0, X[:10]]
     km = KernelMetric("linear", reg=reg).fit(X)
-    ref = _reg_d2(Y, X, reg)
+    ridge = reg * np.trace(np.cov(X.T))  # reg is relative to the total variance
+    assert km.reg_ == pytest.approx(ridge, rel=1e-12)
+    ref = _reg_d2(Y, X, ridge)
     np.testing.assert_allclose(km.distance(Y, squared=True), ref, rtol=1e-10)
     np.testing.assert_allclose(km.distance(Y), np.sqrt(ref), rtol=1e-10)
-    metric = mh.Metric(X.mean(axis=0), np.cov(X.T) + reg * np.eye(4))
+    metric = mh.Metric(X.mean(axis=0), np.cov(X.T) + ridge * np.eye(4))
     np.testing.assert_allclose(km.distance(Y), metric.distance(Y), rtol=1e-10)
     np.testing.assert_allclose(np.sort(km.eigenvalues_),
                                np.linalg.eigvalsh(np.cov(X.T)), rtol=1e-10)

@@ -50,7 +50,7 @@ def _close(a, b, rtol=1e-8):
 def test_detmcd_matches_robustbase(dataset):
     X = _arr(dataset["X"])
     for f in _fits(dataset, "DetMCD"):
-        r = mcd(X, alpha=f["alpha"], deterministic=True)
+        r = mcd(X, support_fraction=f["alpha"], deterministic=True)
         assert r.h == f["quan"]
         assert np.array_equal(np.flatnonzero(r.support), np.asarray(f["best"]) - 1)
         _close(r.raw_center, f["raw.center"])
@@ -70,7 +70,7 @@ def test_old_reweighting_convention_is_a_rescaling(dataset):
     # robustbase 0.95-0 used .MCDcons(p, sum(w)/n); ours differs by exactly that factor.
     X = _arr(dataset["X"])
     f = _fits(dataset, "DetMCD")[0]
-    r = mcd(X, alpha=f["alpha"], deterministic=True)
+    r = mcd(X, support_fraction=f["alpha"], deterministic=True)
     p, n = X.shape[1], X.shape[0]
     old = mcd_consistency(p, r.weights.sum() / n) * r.small_sample_rew
     _close(r.cov / (r.consistency_rew * r.small_sample_rew) * old, f["cov"])
@@ -81,7 +81,7 @@ def test_fastmcd_objective_no_worse_than_robustbase(dataset):
     X = _arr(dataset["X"])
     for f in _fits(dataset, "FastMCD"):
         # FastMCD is randomised (so was R's fit, with set.seed(1)): best of 5 seeds.
-        r = min((mcd(X, alpha=f["alpha"], random_state=s) for s in range(5)),
+        r = min((mcd(X, support_fraction=f["alpha"], random_state=s) for s in range(5)),
                 key=lambda r: r.log_det_raw)
         assert r.log_det_raw <= f["crit"] + 1e-9
         # objective is log det of the uncorrected subset covariance, like robustbase's crit
@@ -97,7 +97,7 @@ def test_fastmcd_flags_the_planted_outliers():
     planted = np.zeros(X.shape[0], dtype=bool)
     planted[np.asarray(d["outlier_rows"]) - 1] = True
     for f in _fits(d, "FastMCD"):
-        r = mcd(X, alpha=f["alpha"], random_state=0)
+        r = mcd(X, support_fraction=f["alpha"], random_state=0)
         r_flags = np.asarray(f["mcd.wt_new_convention"]) == 0
         ours = r.outliers(X)
         assert np.all(ours[planted]) and np.all(r_flags[planted])
@@ -109,7 +109,7 @@ def test_exact_global_optimum_found():
         d = _load(f"mcd_{name}")
         X = _arr(d["X"])
         for e in d["exact"]:
-            r = mcd(X, alpha=e["alpha"], random_state=3)
+            r = mcd(X, support_fraction=e["alpha"], random_state=3)
             assert r.log_det_raw == pytest.approx(e["crit"], abs=1e-9)
 
 
@@ -138,7 +138,7 @@ def test_univariate_shortest_half_matches_robustbase():
             if not f["reference_ok"]:
                 continue  # robustbase 0.95-0's DetMCD is wrong for p = 1 (README)
             for det in (False, True):
-                r = mcd(x, alpha=f["alpha"], deterministic=det)
+                r = mcd(x, support_fraction=f["alpha"], deterministic=det)
                 assert r.algorithm == "univariate" and r.h == f["quan"]
                 _close(r.raw_center, f["raw.center"], 1e-12)
                 _close(r.raw_cov.ravel(), np.ravel(f["raw.cov"]), 1e-10)
@@ -249,9 +249,9 @@ def test_result_object_and_fit_dispatch():
     np.testing.assert_allclose(nc.raw_cov * r.small_sample_raw, r.raw_cov, rtol=1e-12)
 
 
-def test_alpha_one_is_classical_then_reweighted():
+def test_support_fraction_one_is_classical_then_reweighted():
     X = _contaminated(n=100, p=2, seed=1)
-    r = mcd(X, alpha=1)
+    r = mcd(X, support_fraction=1)
     assert r.h == 100 and r.support.all()
     np.testing.assert_allclose(r.raw_cov, np.cov(X, rowvar=False), rtol=1e-12)
 
@@ -301,11 +301,11 @@ def test_too_few_rows_suggests_alternatives():
         mcd(X)
 
 
-@pytest.mark.parametrize("alpha", [0.4, 1.2, "x", np.nan])
-def test_bad_alpha(alpha):
+@pytest.mark.parametrize("support_fraction", [0.4, 1.2, "x", np.nan])
+def test_bad_support_fraction(support_fraction):
     X = np.random.default_rng(0).normal(size=(30, 2))
-    with pytest.raises(ValueError, match="alpha"):
-        mcd(X, alpha=alpha)
+    with pytest.raises(ValueError, match="support_fraction"):
+        mcd(X, support_fraction=support_fraction)
 
 
 def test_bad_n_starts():

@@ -76,21 +76,21 @@ def test_whiten_methods(setup):
     metric = mh.Metric(m, S)
     d2 = metric.distance(X, squared=True)
     for method in ("cholesky", "zca", "pca"):
-        Z = metric.whiten(X, method=method)
+        Z = metric.whiten(X, kind=method)
         np.testing.assert_allclose(np.sum(Z**2, axis=1), d2, rtol=1e-10)
         # Whitening maps S to the identity: W S W^T = I.
-        ZS = metric.whiten(np.linalg.cholesky(S).T + m, method=method)  # rows: columns of L
+        ZS = metric.whiten(np.linalg.cholesky(S).T + m, kind=method)  # rows: columns of L
         np.testing.assert_allclose(ZS.T @ ZS, np.eye(6), atol=1e-10)
-    Zc = metric.whiten(X, method="cholesky")
+    Zc = metric.whiten(X, kind="cholesky")
     np.testing.assert_allclose(Zc, np.linalg.solve(np.linalg.cholesky(S), (X - m).T).T,
                                rtol=1e-10, atol=1e-12)
-    Zz = metric.whiten(X, method="zca")
+    Zz = metric.whiten(X, kind="zca")
     lam, U = np.linalg.eigh(S)
     np.testing.assert_allclose(Zz, (X - m) @ U @ np.diag(lam**-0.5) @ U.T, rtol=1e-9, atol=1e-12)
-    Zp = metric.whiten(X, method="pca")
+    Zp = metric.whiten(X, kind="pca")
     assert np.var(Zp[:, 0] * np.sqrt(lam[-1])) > np.var(Zp[:, -1] * np.sqrt(lam[0]))
-    with pytest.raises(ValueError, match="method must be one of"):
-        metric.whiten(X, method="mahalanobis")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        metric.whiten(X, kind="mahalanobis")
 
 
 def test_pvalue_and_outliers(setup):
@@ -162,7 +162,7 @@ def test_dataframe_labels_flow_through(setup):
     np.testing.assert_allclose(metric.distance(shuffled).to_numpy(), d.to_numpy())
     assert isinstance(metric.pvalue(df), pd.Series)
     assert metric.outliers(df).dtype == bool
-    Z = metric.whiten(df, method="pca")
+    Z = metric.whiten(df, kind="pca")
     assert list(Z.columns) == [f"pc{i + 1}" for i in range(6)]
 
 

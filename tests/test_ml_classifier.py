@@ -31,7 +31,7 @@ from mahalanobis.ml import (
 def test_per_class_is_qda_exactly():
     X, y = load_iris(return_X_y=True)
     # scikit-learn's QDA uses the maximum-likelihood covariances (divisor n_k).
-    ours = MahalanobisClassifier(covariance="per_class", estimator_options={"ddof": 0}).fit(X, y)
+    ours = MahalanobisClassifier(covariance="per_class", method_options={"ddof": 0}).fit(X, y)
     qda = QuadraticDiscriminantAnalysis(store_covariance=True).fit(X, y)
     np.testing.assert_allclose(ours.covariances_, qda.covariance_, rtol=1e-10)
     np.testing.assert_allclose(ours.predict_proba(X), qda.predict_proba(X), atol=1e-9)
@@ -96,7 +96,7 @@ def test_robust_or_shrinkage_estimators_when_available():
     for est in ("ledoit_wolf", "mcd"):
         if est not in have:
             continue
-        clf = MahalanobisClassifier(estimator=est, random_state=0).fit(X, y)
+        clf = MahalanobisClassifier(method=est, random_state=0).fit(X, y)
         assert np.mean(clf.predict(X) == y) > 0.9
     if not have & {"ledoit_wolf", "mcd"}:
         pytest.skip("neither 'ledoit_wolf' nor 'mcd' is in mahalanobis.fit yet")

@@ -24,10 +24,10 @@ _HAVE = set(mh.available_methods())
 ESTIMATORS = [
     # contamination= needs nothing beyond the scatter; the calibrated cutoffs are checked in
     # test_ml_outlier.py (they need mahalanobis.inference).
-    MahalanobisOutlierDetector(estimator="empirical", contamination=0.1),
+    MahalanobisOutlierDetector(method="empirical", contamination=0.1),
     MahalanobisWhitener(),
-    MahalanobisWhitener(method="zca"),
-    MahalanobisWhitener(method="pca"),
+    MahalanobisWhitener(kind="zca"),
+    MahalanobisWhitener(kind="pca"),
     MahalanobisClassifier(),
     MahalanobisClassifier(covariance="per_class"),
     MahalanobisOOD(),
@@ -38,11 +38,11 @@ ESTIMATORS = [
     MTSSelector(),
 ]
 if "mcd" in _HAVE:
-    ESTIMATORS.append(MahalanobisOutlierDetector(estimator="mcd", contamination=0.1,
+    ESTIMATORS.append(MahalanobisOutlierDetector(method="mcd", contamination=0.1,
                                                  random_state=0))
 if "ledoit_wolf" in _HAVE:
-    ESTIMATORS.append(MahalanobisClassifier(covariance="per_class", estimator="ledoit_wolf"))
-    ESTIMATORS.append(MahalanobisWhitener(estimator="ledoit_wolf"))
+    ESTIMATORS.append(MahalanobisClassifier(covariance="per_class", method="ledoit_wolf"))
+    ESTIMATORS.append(MahalanobisWhitener(method="ledoit_wolf"))
 
 # MTS defines its normal group as y == 0; these two checks pass targets without any 0 (y taken
 # from integer features 1..2), so there is no Mahalanobis space to build and fit must fail.

@@ -41,7 +41,7 @@ def _needs(method):
 
 def test_scores_decision_predict_are_consistent():
     X, _ = _data()
-    det = MahalanobisOutlierDetector(estimator="empirical", cutoff=20.0).fit(X)
+    det = MahalanobisOutlierDetector(method="empirical", cutoff=20.0).fit(X)
     d2 = mh.fit(X).distance(X, squared=True)
     np.testing.assert_allclose(det.score_samples(X), -d2, rtol=1e-12)
     np.testing.assert_allclose(det.distance(X), np.sqrt(d2), rtol=1e-12)
@@ -53,7 +53,7 @@ def test_scores_decision_predict_are_consistent():
 
 def test_contamination_matches_elliptic_envelope_rule():
     X, _ = _data()
-    det = MahalanobisOutlierDetector(estimator="empirical", contamination=0.05).fit(X)
+    det = MahalanobisOutlierDetector(method="empirical", contamination=0.05).fit(X)
     assert np.sum(det.predict(X) == -1) == 20
     # Same rule as EllipticEnvelope: offset_ is the contamination quantile of score_samples.
     ee = EllipticEnvelope(contamination=0.05, random_state=0).fit(X)
@@ -64,7 +64,7 @@ def test_contamination_matches_elliptic_envelope_rule():
 def test_pvalue_is_chi2_tail():
     from scipy import stats
     X, _ = _data()
-    det = MahalanobisOutlierDetector(estimator="empirical", contamination=0.1).fit(X)
+    det = MahalanobisOutlierDetector(method="empirical", contamination=0.1).fit(X)
     np.testing.assert_allclose(det.pvalue(X[:5]),
                                stats.chi2.sf(det.distance(X[:5], squared=True), 4))
 
@@ -73,7 +73,7 @@ def test_pvalue_is_chi2_tail():
 def test_calibrated_cutoffs_from_inference(cutoff):
     inference = _inference()
     X, _ = _data(n_out=0)
-    det = MahalanobisOutlierDetector(estimator="empirical", cutoff=cutoff, alpha=0.025).fit(X)
+    det = MahalanobisOutlierDetector(method="empirical", cutoff=cutoff, alpha=0.025).fit(X)
     assert det.threshold_ == pytest.approx(
         inference.cutoff(4, 0.025, method=cutoff, n=400, h=None))
     # Clean Gaussian data: the flagged share is near alpha (binomial 400, 0.025: sd 0.008).
@@ -83,9 +83,9 @@ def test_calibrated_cutoffs_from_inference(cutoff):
 def test_bootstrap_cutoff():
     _inference("bootstrap_cutoff")
     X, _ = _data(n_out=0)
-    a = MahalanobisOutlierDetector(estimator="empirical", cutoff="bootstrap", n_boot=200,
+    a = MahalanobisOutlierDetector(method="empirical", cutoff="bootstrap", n_boot=200,
                                    random_state=3).fit(X)
-    b = MahalanobisOutlierDetector(estimator="empirical", cutoff="bootstrap", n_boot=200,
+    b = MahalanobisOutlierDetector(method="empirical", cutoff="bootstrap", n_boot=200,
                                    random_state=3).fit(X)
     assert a.threshold_ == b.threshold_ > 0
 
@@ -106,18 +106,18 @@ def test_mcd_detector_finds_planted_outliers(cutoff):
     ({"cutoff": -1.0}, "cutoff as a number"),
     ({"alpha": 1.5}, "alpha must lie"),
     ({"contamination": 0.7}, "contamination must lie"),
-    ({"estimator": "nope"}, "estimator must be one of"),
+    ({"method": "nope"}, "method must be one of"),
 ])
 def test_bad_parameters_name_themselves(kwargs, match):
     X, _ = _data()
-    params = {"estimator": "empirical", **kwargs}
+    params = {"method": "empirical", **kwargs}
     with pytest.raises(ValueError, match=match):
         MahalanobisOutlierDetector(**params).fit(X)
 
 
 def test_callable_estimator():
     X, _ = _data()
-    det = MahalanobisOutlierDetector(estimator=lambda A: mh.fit(A, location="median"),
+    det = MahalanobisOutlierDetector(method=lambda A: mh.fit(A, location="median"),
                                      contamination=0.05).fit(X)
     np.testing.assert_allclose(det.location_, np.median(X, axis=0))
 
@@ -126,7 +126,7 @@ def test_callable_estimator():
 @pytest.mark.parametrize("method", ["cholesky", "zca", "pca"])
 def test_whitener_distances_and_inverse(method):
     X, _ = _data(n_out=0)
-    w = MahalanobisWhitener(method=method).fit(X)
+    w = MahalanobisWhitener(kind=method).fit(X)
     Z = w.transform(X)
     np.testing.assert_allclose(np.cov(Z.T), np.eye(4), atol=1e-10)
     np.testing.assert_allclose(np.sum(Z**2, axis=1), mh.fit(X).distance(X, squared=True),
@@ -141,7 +141,7 @@ def test_whitener_feature_names():
     X, _ = _data(n_out=0)
     df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
     assert list(MahalanobisWhitener().fit(df).get_feature_names_out()) == ["a", "b", "c", "d"]
-    pca = MahalanobisWhitener(method="pca").fit(df).get_feature_names_out()
+    pca = MahalanobisWhitener(kind="pca").fit(df).get_feature_names_out()
     assert list(pca) == [f"whitened_pc{k}" for k in range(4)]
 
 
@@ -193,11 +193,11 @@ def test_cutoff_plumbing_with_a_stand_in_inference_module(monkeypatch):
     monkeypatch.setitem(sys.modules, "mahalanobis.inference", fake)
     monkeypatch.setattr(mh, "inference", fake, raising=False)
     X, _ = _data(n_out=0)
-    det = MahalanobisOutlierDetector(estimator="empirical", cutoff="hardin_rocke",
+    det = MahalanobisOutlierDetector(method="empirical", cutoff="hardin_rocke",
                                      alpha=0.01).fit(X)
     assert calls["cutoff"] == (4, 0.01, "hardin_rocke", 400, None)
     assert det.threshold_ == 11.5
-    det = MahalanobisOutlierDetector(estimator="empirical", cutoff="bootstrap", n_boot=50,
+    det = MahalanobisOutlierDetector(method="empirical", cutoff="bootstrap", n_boot=50,
                                      random_state=7).fit(X)
     assert calls["bootstrap"] == ((400,), 0.025, 50, 7)
     assert det.threshold_ == 9.25

@@ -44,7 +44,7 @@ def test_mrcd_with_rrcov_initial_subsets_matches_exactly(dataset):
     # uniroot, C-steps, back-transformation) reproduces CovMrcd.
     X = _arr(dataset["X"])
     for f in dataset["fits"]:
-        r = mrcd(X, alpha=f["alpha"], target=f["target"],
+        r = mrcd(X, support_fraction=f["alpha"], target=f["target"],
                  initial_subsets=np.asarray(f["initHsets"]) - 1)
         _check_fit(r, f, X)
         np.testing.assert_allclose(r.initial_rhos, _arr(f["rho6pack"]), rtol=1e-9)
@@ -58,7 +58,7 @@ def test_mrcd_own_starts_match_rrcov_when_p_below_n():
         d = json.loads((DATA / f"mrcd_{name}.json").read_text())
         X = _arr(d["X"])
         for f in d["fits"]:
-            r = mrcd(X, alpha=f["alpha"], target=f["target"])
+            r = mrcd(X, support_fraction=f["alpha"], target=f["target"])
             np.testing.assert_array_equal(r.initial_subsets,
                                           np.sort(np.asarray(f["initHsets"]) - 1, axis=1))
             _check_fit(r, f, X)
@@ -67,7 +67,7 @@ def test_mrcd_own_starts_match_rrcov_when_p_below_n():
 def test_mrcd_high_dimensional_is_well_conditioned():
     d = json.loads((DATA / "mrcd_synthetic_p50.json").read_text())
     X = _arr(d["X"])                       # n = 30 < p = 50
-    r = mh.fit(X, method="mrcd", alpha=0.75)
+    r = mh.fit(X, method="mrcd", support_fraction=0.75)
     assert isinstance(r, MRCDResult) and r.method == "mrcd"
     Z = r.cov / np.outer(r.standardization_scale, r.standardization_scale)
     assert np.linalg.cond(Z) <= 50 * (1 + 1e-6)
@@ -85,8 +85,8 @@ def test_zeroin_is_brent_as_in_r():
 
 def test_mrcd_errors():
     X = np.random.default_rng(0).normal(size=(10, 20))
-    with pytest.raises(ValueError, match="alpha"):
-        mrcd(X, alpha=0.3)
+    with pytest.raises(ValueError, match="support_fraction"):
+        mrcd(X, support_fraction=0.3)
     with pytest.raises(ValueError, match="target"):
         mrcd(X, target="diagonal")
     with pytest.raises(ValueError, match="initial_subsets"):

@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mahalanobis as mh
-from mahalanobis import _cholupdate, online
-from mahalanobis.online import CholeskyDowndateWarning, OnlineMetric
+from mahalanobis import _cholupdate
+from mahalanobis.variants import online
+from mahalanobis.variants.online import CholeskyDowndateWarning, OnlineMetric
 
 
 def _rel(a, b):

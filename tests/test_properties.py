@@ -50,7 +50,7 @@ def test_squared_distance_is_norm_of_whitened(prob):
     metric = mh.Metric(m, S)
     d2 = metric.distance(X, squared=True)
     for method in ("cholesky", "zca", "pca"):
-        Z = metric.whiten(X, method=method)
+        Z = metric.whiten(X, kind=method)
         np.testing.assert_allclose(np.sum(Z**2, axis=1), d2, rtol=1e-9, atol=1e-9)
 
 

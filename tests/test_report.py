@@ -25,33 +25,12 @@ def planted():
     return pd.DataFrame(X, columns=["a", "b", "c"], index=[f"s{i}" for i in range(80)])
 
 
-@pytest.fixture
-def fake_mcd(monkeypatch):
-    """Stand-in for fit(X, method="mcd") until the MCD ships: the fit of rows 5..79 carrying
-    the MCD diagnostics, so the robust branch of the report is exercised."""
-    real_fit = mahalanobis.covariance.fit
-
-    def fit(X, method="empirical", **options):
-        if method != "mcd":
-            return real_fit(X, method=method, **options)
-        X = np.asarray(X)
-        m = real_fit(X[5:])
-        m.method = "mcd"
-        m.h, m.log_det_raw, m.n_csteps = 42, -1.5, 7
-        m.consistency_raw, m.small_sample_raw = 1.9, 1.1
-        m.consistency_rew, m.small_sample_rew = 1.2, 1.01
-        m.weights = np.r_[np.zeros(5), np.ones(X.shape[0] - 5)]
-        return m
-
-    monkeypatch.setattr(mahalanobis.covariance, "fit", fit)
-
-
 def _rows(html, table_id="flagged"):
     table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, re.S).group(0)
     return re.findall(r"<tr><td>([^<]*)</td>", table)
 
 
-def test_report_is_self_contained_and_complete(planted, fake_mcd):
+def test_report_is_self_contained_and_complete(planted):
     html = build_report(planted, method="mcd", alpha=0.025, title="Planted <test>")
     assert html.startswith("<!DOCTYPE html>")
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
@@ -79,7 +58,7 @@ def test_report_is_self_contained_and_complete(planted, fake_mcd):
     assert not re.search(r'<svg [^>]*\swidth="', html)
 
 
-def test_report_counts_and_cutoff_agree_with_outliers(planted, fake_mcd):
+def test_report_counts_and_cutoff_agree_with_outliers(planted):
     from scipy import stats
     html = build_report(planted, method="mcd", alpha=0.01)
     m = mahalanobis.covariance.fit(planted.to_numpy(), method="mcd")

@@ -3,7 +3,7 @@ import pytest
 from scipy import stats
 
 import mahalanobis as mh
-from mahalanobis.sketch import SketchedMetric, chi2_failure_probability
+from mahalanobis.variants.sketched import SketchedMetric, chi2_failure_probability
 
 
 def _data(n, p, rng, q=5):

@@ -1,42 +1,52 @@
 """mahalanobis: everything built on the Mahalanobis distance.
 
-    >>> import mahalanobis as mh
-    >>> m = mh.fit(X)                      # location and scatter, factored once
-    >>> m.distance(X_new)                  # D; squared=True gives D^2
-    >>> mh.pairwise(X, cov=m.cov)          # all pairs
+The main names are here; the subpackages hold the rest: :mod:`~mahalanobis.covariance`
+(estimators), :mod:`~mahalanobis.inference` (cutoffs, tests), :mod:`~mahalanobis.control`
+(charts), :mod:`~mahalanobis.variants` (kernel, functional, sketched, online metrics) and, imported
+on first access because they need optional extras, :mod:`~mahalanobis.ml` (scikit-learn),
+:mod:`~mahalanobis.plot` (matplotlib) and :mod:`~mahalanobis.report`.
+
+Examples
+--------
+>>> import numpy as np
+>>> import mahalanobis as mh
+>>> X = np.random.default_rng(0).standard_normal((200, 3))
+>>> m = mh.fit(X)                        # location and scatter, factored once
+>>> m.distance(X[:2]).round(3)           # D; squared=True gives D^2
+array([0.76 , 0.727])
 """
 
 import importlib
 from typing import Any
 
-from . import control, covariance, inference
+from . import control, covariance, inference, variants
 from ._version import __version__
 from .control import T2Chart
-from .covariance import MCDResult, MRCDResult, available_methods, fit
+from .covariance import FitResult, MCDResult, MRCDResult, available_methods, fit
 from .distance import distance, pairwise, whiten
+from .ellipsoid import Ellipsoid
 from .errors import (
     CholeskyDowndateWarning,
     ExactFitError,
     IllConditionedWarning,
     SingularCovarianceError,
 )
-from .functional import FunctionalMetric
-from .inference import Ellipsoid, group_distance, hotelling_t2, leverage
-from .kernel import KernelMetric
-from .metric import Metric
-from .online import OnlineMetric
-from .sketch import SketchedMetric
+from .inference import group_distance, hotelling_t2, leverage
+from .metric import Metric, MetricLike
+from .variants import FunctionalMetric, KernelMetric, OnlineMetric, SketchedMetric
 
 __all__ = [
     "CholeskyDowndateWarning",
     "Ellipsoid",
     "ExactFitError",
+    "FitResult",
     "FunctionalMetric",
     "IllConditionedWarning",
     "KernelMetric",
     "MCDResult",
     "MRCDResult",
     "Metric",
+    "MetricLike",
     "OnlineMetric",
     "SingularCovarianceError",
     "SketchedMetric",
@@ -51,14 +61,14 @@ __all__ = [
     "hotelling_t2",
     "inference",
     "leverage",
-    "ml",
     "pairwise",
+    "variants",
     "whiten",
 ]
 
-# Submodules with optional dependencies are imported on first use, so that
-# `import mahalanobis` needs only numpy and scipy.
-_LAZY_SUBMODULES = ("ml",)
+#: Subpackages that need optional extras: imported on first attribute access, so that
+#: ``import mahalanobis`` (and ``from mahalanobis import *``) needs only numpy and scipy.
+_LAZY_SUBMODULES = ("ml", "plot", "report")
 
 
 def __getattr__(name: str) -> Any:
@@ -67,3 +77,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = module
         return module
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, *_LAZY_SUBMODULES])

@@ -19,6 +19,7 @@ import ctypes
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -28,16 +29,21 @@ from .errors import IllConditionedWarning, SingularCovarianceError
 
 __all__ = [
     "CHUNK_BYTES",
+    "NEAR_PAIR_RTOL",
     "N_THREADS",
     "PARALLEL_MIN_ELEMENTS",
     "REFINE_CONDITION",
     "WARN_CONDITION",
     "cholesky",
     "chunk_rows",
+    "comoments",
     "condition_number",
     "correlation_rcond",
     "inverse_triangular",
     "log_det_from_cholesky",
+    "mean_and_cov",
+    "pairwise_sq",
+    "single_threaded_blas",
     "solve_triangular",
     "sq_norms_of_whitened",
     "whiten_rows",
@@ -192,6 +198,12 @@ _DTRMM = _ctypes_dtrmm()
 _BLAS_CONTROLLER: Any = None
 
 
+def single_threaded_blas() -> Any:
+    """A context limiting BLAS to one thread (threadpoolctl); a no-op context without it."""
+    limit = _single_threaded_blas()
+    return nullcontext() if limit is None else limit
+
+
 def _single_threaded_blas() -> Any:
     """A context pinning BLAS to one thread per call (threadpoolctl), or None without it."""
     global _BLAS_CONTROLLER
@@ -299,3 +311,101 @@ def refined_sq_distances(X: np.ndarray, center: np.ndarray, S: np.ndarray, L: np
         Wt_ld = Wt.astype(np.longdouble) + dW.astype(np.longdouble)
         out[start:stop] = np.einsum("ij,ji->i", V_ld, Wt_ld).astype(float)
     return out
+
+
+# --------------------------------------------------------------------------- co-moments
+def comoments(X: np.ndarray, center: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and co-moment matrix sum (x - c)(x - c)^T of X, chunked with bounded memory.
+
+    Pass 1 takes the mean (unless ``center`` is given); pass 2 accumulates the co-moments chunk
+    by chunk into one p x p matrix (a BLAS syrk per chunk) together with s = sum (x - m), and
+    applies the rounding correction of the "corrected two-pass" algorithm (Chan, Golub &
+    LeVeque 1983): the mean becomes m + s / n and s s^T / n is subtracted, so a large common
+    offset costs no accuracy. Extra memory is one chunk, whatever n.
+    """
+    n, p = X.shape
+    rows = chunk_rows(p)
+    estimated = center is None
+    if estimated:
+        total = np.zeros(p)
+        for s in range(0, n, rows):
+            total += X[s:s + rows].sum(axis=0)
+        center = total / n
+    acc = np.zeros((p, p))
+    resid = np.zeros(p)
+    buf = np.empty((min(rows, n), p))
+    for s in range(0, n, rows):
+        b = buf[: min(n, s + rows) - s]
+        np.subtract(X[s:s + rows], center, out=b)
+        acc += b.T @ b
+        resid += b.sum(axis=0)
+    if estimated:
+        acc -= np.outer(resid, resid) / n
+        center = center + resid / n
+    return center, (acc + acc.T) / 2
+
+
+def mean_and_cov(X: np.ndarray, center: np.ndarray | None = None,
+                  ddof: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and scatter (divisor n - ddof) of X from :func:`comoments`."""
+    center, M2 = comoments(X, center)
+    return center, M2 / (X.shape[0] - ddof)
+
+
+# --------------------------------------------------------------------------- all pairs
+#: Pairs whose squared distance is below this fraction of ||a||^2 + ||b||^2 are recomputed as
+#: ||a - b||^2 directly: there the expansion ||a||^2 + ||b||^2 - 2 a.b loses more than
+#: eps / 1e-6 (about 2e-10) of relative accuracy to cancellation.
+NEAR_PAIR_RTOL = 1e-6
+PAIRWISE_BLOCK = 1024
+
+
+def pairwise_sq(ZA: np.ndarray, ZB: np.ndarray | None) -> np.ndarray:
+    """Squared Euclidean distances between rows of whitened sets (ZB None: ZA with itself).
+
+    One GEMM per block computes the whole expansion: with A = [ZA, |a|^2, 1] and
+    B = [-2 ZB, 1, |b|^2], A B^T = |a|^2 + |b|^2 - 2 a.b, so no elementwise pass is needed
+    for it. A block whose smallest entry is not small next to the largest norms cannot hold a
+    cancellation-prone pair and skips the near-pair scan (typically every block but the
+    diagonal ones of a self-distance matrix).
+    """
+    symmetric = ZB is None
+    ZB_ = ZA if symmetric else ZB
+    na, nb = ZA.shape[0], ZB_.shape[0]
+    na2 = np.einsum("ij,ij->i", ZA, ZA)
+    nb2 = na2 if symmetric else np.einsum("ij,ij->i", ZB_, ZB_)
+    A = np.column_stack([ZA, na2, np.ones(na)])
+    B = np.column_stack([-2.0 * ZB_, np.ones(nb), nb2])
+    out = np.empty((na, nb))
+    for i0 in range(0, na, PAIRWISE_BLOCK):
+        i1 = min(na, i0 + PAIRWISE_BLOCK)
+        na2_max = na2[i0:i1].max()
+        j_start = i0 if symmetric else 0
+        for j0 in range(j_start, nb, PAIRWISE_BLOCK):
+            j1 = min(nb, j0 + PAIRWISE_BLOCK)
+            blk = out[i0:i1, j0:j1]
+            np.matmul(A[i0:i1], B[j0:j1].T, out=blk)
+            if blk.min() < NEAR_PAIR_RTOL * (na2_max + nb2[j0:j1].max()):
+                _recompute_near(blk, ZA, ZB_, na2, nb2, i0, j0)
+            np.maximum(blk, 0.0, out=blk)
+            if symmetric and j0 == i0:
+                blk[...] = 0.5 * (blk + blk.T)
+            elif symmetric:
+                out[j0:j1, i0:i1] = blk.T
+        if symmetric:
+            d = np.arange(i0, i1)
+            out[d, d] = 0.0
+    return out
+
+
+def _recompute_near(blk: np.ndarray, ZA: np.ndarray, ZB: np.ndarray, na2: np.ndarray,
+                    nb2: np.ndarray, i0: int, j0: int) -> None:
+    """Recompute as ||a - b||^2 the entries of a block where the expansion cancels."""
+    i1, j1 = i0 + blk.shape[0], j0 + blk.shape[1]
+    scale = na2[i0:i1, None] + nb2[None, j0:j1]
+    ii, jj = np.nonzero(blk < NEAR_PAIR_RTOL * scale)
+    for s in range(0, ii.size, 65536):
+        a, b = ii[s:s + 65536], jj[s:s + 65536]
+        d = ZA[a + i0] - ZB[b + j0]
+        blk[a, b] = np.einsum("ij,ij->i", d, d)

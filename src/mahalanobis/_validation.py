@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import SingularCovarianceError
+
 __all__ = [
     "Data",
     "apply_nan_policy",
@@ -23,13 +25,16 @@ __all__ = [
     "as_vector",
     "check_choice",
     "check_fraction",
+    "check_int",
     "check_nan_policy",
     "check_nonnegative",
     "check_numeric_frame",
     "check_random_state",
+    "check_sample_covariance",
     "constant_columns_error",
     "is_dask",
     "is_dataframe",
+    "readonly",
 ]
 
 _NAN_POLICIES = ("raise", "omit", "propagate")
@@ -72,6 +77,13 @@ class Data:
         if self.kept is None:
             return np.empty(0, dtype=np.intp)
         return np.flatnonzero(~self.kept)
+
+
+def readonly(a: Any) -> np.ndarray:
+    """A read-only view of an array (results never share writable memory with callers)."""
+    v = np.asarray(a).view()
+    v.setflags(write=False)
+    return v
 
 
 def check_nan_policy(nan_policy: str) -> str:
@@ -137,6 +149,19 @@ def check_numeric_frame(df: Any, name: str) -> None:
             "(e.g. df.select_dtypes('number')) or encode them as numbers.")
 
 
+def check_int(value: Any, name: str, minimum: int | None = None, why: str = "") -> int:
+    """An integer (a whole float is accepted; a bool is not), at least ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, np.integer, float, np.floating)) or not np.isfinite(value) \
+            or value != np.floor(value):
+        raise ValueError(f"{name} must be an integer; got {value!r}.")
+    v = int(value)
+    if minimum is not None and v < minimum:
+        reason = f" ({why})" if why else ""
+        raise ValueError(f"{name} must be at least {minimum}{reason}; got {v}.")
+    return v
+
+
 def check_nonnegative(value: Any, name: str) -> float:
     """A finite number >= 0, with a message naming ``name`` otherwise."""
     try:
@@ -150,7 +175,6 @@ def check_nonnegative(value: Any, name: str) -> float:
 
 def constant_columns_error(name: str, const: np.ndarray, columns: Any, p: int) -> ValueError:
     """The error for constant columns (positions ``const``), named when labels are known."""
-    from .errors import SingularCovarianceError
     names = ([str(columns[i]) for i in const] if columns is not None
              else [f"column {i}" for i in const])
     return SingularCovarianceError(
@@ -333,3 +357,16 @@ def as_square_matrix(S: Any, name: str, n_features: int | None = None, *,
         if asym > 0:
             arr = (arr + arr.T) / 2.0
     return arr
+
+
+def check_sample_covariance(data: Data, name: str = "X") -> None:
+    """Errors for data whose sample covariance must be singular: n <= p, constant columns."""
+    n, p = data.values.shape
+    if n <= p:
+        raise SingularCovarianceError(
+            f"{name} has {n} rows for {p} features: a sample covariance needs more rows than "
+            "features (n_samples > n_features). Use method='ledoit_wolf', 'oas', 'mrcd' or "
+            "'modified_cholesky', or select fewer columns.", rank=min(n - 1, p))
+    const = np.flatnonzero(np.ptp(data.values, axis=0) == 0)
+    if const.size:
+        raise constant_columns_error(name, const, data.columns, p)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from scipy import stats
 
 from . import _linalg
+from ._deprecation import keyword_only, renamed_parameters
 from ._validation import (
     Data,
     apply_nan_policy,
@@ -17,21 +18,16 @@ from ._validation import (
     as_vector,
     check_choice,
     check_fraction,
+    check_int,
     check_nan_policy,
     is_dask,
+    readonly,
 )
 from .errors import SingularCovarianceError
 
-__all__ = ["Metric"]
+__all__ = ["Metric", "MetricLike"]
 
-_WHITEN_METHODS = ("cholesky", "zca", "pca")
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a)
-    v = a.view()
-    v.setflags(write=False)
-    return v
+_WHITEN_KINDS = ("cholesky", "zca", "pca")
 
 
 def _wrap(values: np.ndarray, data: Data, name: str) -> Any:
@@ -50,6 +46,26 @@ def _report_omitted(data: Data, name: str = "X") -> None:
         warnings.warn(f"{name}: dropped {dropped.size} row(s) with NaN or infinite values "
                       f"(positions {shown}{more}) as nan_policy='omit' asks.",
                       UserWarning, stacklevel=4)
+
+
+@runtime_checkable
+class MetricLike(Protocol):
+    """What every metric of the package offers: :class:`Metric` and its fitted subclasses,
+    and the variants of :mod:`mahalanobis.variants`.
+
+    ``distance(X, *, squared=False, nan_policy="raise")``, ``pvalue(X, *, nan_policy=...)``,
+    ``outliers(X, alpha=0.025, *, nan_policy=...)`` and ``n_features_in_`` (the number of
+    features the rows of X must have). ``isinstance(obj, MetricLike)`` checks for them.
+    """
+
+    @property
+    def n_features_in_(self) -> int: ...
+
+    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> Any: ...
+
+    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any: ...
+
+    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any: ...
 
 
 class Metric:
@@ -83,26 +99,50 @@ class Metric:
     _center: np.ndarray
     _W: np.ndarray
 
-    def __init__(self, center: Any, cov: Any, *, feature_names: Any = None) -> None:
+    #: Name of the estimator that produced the metric (None for given parameters).
+    method: str | None = None
+
+    def __init__(self, center: Any, cov: Any, *, n_samples: Any = None,
+                 feature_names: Any = None) -> None:
         center = as_vector(center, "center")
         cov = as_square_matrix(cov, "cov", center.shape[0])
         L, rcond = _linalg.cholesky(cov, "cov", return_rcond=True)
-        self._setup(center, cov=cov, L=L, rcond=rcond, feature_names=feature_names)
+        self._setup(center, cov=cov, L=L, rcond=rcond, feature_names=feature_names,
+                    n_samples=n_samples)
+        self._freeze()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self.__dict__.get("_frozen", False):
+            raise AttributeError(
+                f"{type(self).__name__} is immutable: cannot set {name!r}. Build a new metric "
+                "instead (mh.Metric(center, cov), or fit again).")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: cannot delete {name!r}.")
+
+    def _freeze(self) -> None:
+        object.__setattr__(self, "_frozen", True)
+
+    def _cache(self, name: str, value: Any) -> Any:
+        """Store a lazily computed value (the only mutation after construction)."""
+        object.__setattr__(self, name, value)
+        return value
 
     # ----------------------------------------------------------------- construction
     def _setup(self, center: np.ndarray, *, cov: np.ndarray | None = None,
                L: np.ndarray | None = None, precision: np.ndarray | None = None,
                W: np.ndarray | None = None, W_lower: bool = True,
                log_det: float | None = None, rcond: float | None = None,
-               feature_names: Any = None, warn: bool = True) -> None:
-        self._center = _readonly(np.array(center, dtype=float))
-        self._cov = None if cov is None else _readonly(np.array(cov, dtype=float))
-        self._L = None if L is None else _readonly(L)
-        self._precision = None if precision is None else _readonly(np.array(precision))
+               feature_names: Any = None, warn: bool = True, n_samples: Any = None) -> None:
+        self._center = readonly(np.array(center, dtype=float))
+        self._cov = None if cov is None else readonly(np.array(cov, dtype=float))
+        self._L = None if L is None else readonly(L)
+        self._precision = None if precision is None else readonly(np.array(precision))
         if W is None:
             assert L is not None
             W, W_lower = _linalg.inverse_triangular(L, lower=True), True
-        self._W = _readonly(W)
+        self._W = readonly(W)
         self._W_lower = bool(W_lower)
         if log_det is None:
             assert L is not None
@@ -119,12 +159,16 @@ class Metric:
             raise ValueError(f"feature_names has {len(self._feature_names)} names but the "
                              f"metric has {center.shape[0]} features.")
         self._cond_exact: float | None = None
-        self.n_samples: int | None = None
-        self.method: str | None = None
+        if n_samples is not None:
+            n_samples = check_int(n_samples, "n_samples", 1)
+        #: Number of points the centre and scatter were estimated from (None: given).
+        self.n_samples: int | None = n_samples
+        #: Positions of input rows dropped before fitting (``nan_policy="omit"``).
         self.omitted: np.ndarray = np.empty(0, dtype=np.intp)
 
     @classmethod
-    def from_precision(cls, center: Any, precision: Any, *, feature_names: Any = None) -> Metric:
+    def from_precision(cls, center: Any, precision: Any, *, n_samples: Any = None,
+                       feature_names: Any = None) -> Metric:
         """A metric from a precision (inverse covariance) matrix P: D^2 = (x-m)^T P (x-m)."""
         center = as_vector(center, "center")
         P = as_square_matrix(precision, "precision", center.shape[0])
@@ -133,12 +177,13 @@ class Metric:
         # P = Lp Lp^T, so D^2 = ||Lp^T (x - m)||^2: the whitening matrix is upper triangular.
         self._setup(center, precision=P, W=np.ascontiguousarray(Lp.T), W_lower=False,
                     log_det=-_linalg.log_det_from_cholesky(Lp), rcond=rcond,
-                    feature_names=feature_names)
+                    feature_names=feature_names, n_samples=n_samples)
+        self._freeze()
         return self
 
     @classmethod
     def from_cholesky(cls, center: Any, cholesky: Any, *, lower: bool = True,
-                      feature_names: Any = None) -> Metric:
+                      n_samples: Any = None, feature_names: Any = None) -> Metric:
         """A metric from a triangular factor of the covariance: S = L L^T (or U^T U).
 
         Only the triangle named by ``lower`` is read. Columns with a negative diagonal are
@@ -155,28 +200,10 @@ class Metric:
                 min_eigenvalue=0.0)
         L = L * np.sign(d)[None, :]
         self = cls.__new__(cls)
-        self._setup(center, L=np.ascontiguousarray(L), cov=None, feature_names=feature_names)
+        self._setup(center, L=np.ascontiguousarray(L), cov=None, feature_names=feature_names,
+                    n_samples=n_samples)
+        self._freeze()
         return self
-
-    @classmethod
-    def _from_whitening(cls, center: np.ndarray, W: np.ndarray, *, lower: bool,
-                        log_det: float, feature_names: Any = None, warn: bool = True) -> Metric:
-        """A metric from a triangular whitening matrix W with W^T W = S^-1 (for estimators
-        that produce a factored precision directly, such as the modified Cholesky one)."""
-        self = cls.__new__(cls)
-        P = W.T @ W
-        _, rcond = _linalg.cholesky((P + P.T) / 2, "precision", return_rcond=True)
-        self._setup(center, W=W, W_lower=lower, log_det=log_det, rcond=rcond,
-                    feature_names=feature_names, warn=warn)
-        return self
-
-    def _set_fit_info(self, method: str, n_samples: int, data: Data | None = None) -> None:
-        self.method = method
-        self.n_samples = int(n_samples)
-        if data is not None:
-            self.omitted = data.dropped
-            if data.columns is not None and self._feature_names is None:
-                self._feature_names = tuple(str(c) for c in data.columns)
 
     # ----------------------------------------------------------------- properties
     @property
@@ -186,6 +213,12 @@ class Metric:
 
     @property
     def n_features(self) -> int:
+        """Number of features p."""
+        return int(self._center.shape[0])
+
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features p (the name scikit-learn and the metric variants use)."""
         return int(self._center.shape[0])
 
     @property
@@ -196,7 +229,7 @@ class Metric:
     def cholesky(self) -> np.ndarray:
         """Lower Cholesky factor L of the covariance, S = L L^T."""
         if self._L is None:
-            self._L = _readonly(_linalg.cholesky(np.asarray(self.cov), "cov"))
+            self._cache("_L", readonly(_linalg.cholesky(np.asarray(self.cov), "cov")))
         return self._L
 
     @property
@@ -209,7 +242,7 @@ class Metric:
             else:
                 Winv = _linalg.inverse_triangular(self._W, lower=self._W_lower)
                 S = Winv @ Winv.T
-            self._cov = _readonly((S + S.T) / 2)
+            self._cache("_cov", readonly((S + S.T) / 2))
         return self._cov
 
     @property
@@ -217,7 +250,7 @@ class Metric:
         """The precision matrix S^-1, computed on first access (never used for distances)."""
         if self._precision is None:
             P = self._W.T @ self._W
-            self._precision = _readonly((P + P.T) / 2)
+            self._cache("_precision", readonly((P + P.T) / 2))
         return self._precision
 
     @property
@@ -229,10 +262,8 @@ class Metric:
     def condition_number(self) -> float:
         """Exact 2-norm condition number of S (largest over smallest eigenvalue)."""
         if self._cond_exact is None:
-            if self._cov is not None:
-                self._cond_exact = _linalg.condition_number(np.asarray(self._cov))
-            else:
-                self._cond_exact = _linalg.condition_number(np.asarray(self.precision))
+            S = self._cov if self._cov is not None else self.precision
+            self._cache("_cond_exact", _linalg.condition_number(np.asarray(S)))
         return self._cond_exact
 
     # ----------------------------------------------------------------- distances
@@ -280,7 +311,8 @@ class Metric:
                 return _direct_quadratic(A, self._center, np.asarray(self._precision))
         return _linalg.sq_norms_of_whitened(A, self._center, self._W, self._W_lower)
 
-    def distance(self, X: Any, squared: bool = False, *, nan_policy: str = "raise") -> Any:
+    @keyword_only(2, "squared")
+    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> Any:
         """Mahalanobis distances of the rows of X to the centre.
 
         Parameters
@@ -296,25 +328,64 @@ class Metric:
         ndarray of shape (n,), or a pandas Series with X's index when X is a DataFrame.
         """
         if is_dask(X):
-            from . import _dask
-            return _dask.metric_distance(self, X, squared=squared, nan_policy=nan_policy)
+            from ._dask._score import metric_distance
+            return metric_distance(self, X, squared=squared, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
         if not squared:
             np.sqrt(d2, out=d2)
         return _wrap(d2, data, "d2" if squared else "distance")
 
-    def whiten(self, X: Any, method: str = "cholesky", *, nan_policy: str = "raise") -> Any:
+    def pairwise(self, XA: Any, XB: Any = None, *, squared: bool = False,
+                 nan_policy: str = "raise") -> Any:
+        """Mahalanobis distances between every row of XA and every row of XB under this
+        metric's scatter (the centre plays no part), or among the rows of XA.
+
+        Both sets are whitened once; the squared distances of a block of pairs then come from
+        one GEMM, ``|a|^2 + |b|^2 - 2 a.b``, clamped at 0, and pairs where that expansion
+        cancels (close points) are recomputed directly, so every entry keeps its relative
+        accuracy. Without XB the result is exactly symmetric with a zero diagonal.
+
+        Returns an (n_A, n_B) array, or a DataFrame labelled by the inputs' indexes when either
+        is a DataFrame. ``squared=True`` gives D^2.
+        """
+        check_nan_policy(nan_policy)
+        A = self._check_X(XA, nan_policy, "XA")
+        B = None if XB is None else self._check_X(XB, nan_policy, "XB")
+        return self._pairwise_data(A, B, squared)
+
+    def _pairwise_data(self, A: Data, B: Data | None, squared: bool) -> Any:
+        """:meth:`pairwise` of checked data."""
+        # Centring by a common shift leaves differences unchanged but shrinks the norms, and
+        # with them the cancellation in the expansion.
+        finite = np.isfinite(A.values).all(axis=1)
+        shift = A.values[finite].mean(axis=0) if finite.any() else self._center
+        ZA = _linalg.whiten_rows(A.values, shift, self._W, self._W_lower)
+        ZB = None if B is None else _linalg.whiten_rows(B.values, shift, self._W, self._W_lower)
+        out = _linalg.pairwise_sq(ZA, ZB)
+        if not squared:
+            np.sqrt(out, out=out)
+        if A.index is None and (B is None or B.index is None):
+            return out
+        import pandas as pd
+        rows = A.index if A.index is not None else pd.RangeIndex(out.shape[0])
+        cols = (rows if B is None else (B.index if B.index is not None
+                                        else pd.RangeIndex(out.shape[1])))
+        return pd.DataFrame(out, index=rows, columns=cols)
+
+    @keyword_only(2, "kind")
+    @renamed_parameters(method="kind")
+    def whiten(self, X: Any, *, kind: str = "cholesky", nan_policy: str = "raise") -> Any:
         """Whitened coordinates z with ||z||^2 = D^2(x) and identity covariance under S.
 
-        ``method="cholesky"`` (default): z = L^-1 (x - m) with S = L L^T; coordinate k is the
+        ``kind="cholesky"`` (default): z = L^-1 (x - m) with S = L L^T; coordinate k is the
         standardised residual of feature k given features 1..k-1. ``"zca"``: z = S^-1/2 (x - m),
         the whitening closest to the original coordinates. ``"pca"``: z = Lambda^-1/2 U^T (x - m)
         with components by decreasing variance.
         """
-        check_choice(method, "method", _WHITEN_METHODS)
+        check_choice(kind, "kind", _WHITEN_KINDS)
         data = self._check_X(X, nan_policy)
         A = data.values - self._center
-        if method == "cholesky":
+        if kind == "cholesky":
             Z = _linalg.solve_triangular(np.asarray(self.cholesky), A.T, lower=True).T
             names = self._feature_names or (list(map(str, data.columns))
                                             if data.columns is not None else None)
@@ -322,7 +393,7 @@ class Metric:
             lam, U = np.linalg.eigh(np.asarray(self.cov))
             lam, U = lam[::-1], U[:, ::-1]
             Z = (A @ U) / np.sqrt(lam)
-            if method == "zca":
+            if kind == "zca":
                 Z = Z @ U.T
                 names = self._feature_names or (list(map(str, data.columns))
                                                 if data.columns is not None else None)
@@ -337,8 +408,8 @@ class Metric:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2): the chance that a point drawn from
         N(m, S) lies at least this far out, with m and S taken as known."""
         if is_dask(X):
-            from . import _dask
-            return _dask.metric_pvalue(self, X, nan_policy=nan_policy)
+            from ._dask._score import metric_pvalue
+            return metric_pvalue(self, X, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
         return _wrap(stats.chi2.sf(d2, self.n_features), data, "pvalue")
 
@@ -346,8 +417,8 @@ class Metric:
         """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}."""
         alpha = check_fraction(alpha, "alpha")
         if is_dask(X):
-            from . import _dask
-            return _dask.metric_outliers(self, X, alpha=alpha, nan_policy=nan_policy)
+            from ._dask._score import metric_outliers
+            return metric_outliers(self, X, alpha=alpha, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
         cut = stats.chi2.isf(alpha, self.n_features)
         return _wrap(d2 > cut, data, "outlier")
@@ -361,7 +432,7 @@ class Metric:
         observation and for the mean when they were estimated from ``n`` points (default
         ``n_samples``). See :class:`mahalanobis.Ellipsoid`.
         """
-        from .inference.ellipsoid import Ellipsoid
+        from .ellipsoid import Ellipsoid
         return Ellipsoid.from_metric(self, level, kind, n=n)
 
     # ----------------------------------------------------------------- display

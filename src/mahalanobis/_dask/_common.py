@@ -20,8 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_nan_policy, check_numeric_frame, is_dask
-from ..covariance.empirical import _comoments
+from .._linalg import comoments
+from .._validation import (
+    check_nan_policy,
+    check_numeric_frame,
+    constant_columns_error,
+    is_dask,
+)
+from ..errors import SingularCovarianceError
 
 #: Fan-in of the merge tree (blocks merged by one task).
 FAN_IN = 8
@@ -184,7 +190,7 @@ def moments_of(A: np.ndarray, n_input: int | None = None,
     if n == 0:
         return Moments(n_input, 0, np.zeros(p), np.zeros((p, p)), np.full(p, np.inf),
                        np.full(p, -np.inf), dropped, (n_input,))
-    mean, M2 = _comoments(A)
+    mean, M2 = comoments(A)
     return Moments(n_input, n, mean, M2, A.min(axis=0), A.max(axis=0), dropped, (n_input,))
 
 
@@ -244,3 +250,27 @@ def check_fit_nan_policy(nan_policy: str) -> str:
         raise ValueError("nan_policy='propagate' makes no sense for fitting; use 'raise' or "
                          "'omit'.")
     return check_nan_policy(nan_policy)
+
+
+def moments(prep: Prepared, nan_policy: str, shift: np.ndarray | None = None) -> Moments:
+    """Moments of all finite rows (of x - shift): one pass, merged by a tree."""
+    dask = require_dask()
+    blocks = prep.blocks()
+    task = dask.delayed(block_moments, pure=True)
+    offsets = prep.offsets or [None] * len(blocks)
+    parts = [task(b, nan_policy, off, shift) for b, off in zip(blocks, offsets)]
+    return tree_merge(parts).compute()
+
+
+def check_moments(mom: Moments, columns: Any, name: str = "X") -> None:
+    """The in-memory checks: more rows than features, no constant column."""
+    p = mom.mean.shape[0]
+    if mom.n <= p:
+        raise SingularCovarianceError(
+            f"{name} has {mom.n} usable rows for {p} features: a sample covariance needs more "
+            "rows than features (n_samples > n_features). Use a regularised estimator on data "
+            "in memory (method='ledoit_wolf', 'oas' or 'mrcd') or select fewer columns.",
+            rank=max(min(mom.n - 1, p), 0))
+    const = np.flatnonzero(mom.hi == mom.lo)
+    if const.size:
+        raise constant_columns_error(name, const, columns, p)

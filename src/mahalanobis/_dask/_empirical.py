@@ -6,46 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_vector, constant_columns_error
-from ..errors import SingularCovarianceError
-from ..metric import Metric
-from ._common import (
-    Moments,
-    Prepared,
-    block_moments,
-    check_fit_nan_policy,
-    prepare,
-    require_dask,
-    tree_merge,
-)
-
-
-def moments(prep: Prepared, nan_policy: str, shift: np.ndarray | None = None) -> Moments:
-    """Moments of all finite rows (of x - shift): one pass, merged by a tree."""
-    dask = require_dask()
-    blocks = prep.blocks()
-    task = dask.delayed(block_moments, pure=True)
-    offsets = prep.offsets or [None] * len(blocks)
-    parts = [task(b, nan_policy, off, shift) for b, off in zip(blocks, offsets)]
-    return tree_merge(parts).compute()
-
-
-def check_moments(mom: Moments, columns: Any, name: str = "X") -> None:
-    """The in-memory checks: more rows than features, no constant column."""
-    p = mom.mean.shape[0]
-    if mom.n <= p:
-        raise SingularCovarianceError(
-            f"{name} has {mom.n} usable rows for {p} features: a sample covariance needs more "
-            "rows than features (n_samples > n_features). Use a regularised estimator on data "
-            "in memory (method='ledoit_wolf', 'oas' or 'mrcd') or select fewer columns.",
-            rank=max(min(mom.n - 1, p), 0))
-    const = np.flatnonzero(mom.hi == mom.lo)
-    if const.size:
-        raise constant_columns_error(name, const, columns, p)
+from .._validation import as_vector
+from ..covariance._base import FitResult
+from ._common import Moments, Prepared, check_fit_nan_policy, check_moments, moments, prepare
 
 
 def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,
-              nan_policy: str = "raise") -> Metric:
+              nan_policy: str = "raise") -> FitResult:
     """Classical location and scatter of a dask Array or DataFrame in one pass.
 
     Same parameters and result as :func:`mahalanobis.covariance.empirical`, except that
@@ -57,7 +24,7 @@ def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,
 
 
 def fit_empirical(prep: Prepared, *, location: Any = "mean", ddof: int | None = None,
-                  nan_policy: str = "raise") -> tuple[Metric, Moments]:
+                  nan_policy: str = "raise") -> tuple[FitResult, Moments]:
     """The empirical fit of checked input, with the merged moments (block sizes included)."""
     check_fit_nan_policy(nan_policy)
     p = prep.n_features
@@ -83,7 +50,6 @@ def fit_empirical(prep: Prepared, *, location: Any = "mean", ddof: int | None = 
     if given is not None:
         center, M2 = given, M2 + mom.n * np.outer(mom.mean, mom.mean)
     S = M2 / (mom.n - ddof)
-    m = Metric(center, (S + S.T) / 2, feature_names=prep.columns)
-    m._set_fit_info("empirical", mom.n)
-    m.omitted = mom.dropped
+    m = FitResult._build(center, cov=(S + S.T) / 2, method="empirical", n_samples=mom.n,
+                         feature_names=prep.columns, omitted=mom.dropped)
     return m, mom

@@ -20,12 +20,14 @@ rows and step 2 confirms its subset: the result equals ``mcd(X)`` with the same 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from .. import _linalg
+from .._deprecation import renamed_parameters
 from .._validation import check_random_state
 from ..covariance.mcd import (
     REWEIGHT_QUANTILE,
@@ -37,8 +39,8 @@ from ..covariance.mcd import (
     mcd_consistency,
     mcd_small_sample,
 )
-from ..errors import SingularCovarianceError
-from ..metric import Metric, _readonly
+from ..errors import IllConditionedWarning, SingularCovarianceError
+from ..metric import Metric
 from ._common import (
     Prepared,
     finite_rows,
@@ -69,11 +71,18 @@ class MCDDaskResult(MCDResult):
     over the data) and ``n_weights`` (rows kept by the reweighting step).
     """
 
-    def __repr__(self) -> str:
-        return (f"MCDDaskResult(algorithm={self.algorithm!r}, n_samples={self.n_samples}, "
-                f"n_features={self.n_features}, alpha={self.alpha:g}, h={self.h}, "
-                f"log_det_raw={self.log_det_raw:.6g}, "
-                f"n_outliers={self.n_samples - self.n_weights}, reweighted={self.reweighted})")
+    _fields = (*MCDResult._fields, "sample_size", "start_center", "start_cov", "n_passes",
+               "n_weights")
+    sample_size: int
+    start_center: np.ndarray
+    start_cov: np.ndarray
+    n_passes: int
+    n_weights: int
+
+    @property
+    def n_outliers(self) -> int:
+        """Number of rows given weight 0 by the reweighting step."""
+        return int(self.n_samples or 0) - self.n_weights
 
 
 def _metric(center: np.ndarray, S: np.ndarray, what: str) -> Metric:
@@ -86,9 +95,9 @@ def _metric(center: np.ndarray, S: np.ndarray, what: str) -> Metric:
             "fit). Drop collinear or constant columns, or compute a smaller data set into "
             "memory and use mh.covariance.mcd, which reports the hyperplane.",
             rank=exc.rank, min_eigenvalue=exc.min_eigenvalue) from None
-    m = Metric.__new__(Metric)
-    m._setup(np.asarray(center, dtype=float), cov=S, L=L, warn=False)
-    return m
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IllConditionedWarning)
+        return Metric.from_cholesky(np.asarray(center, dtype=float), L)
 
 
 # ---------------------------------------------------------------------------- block tasks
@@ -222,28 +231,29 @@ class _Passes:
 
 
 # ---------------------------------------------------------------------------- the fit
-def mcd_dask(X: Any, *, alpha: float = 0.5, n_starts: int = 500, deterministic: bool = False,
-             reweight: bool = True, correction: bool = True, random_state: Any = None,
-             nan_policy: str = "raise", sample_size: int = SAMPLE_SIZE,
+@renamed_parameters(alpha="support_fraction")
+def mcd_dask(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500,
+             deterministic: bool = False, reweight: bool = True, correction: bool = True,
+             random_state: Any = None, nan_policy: str = "raise", sample_size: int = SAMPLE_SIZE,
              max_csteps: int = 200, tol: float = 1e-12) -> MCDDaskResult:
     """MCD of a dask Array or DataFrame (see the module notes); options as
     :func:`mahalanobis.covariance.mcd`, plus ``sample_size`` (rows of the in-memory subset
     search, seeded by ``random_state``), ``max_csteps`` (full-data C-steps at most; each
     costs two passes) and ``tol`` (stop when log det decreases by less than ``tol`` times
     max(1, |log det|); the default stops only when the subset repeats, to rounding)."""
-    return fit_mcd(prepare(X, "X"), alpha=alpha, n_starts=n_starts, deterministic=deterministic,
-                   reweight=reweight, correction=correction, random_state=random_state,
-                   nan_policy=nan_policy, sample_size=sample_size, max_csteps=max_csteps,
-                   tol=tol)[0]
+    return fit_mcd(prepare(X, "X"), support_fraction=support_fraction, n_starts=n_starts,
+                   deterministic=deterministic, reweight=reweight, correction=correction,
+                   random_state=random_state, nan_policy=nan_policy, sample_size=sample_size,
+                   max_csteps=max_csteps, tol=tol)[0]
 
 
-def fit_mcd(prep: Prepared, *, alpha: float = 0.5, n_starts: int = 500,
+def fit_mcd(prep: Prepared, *, support_fraction: float = 0.5, n_starts: int = 500,
             deterministic: bool = False, reweight: bool = True, correction: bool = True,
             random_state: Any = None, nan_policy: str = "raise",
             sample_size: int = SAMPLE_SIZE, max_csteps: int = 200, tol: float = 1e-12
             ) -> tuple[MCDDaskResult, tuple[int, ...]]:
     """The distributed MCD of checked input, with the block sizes (rows per block)."""
-    alpha, n_starts = _check_args(alpha, n_starts, nan_policy)
+    support_fraction, n_starts = _check_args(support_fraction, n_starts, nan_policy)
     if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)):
         raise ValueError(f"sample_size must be an integer; got {sample_size!r}.")
     p = prep.n_features
@@ -272,11 +282,12 @@ def fit_mcd(prep: Prepared, *, alpha: float = 0.5, n_starts: int = 500,
                 f"X has NaN or infinite values (rows {idx[~ok][:5].tolist()}); pass "
                 "nan_policy='omit' to drop those rows, or fill them first.")
         A_s = A_s[ok]
-    r_s = mcd(A_s, alpha=alpha, n_starts=n_starts, deterministic=deterministic,
-              reweight=False, correction=correction, random_state=sample_rs)
+    r_s = mcd(A_s, support_fraction=support_fraction, n_starts=n_starts,
+              deterministic=deterministic, reweight=False, correction=correction,
+              random_state=sample_rs)
     start_center, start_cov = _mean_cov(A_s[np.asarray(r_s.support)])
     # 2. C-steps on the full data
-    h = h_alpha_n(alpha, n_total, p)  # refined once the number of finite rows is known
+    h = h_alpha_n(support_fraction, n_total, p)  # refined once the number of finite rows is known
     n_used = None
     center, S = start_center, start_cov
     log_det = np.inf
@@ -289,7 +300,7 @@ def fit_mcd(prep: Prepared, *, alpha: float = 0.5, n_starts: int = 500,
         d2_s = np.sort(Scorer(metric).sq(A_s))
         if n_used is None:
             n_used, t_new, q_new = passes.kth(sc, h, d2_s, n_total)
-            h = h_alpha_n(alpha, n_used, p)
+            h = h_alpha_n(support_fraction, n_used, p)
             if n_used <= p + 1:
                 raise SingularCovarianceError(
                     f"X has {n_used} usable rows for {p} features: the MCD needs "
@@ -297,7 +308,7 @@ def fit_mcd(prep: Prepared, *, alpha: float = 0.5, n_starts: int = 500,
             if h == n_used:
                 classical = True
                 break
-            if h != _h_guess(alpha, n_total, p):
+            if h != _h_guess(support_fraction, n_total, p):
                 _, t_new, q_new = passes.kth(sc, h, d2_s, n_used)
         else:
             _, t_new, q_new = passes.kth(sc, h, d2_s, n_used)
@@ -322,7 +333,7 @@ def fit_mcd(prep: Prepared, *, alpha: float = 0.5, n_starts: int = 500,
         c_raw = s_raw = 1.0
     else:
         c_raw = mcd_consistency(p, h / n_used)
-        s_raw = mcd_small_sample(p, n_used, alpha) if correction else 1.0
+        s_raw = mcd_small_sample(p, n_used, support_fraction) if correction else 1.0
     S_raw = S
     if p == 1 and not classical:
         S_raw = S * (h - 1) / h  # robustbase: divisor h for p = 1
@@ -342,45 +353,35 @@ def fit_mcd(prep: Prepared, *, alpha: float = 0.5, n_starts: int = 500,
         fin_center, fin_cov = mom_w.mean, mom_w.M2 / (n_w - 1)
         if n_w != n_used:
             c_rew = mcd_consistency(p, REWEIGHT_QUANTILE)
-            s_rew = (mcd_small_sample(p, n_used, alpha, reweighted=True)
+            s_rew = (mcd_small_sample(p, n_used, support_fraction, reweighted=True)
                      if correction and not classical else 1.0)
             fin_cov = fin_cov * (c_rew * s_rew)
     L = _linalg.cholesky((fin_cov + fin_cov.T) / 2, "reweighted MCD covariance")
-    res = MCDDaskResult.__new__(MCDDaskResult)
-    res._setup(fin_center, cov=(fin_cov + fin_cov.T) / 2, L=L, feature_names=prep.columns)
-    res._set_fit_info("mcd", n_used)
-    res.omitted = mom_w.dropped
-    res.raw_center = _readonly(np.asarray(center))
-    res.raw_cov = _readonly(raw_cov)
-    res.h = int(n_used if classical else h)
     if classical:
-        res.support = map_rows(prep, _weight_rows, raw_sc, np.inf, dtype=bool,
-                               name="support", nan_policy=_lazy_policy(nan_policy))
-    else:
-        res.support = map_rows(prep, _support_rows, sel_scorer, t, PerBlock(quotas),
-                               dtype=bool, name="support", nan_policy=_lazy_policy(nan_policy))
-    res.weights = map_rows(prep, _weight_rows, raw_sc, qw, dtype=bool, name="weights",
+        support = map_rows(prep, _weight_rows, raw_sc, np.inf, dtype=bool, name="support",
                            nan_policy=_lazy_policy(nan_policy))
-    res.raw_distances = map_rows(prep, _d2_rows, raw_sc, dtype=float, name="d2",
-                                 nan_policy=_lazy_policy(nan_policy))
-    res.log_det_raw = float(log_det)
-    res.consistency_raw, res.small_sample_raw = float(c_raw), float(s_raw)
-    res.consistency_rew, res.small_sample_rew = float(c_rew), float(s_rew)
-    res.n_csteps = int(n_csteps)
-    res.best_starts = ()
-    res.alpha = float(alpha)
-    res.algorithm = "classical" if classical else f"{r_s.algorithm} on a sample + C-steps"
-    res.reweighted = bool(reweight)
-    res.sample_size = int(A_s.shape[0])
-    res.start_center = _readonly(start_center)
-    res.start_cov = _readonly(start_cov)
-    res.n_passes = passes.count
-    res.n_weights = int(n_w)
+    else:
+        support = map_rows(prep, _support_rows, sel_scorer, t, PerBlock(quotas), dtype=bool,
+                           name="support", nan_policy=_lazy_policy(nan_policy))
+    res = MCDDaskResult._build(
+        fin_center, cov=(fin_cov + fin_cov.T) / 2, L=L, method="mcd", n_samples=n_used,
+        feature_names=prep.columns, raw_center=np.asarray(center), raw_cov=raw_cov,
+        h=int(n_used if classical else h), support=support,
+        weights=map_rows(prep, _weight_rows, raw_sc, qw, dtype=bool, name="weights",
+                         nan_policy=_lazy_policy(nan_policy)),
+        raw_distances=map_rows(prep, _d2_rows, raw_sc, dtype=float, name="d2",
+                               nan_policy=_lazy_policy(nan_policy)),
+        log_det_raw=float(log_det), consistency_raw=float(c_raw), small_sample_raw=float(s_raw),
+        consistency_rew=float(c_rew), small_sample_rew=float(s_rew), n_csteps=int(n_csteps),
+        best_starts=(), support_fraction=float(support_fraction),
+        algorithm="classical" if classical else f"{r_s.algorithm} on a sample + C-steps",
+        reweighted=bool(reweight), sample_size=int(A_s.shape[0]), start_center=start_center,
+        start_cov=start_cov, n_passes=passes.count, n_weights=int(n_w), omitted=mom_w.dropped)
     return res, tuple(sizes)
 
 
-def _h_guess(alpha: float, n: int, p: int) -> int:
-    return h_alpha_n(alpha, n, p)
+def _h_guess(support_fraction: float, n: int, p: int) -> int:
+    return h_alpha_n(support_fraction, n, p)
 
 
 def _lazy_policy(nan_policy: str) -> str:

@@ -6,21 +6,20 @@ from typing import Any
 
 import numpy as np
 
-from .._linalg import whiten_rows
+from .._linalg import pairwise_sq, whiten_rows
 from .._validation import as_square_matrix
-from ..distance import _pairwise_sq
 from ..metric import Metric
-from ._common import prepare, require_dask
+from ._common import check_moments, moments, prepare, require_dask
 
 
 def _whiten_block(block: np.ndarray, shift: np.ndarray, W: np.ndarray,
                   lower: bool) -> np.ndarray:
-    """Rows W (x - shift), as ``mahalanobis.distance._whitened`` computes them."""
+    """Rows W (x - shift), as ``Metric.pairwise`` computes them."""
     return whiten_rows(np.asarray(block, dtype=float), shift, W, lower)
 
 
 def _sq_block(za: np.ndarray, zb: np.ndarray | None) -> np.ndarray:
-    return _pairwise_sq(za, zb)
+    return pairwise_sq(za, zb)
 
 
 def _known_chunks(arr: Any, name: str) -> Any:
@@ -66,13 +65,14 @@ def pairwise_dask(XA: Any, XB: Any = None, *, cov: Any = None, precision: Any = 
     if cov is not None and precision is not None:
         raise ValueError("pass cov= or precision=, not both.")
     if cov is None and precision is None:
-        from ._empirical import empirical
         stacked = A if B is None else da.concatenate([A, B], axis=0)
         if stacked.shape[0] <= p:
             raise ValueError(
                 f"pairwise_dask needs cov= or precision= when XA (and XB) have "
                 f"{stacked.shape[0]} rows for {p} features: the sample covariance is singular.")
-        metric = empirical(stacked)
+        mom = moments(prepare(stacked, "XA"), "raise")
+        check_moments(mom, None, "XA")
+        metric = Metric(mom.mean, mom.M2 / (mom.n - 1))
         shift: Any = dask.delayed(np.asarray(metric.center), pure=True)
     else:
         if cov is not None:

@@ -124,8 +124,8 @@ def progress_bar(args: argparse.Namespace, total: int, desc: str) -> Iterator[An
 def fit_metric(X: Any, method: str, *, random_state: int | None,
                args: argparse.Namespace | None = None) -> Any:
     """``fit(X, method)`` passing the seed, and a progress bar where the estimator offers one."""
-    from ..covariance import _resolve, fit
-    params = inspect.signature(_resolve(method)).parameters
+    from ..covariance import fit, get_estimator
+    params = inspect.signature(get_estimator(method)).parameters
     options: dict[str, Any] = {}
     if random_state is not None and "random_state" in params:
         options["random_state"] = random_state

@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     label = cm.label_of(args.file)
     X = cm.load(args.file, args)
     cm.check_complete(X, label)
-    chart = T2Chart(X, subgroup_size=args.subgroup_size, alpha=args.alpha, robust=args.robust)
+    chart = T2Chart(X, subgroup_size=args.subgroup_size, alpha=args.alpha,
+                    method="mcd" if args.robust else "empirical")
     frames = [_frame(chart, "I")]
     lines = [f"{label}: phase I, {X.shape[0]} rows x {X.shape[1]} columns, UCL {_ucl(chart)}, "
              f"{_signals(chart, X.index)}"]

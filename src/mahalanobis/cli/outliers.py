@@ -144,7 +144,7 @@ def run_dask(args: argparse.Namespace) -> int:
         raise CLIError(f"--method {args.method} is not available with --dask; use empirical "
                        "or mcd.")
     try:
-        from .._dask import outliers_dask
+        from .._dask._io import outliers_dask
     except ImportError as exc:
         raise CLIError(str(exc)) from None
     summary = outliers_dask(args.file, scheduler=args.dask, columns=args.columns,

@@ -12,8 +12,18 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import Data, as_data, as_vector, check_fraction, is_dataframe
-from ..covariance.empirical import _two_pass_cov, check_sample_covariance
+from .._deprecation import renamed_parameters
+from .._linalg import mean_and_cov
+from .._validation import (
+    Data,
+    as_data,
+    as_vector,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_sample_covariance,
+    is_dataframe,
+)
 from ..metric import Metric
 from ._limits import Reference
 from .myt import MYTDecomposition, decompose_point
@@ -38,12 +48,6 @@ class RemovalRound:
     def __repr__(self) -> str:
         return (f"RemovalRound(round={self.round}, n_used={self.n_used}, ucl={self.ucl:.6g}, "
                 f"removed={self.removed.tolist()})")
-
-
-def _int_iv(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer of at least {minimum}; got {value!r}.")
-    return int(value)
 
 
 def _read(X: Any, name: str, k: int | None, *, n_features: int | None = None,
@@ -78,17 +82,19 @@ def _read(X: Any, name: str, k: int | None, *, n_features: int | None = None,
     return data.values.reshape(n // k, k, p), k, index, data.columns
 
 
-def _sq(metric: Metric, A: np.ndarray, name: str = "X") -> np.ndarray:
+def _sq(metric: Metric, A: np.ndarray) -> np.ndarray:
     """Squared distances of the rows of a checked array (Cholesky path; no inverse); rows
     with NaN or inf raise a ValueError naming them."""
-    d2, _ = metric._sq_checked(A, "raise", name)
-    return d2
+    return np.asarray(metric.distance(A, squared=True))
+
+
+_METHODS = ("empirical", "mcd")
 
 
 class T2Chart:
     """Hotelling T^2 control chart for individual observations or rational subgroups.
 
-    ``T2Chart(X)`` is the Phase I chart of X; ``chart.monitor(new_X)`` the Phase II chart of new
+    ``T2Chart(X)`` is the Phase I chart of X; ``chart.monitor(X_new)`` the Phase II chart of new
     data against the Phase I estimates (a ``T2Chart`` with ``phase == "II"``).
 
     Statistics (each the squared Mahalanobis distance under a :class:`~mahalanobis.Metric`):
@@ -106,7 +112,7 @@ class T2Chart:
     * subgroups: p (m -/+ 1)(k - 1) / (mk - m - p + 1) F_{1-alpha}(p, mk - m - p + 1) in
       Phase I / Phase II (Alt 1985; Montgomery, ch. 11);
     * known parameters: chi2_{1-alpha}(p);
-    * ``robust=True`` (individuals): centre and covariance from the reweighted MCD
+    * ``method="mcd"`` (individuals): centre and covariance from the reweighted MCD
       (``mahalanobis.fit(X, method="mcd")``) and Cerioli's (2010, JASA 105, 147-156) finite-
       sample limits with m_w = the number of points kept by the reweighting: the Beta limit
       above with m = m_w for those points, the Phase II F limit with m = m_w for the points
@@ -129,8 +135,9 @@ class T2Chart:
         k; 1 for individual observations. A 3-D X sets it from its shape.
     alpha : float in (0, 1)
         False-alarm probability per plotted point (0.0027 matches 3-sigma Shewhart charts).
-    robust : bool
-        Robust Phase I estimates (MCD), individual observations only.
+    method : {"empirical", "mcd"}, default="empirical"
+        The Phase I estimator: the sample mean and covariance, or the reweighted MCD (robust;
+        individual observations only).
     known_center, known_cov : array-like, optional
         Known mean and covariance (both or neither): nothing is estimated, limits are chi2.
     remove_signals : bool
@@ -139,7 +146,7 @@ class T2Chart:
         Most estimation rounds with ``remove_signals``; a UserWarning says so when points still
         signal after the last.
     random_state : int or Generator, optional
-        For the MCD's random starts (``robust=True``).
+        For the MCD's random starts (``method="mcd"``).
 
     Attributes
     ----------
@@ -170,32 +177,34 @@ class T2Chart:
         The Phase I estimation rounds (empty for known parameters and Phase II).
     """
 
+    @renamed_parameters(robust=("method", lambda v: "mcd" if v else "empirical"))
     def __init__(self, X: Any, *, subgroup_size: int = 1, alpha: float = 0.0027,
-                 robust: bool = False, known_center: Any = None, known_cov: Any = None,
+                 method: str = "empirical", known_center: Any = None, known_cov: Any = None,
                  remove_signals: bool = False, max_iter: int = 20,
                  random_state: Any = None) -> None:
-        k = _int_iv(subgroup_size, "subgroup_size", 1)
+        robust = check_choice(method, "method", _METHODS) == "mcd"
+        k = check_int(subgroup_size, "subgroup_size", 1)
         alpha = check_fraction(alpha, "alpha")
-        max_iter = _int_iv(max_iter, "max_iter", 1)
+        max_iter = check_int(max_iter, "max_iter", 1)
         known = (known_center is not None, known_cov is not None)
         if known[0] != known[1]:
             raise ValueError("known_center and known_cov go together: pass both (a chart with "
                              "known parameters) or neither (estimate them from X).")
         if known[0] and (robust or remove_signals):
-            raise ValueError("robust and remove_signals re-estimate the parameters; with "
+            raise ValueError("method='mcd' and remove_signals re-estimate the parameters; with "
                              "known_center/known_cov nothing is estimated. Drop one or the "
                              "other.")
         if robust and remove_signals:
-            raise ValueError("robust=True already discounts outlying points (MCD "
-                             "reweighting); use either robust=True or remove_signals=True.")
+            raise ValueError("method='mcd' already discounts outlying points (MCD "
+                             "reweighting); use either method='mcd' or remove_signals=True.")
         points, k, index, columns = _read(X, "X", k)
         if robust and k > 1:
-            raise ValueError("robust=True is for individual observations (subgroup_size=1); "
+            raise ValueError("method='mcd' is for individual observations (subgroup_size=1); "
                              "for subgroups use remove_signals=True to clean up Phase I.")
         p = points.shape[-1]
         names = (tuple(str(c) for c in columns) if columns is not None
                  else tuple(f"x{j}" for j in range(p)))
-        self._set_common(k, alpha, names, columns, robust)
+        self._set_common(k, alpha, names, columns, method)
         self.rounds: tuple[RemovalRound, ...] = ()
         m = points.shape[0]
         if known[0]:
@@ -216,17 +225,20 @@ class T2Chart:
 
     # ------------------------------------------------------------------ construction
     def _set_common(self, k: int, alpha: float, names: tuple[str, ...], columns: Any,
-                    robust: bool) -> None:
+                    method: str) -> None:
         self.subgroup_size = k
         self.alpha = alpha
         self.feature_names = names
         self._columns = columns
-        self.robust = bool(robust)
+        self.method = method
 
-    def _statistic(self, metric: Metric, points: np.ndarray, name: str = "X") -> np.ndarray:
+    robust = property(lambda self: self.method == "mcd",
+                      doc="Deprecated: ``method == 'mcd'``.")
+
+    def _statistic(self, metric: Metric, points: np.ndarray) -> np.ndarray:
         if self.subgroup_size == 1:
-            return _sq(metric, points, name)
-        return self.subgroup_size * _sq(metric, points.mean(axis=1), name)
+            return _sq(metric, points)
+        return self.subgroup_size * _sq(metric, points.mean(axis=1))
 
     def _check_m(self, m: int, p: int, when: str) -> None:
         k = self.subgroup_size
@@ -246,17 +258,15 @@ class T2Chart:
         if k == 1:
             A = points[used]
             check_sample_covariance(Data(values=A, columns=self._columns), "X")
-            center, S = _two_pass_cov(A)
+            center, S = mean_and_cov(A)
         else:
             G = points[used]
             means = G.mean(axis=1)
             center = means.mean(axis=0)
             R = (G - means[:, None, :]).reshape(-1, G.shape[2])
-            _, S = _two_pass_cov(R, np.zeros(R.shape[1]), ddof=0)
+            _, S = mean_and_cov(R, np.zeros(R.shape[1]), ddof=0)
             S = S * R.shape[0] / (G.shape[0] * (k - 1))
         metric = Metric(center, S, feature_names=names)
-        metric._set_fit_info("empirical" if k == 1 else "pooled_within_subgroups",
-                             int(used.sum()))
         return metric
 
     def _refs_for(self, m: int) -> tuple[Reference, Reference]:
@@ -303,14 +313,13 @@ class T2Chart:
     def _robust(self, points: np.ndarray, random_state: Any) -> tuple[Any, ...]:
         from .. import covariance
         if "mcd" not in covariance.available_methods():
-            raise ImportError("robust=True needs mahalanobis.covariance.mcd, which this "
+            raise ImportError("method='mcd' needs mahalanobis.covariance.mcd, which this "
                               "installation lacks; upgrade mahalanobis or use "
                               "remove_signals=True.")
         m, p = points.shape
         self._check_m(m, p, "X has")
         fitted = covariance.fit(points, method="mcd", random_state=random_state)
         metric = Metric(fitted.center, fitted.cov, feature_names=self.feature_names)
-        metric._set_fit_info("mcd", m)
         stat = _sq(metric, points)
         w = getattr(fitted, "weights", None)
         if w is None:
@@ -390,24 +399,25 @@ class T2Chart:
         return int(self._stat.shape[0])
 
     # ------------------------------------------------------------------ Phase II
-    def monitor(self, new_X: Any) -> T2Chart:
+    @renamed_parameters(new_X="X")
+    def monitor(self, X: Any) -> T2Chart:
         """Phase II chart of new observations (or subgroups of the same size) against this
         chart's estimates, with the Phase II limit (F; chi2 for known parameters)."""
-        points, _, index, _ = _read(new_X, "new_X", self.subgroup_size,
+        points, _, index, _ = _read(X, "X", self.subgroup_size,
                                     n_features=self.n_features, columns=self._columns,
                                     check_finite=self.subgroup_size > 1)
         k_new = points.shape[1] if points.ndim == 3 else 1
         if k_new != self.subgroup_size:
-            raise ValueError(f"new_X has subgroups of {k_new} but the chart's are of "
+            raise ValueError(f"X has subgroups of {k_new} but the chart's are of "
                              f"{self.subgroup_size}; pass subgroups of the same size.")
         new = T2Chart.__new__(T2Chart)
         new._set_common(self.subgroup_size, self.alpha, self.feature_names, self._columns,
-                        self.robust)
+                        self.method)
         new.rounds, new.in_estimate = (), None
         new.limit = "chi2" if self._phase2_ref.kind == "chi2" else "f"
         new.n_reference = self.n_reference
         new._phase2_ref = self._phase2_ref
-        stat = new._statistic(self.metric, points, "new_X")
+        stat = new._statistic(self.metric, points)
         new._finish("II", self.metric, points, stat, (self._phase2_ref,),
                     np.zeros(stat.shape[0], dtype=np.intp), index)
         return new

@@ -1,4 +1,5 @@
-"""Estimators of location and scatter; each returns a :class:`~mahalanobis.Metric`.
+"""Estimators of location and scatter; each returns a :class:`FitResult` (a fitted
+:class:`~mahalanobis.Metric` with the estimator's diagnostics).
 
 :func:`fit` dispatches by method name, so every estimator is reachable in one way, from the
 library and from the command line.
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._validation import is_dask
-from ..metric import Metric
+from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
 from .empirical import empirical
 from .mcd import MCDResult, mcd
@@ -21,6 +22,7 @@ from .regularized import ModifiedCholeskyPrecision, modified_cholesky
 from .shrinkage import RidgeCovariance, ShrunkCovariance, ledoit_wolf, oas, ridge
 
 __all__ = [
+    "FitResult",
     "MCDResult",
     "MRCDResult",
     "ModifiedCholeskyPrecision",
@@ -29,6 +31,7 @@ __all__ = [
     "available_methods",
     "empirical",
     "fit",
+    "get_estimator",
     "h_alpha_n",
     "ledoit_wolf",
     "mcd",
@@ -58,7 +61,9 @@ def available_methods() -> list[str]:
                   if importlib.util.find_spec(target.split(":")[0]) is not None)
 
 
-def _resolve(method: str) -> Callable[..., Metric]:
+def get_estimator(method: str) -> Callable[..., FitResult]:
+    """The estimator function behind ``fit(X, method=method)``, e.g. ``get_estimator("mcd")``
+    is :func:`mcd` (to read its signature or docstring)."""
     if not isinstance(method, str) or method not in available_methods():
         raise ValueError(f"method must be one of {', '.join(map(repr, available_methods()))}; "
                          f"got {method!r}.")
@@ -66,16 +71,16 @@ def _resolve(method: str) -> Callable[..., Metric]:
     return getattr(importlib.import_module(module), func)
 
 
-def fit(X: Any, method: str = "empirical", **options: Any) -> Metric:
-    """Estimate location and scatter of X and return the fitted :class:`Metric`.
+def fit(X: Any, method: str = "empirical", **options: Any) -> FitResult:
+    """Estimate location and scatter of X and return the fitted metric.
 
     ``method`` is one of :func:`available_methods`; ``options`` go to that estimator
     (e.g. ``fit(X, method="empirical", location="median")``).
     """
-    estimator = _resolve(method)
+    estimator = get_estimator(method)
     if is_dask(X):
-        from .. import _dask
-        return _dask.fit(X, method=method, **options)
+        from .._dask._fit import fit as fit_dask
+        return fit_dask(X, method=method, **options)
     try:
         return estimator(X, **options)
     except TypeError as exc:

@@ -20,24 +20,28 @@ import math
 import numpy as np
 from scipy import stats
 
+from .._deprecation import renamed_parameters
+
 __all__ = ["h_alpha_n", "mcd_consistency", "mcd_small_sample"]
 
 
-def h_alpha_n(alpha: float, n: int, p: int) -> int:
-    """Size of the MCD subset: ``floor(2 n2 - n + 2 (n - n2) alpha)`` with
-    ``n2 = (n + p + 1) // 2`` (robustbase's ``h.alpha.n``). alpha = 0.5 gives the subset of
-    maximal breakdown point, alpha = 1 gives h = n."""
+@renamed_parameters(alpha="support_fraction")
+def h_alpha_n(support_fraction: float, n: int, p: int) -> int:
+    """Size of the MCD subset: ``floor(2 n2 - n + 2 (n - n2) support_fraction)`` with
+    ``n2 = (n + p + 1) // 2`` (robustbase's ``h.alpha.n``, whose ``alpha`` is the
+    support fraction). 0.5 gives the subset of maximal breakdown point, 1 gives h = n."""
     n2 = (n + p + 1) // 2
-    return math.floor(2 * n2 - n + 2 * (n - n2) * alpha)
+    return math.floor(2 * n2 - n + 2 * (n - n2) * support_fraction)
 
 
-def mcd_consistency(p: int, alpha: float) -> float:
-    """Croux-Haesbroeck consistency factor ``1 / (P(chi2_{p+2} <= q) / alpha)``, q the
-    alpha-quantile of chi2_p (robustbase ``.MCDcons``). Equals 1 at alpha = 1."""
-    if alpha >= 1.0:
+@renamed_parameters(alpha="fraction")
+def mcd_consistency(p: int, fraction: float) -> float:
+    """Croux-Haesbroeck consistency factor ``1 / (P(chi2_{p+2} <= q) / fraction)``, q the
+    fraction-quantile of chi2_p (robustbase ``.MCDcons``). Equals 1 at fraction = 1."""
+    if fraction >= 1.0:
         return 1.0
-    q = stats.chi2.ppf(alpha, p)
-    return float(alpha / stats.gamma.cdf(q / 2.0, p / 2.0 + 1.0))
+    q = stats.chi2.ppf(fraction, p)
+    return float(fraction / stats.gamma.cdf(q / 2.0, p / 2.0 + 1.0))
 
 
 # robustbase's simulated tables MCDcnp2s$sim.0 and $sim.rew (1 / fp.500.n), used at alpha = 0.5:
@@ -91,10 +95,12 @@ def _fp_high_p(cols: tuple, p: int, n: int) -> float:
     return 1.0 - math.exp(coef[0]) / n ** coef[1]
 
 
-def mcd_small_sample(p: int, n: int, alpha: float, reweighted: bool = False) -> float:
+@renamed_parameters(alpha="support_fraction")
+def mcd_small_sample(p: int, n: int, support_fraction: float, reweighted: bool = False) -> float:
     """Pison-Van Aelst-Willems finite-sample factor (robustbase ``.MCDcnp2``, or
-    ``.MCDcnp2.rew`` when ``reweighted``): 1 / fp(alpha, n), fp interpolated linearly in alpha
-    between the fitted fp(0.5, n), fp(0.875, n) and fp(1, n) = 1."""
+    ``.MCDcnp2.rew`` when ``reweighted``): 1 / fp(support_fraction, n), fp interpolated
+    linearly in the support fraction between the fitted fp(0.5, n), fp(0.875, n) and
+    fp(1, n) = 1."""
     if p > 2:
         c500, c875 = _HIGH_P[reweighted]
         fp500 = _fp_high_p(c500, p, n)
@@ -103,12 +109,12 @@ def mcd_small_sample(p: int, n: int, alpha: float, reweighted: bool = False) -> 
         (a5, b5), (a8, b8) = _LOW_P[reweighted][p]
         fp500 = 1.0 - math.exp(a5) / n ** b5
         fp875 = 1.0 - math.exp(a8) / n ** b8
-    if alpha == 0.5:
+    if support_fraction == 0.5:
         table = (_SIM_REW if reweighted else _SIM_RAW).get(p)
         if table is not None and table[0] <= n < table[0] + len(table[1]):
             fp500 = 1.0 / table[1][n - table[0]]
-    if alpha <= 0.875:
-        fp = fp500 + (fp875 - fp500) / 0.375 * (alpha - 0.5)
+    if support_fraction <= 0.875:
+        fp = fp500 + (fp875 - fp500) / 0.375 * (support_fraction - 0.5)
     else:
-        fp = fp875 + (1.0 - fp875) / 0.125 * (alpha - 0.875)
+        fp = fp875 + (1.0 - fp875) / 0.125 * (support_fraction - 0.875)
     return 1.0 / fp

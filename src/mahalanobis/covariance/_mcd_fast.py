@@ -17,13 +17,11 @@ alternating numpy's and scipy's OpenBLAS).
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 
-from .._linalg import _single_threaded_blas
 from ._mcd_init import SingularSubset
 
 __all__ = ["fast_mcd"]
@@ -268,16 +266,6 @@ def _best_distinct(batch: _Batch, k: int) -> _Batch:
         if len(keep) == k:
             break
     return batch.take(np.array(keep, dtype=np.intp))
-
-
-def single_threaded_blas() -> Any:
-    """A context limiting BLAS to one thread (threadpoolctl, when installed).
-
-    The C-steps run many small products (p x p factors, n x p by p x p); OpenBLAS threads
-    gain nothing there and, on a busy machine, waiting for them made FastMCD 10-20x slower
-    (measured at n = 1e5, p = 10: 0.6 s single-threaded versus 10 s)."""
-    limit = _single_threaded_blas()
-    return nullcontext() if limit is None else limit
 
 
 def fast_mcd(Z: np.ndarray, h: int, n_starts: int, rng: np.random.Generator,

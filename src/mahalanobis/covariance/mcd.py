@@ -9,9 +9,9 @@ robustbase ``covMcd`` step for step:
 * for p = 1 the exact MCD: the contiguous window of h sorted values with the smallest sum of
   squares;
 * the raw estimate scaled by the Croux-Haesbroeck consistency factor ``.MCDcons(p, h/n)`` and
-  the Pison-Van Aelst-Willems small-sample factor ``.MCDcnp2(p, n, alpha)``;
+  the Pison-Van Aelst-Willems small-sample factor ``.MCDcnp2(p, n, support_fraction)``;
 * reweighting (one-step, hard rejection at chi2_{p, 0.975}) scaled by ``.MCDcons(p, 0.975)``
-  and ``.MCDcnp2.rew(p, n, alpha)``, the convention of robustbase >= 0.99-0.
+  and ``.MCDcnp2.rew(p, n, support_fraction)``, the convention of robustbase >= 0.99-0.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ import numpy as np
 from scipy import stats
 
 from .. import _linalg
+from .._deprecation import deprecated_alias, renamed_parameters
+from .._linalg import single_threaded_blas
 from .._validation import Data, as_data, check_fraction, check_random_state
 from ..errors import ExactFitError, SingularCovarianceError
-from ..metric import Metric, _readonly
+from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
-from ._mcd_fast import MAX_CSTEPS, _concentrate, _fit, fast_mcd, single_threaded_blas
+from ._mcd_fast import MAX_CSTEPS, _concentrate, _fit, fast_mcd
 from ._mcd_init import SingularSubset, do_scale, hyperplane_error, scale_for, six_starts
 
 __all__ = ["MCDResult", "h_alpha_n", "mcd", "mcd_consistency", "mcd_small_sample"]
@@ -35,7 +37,7 @@ __all__ = ["MCDResult", "h_alpha_n", "mcd", "mcd_consistency", "mcd_small_sample
 REWEIGHT_QUANTILE = 0.975
 
 
-class MCDResult(Metric):
+class MCDResult(FitResult):
     """A fitted MCD: a :class:`~mahalanobis.Metric` (``center``, ``cov``: the reweighted
     estimates, or the raw ones when ``reweight=False``) with the fit's diagnostics.
 
@@ -45,7 +47,8 @@ class MCDResult(Metric):
         Mean of the best h-subset and its covariance (divisor h - 1) times
         ``consistency_raw * small_sample_raw`` (robustbase ``raw.center``, ``raw.cov``).
     h : int
-        Size of the MCD subset (robustbase ``h.alpha.n(alpha, n, p)``).
+        Size of the MCD subset (robustbase ``h.alpha.n(alpha, n, p)`` with alpha the
+        ``support_fraction``).
     support : ndarray of bool, shape (n_samples,)
         The raw h-subset (robustbase ``best``).
     weights : ndarray of bool, shape (n_samples,)
@@ -57,9 +60,11 @@ class MCDResult(Metric):
         quantity as robustbase's ``crit``. For p = 1 it is log(SS / (h - 1)), SS the sum of
         squares of the h values closest to the raw centre, again as robustbase.
     consistency_raw, small_sample_raw : float
-        ``.MCDcons(p, h/n)`` and ``.MCDcnp2(p, n, alpha)`` (1 when ``correction=False``).
+        ``.MCDcons(p, h/n)`` and ``.MCDcnp2(p, n, support_fraction)`` (1 when
+        ``correction=False``).
     consistency_rew, small_sample_rew : float
-        ``.MCDcons(p, 0.975)`` and ``.MCDcnp2.rew(p, n, alpha)``; both 1 when every point
+        ``.MCDcons(p, 0.975)`` and ``.MCDcnp2.rew(p, n, support_fraction)``; both 1 when every
+        point
         kept weight 1 (as robustbase), and ``small_sample_rew`` is 1 when
         ``correction=False``.
     raw_distances : ndarray of shape (n_samples,)
@@ -69,18 +74,39 @@ class MCDResult(Metric):
     best_starts : tuple of int
         DetMCD only: which of the six starts (0-based) reached the optimum (robustbase
         ``iBest`` - 1); empty otherwise.
-    alpha, method, algorithm, n_samples, reweighted
+    support_fraction, algorithm, reweighted
         The arguments and ``algorithm`` in {"FastMCD", "DetMCD", "univariate", "classical"}.
     """
 
+    _fields = ("raw_center", "raw_cov", "h", "support", "weights", "raw_distances",
+               "log_det_raw", "consistency_raw", "small_sample_raw", "consistency_rew",
+               "small_sample_rew", "n_csteps", "best_starts", "support_fraction", "algorithm",
+               "reweighted")
+    _repr_fields = ("algorithm", "support_fraction", "h", "log_det_raw", "n_outliers",
+                    "reweighted")
     raw_center: np.ndarray
     raw_cov: np.ndarray
+    h: int
+    support: np.ndarray
+    weights: np.ndarray
+    raw_distances: np.ndarray
+    log_det_raw: float
+    consistency_raw: float
+    small_sample_raw: float
+    consistency_rew: float
+    small_sample_rew: float
+    n_csteps: int
+    best_starts: tuple[int, ...]
+    support_fraction: float
+    algorithm: str
+    reweighted: bool
 
-    def __repr__(self) -> str:
-        return (f"MCDResult(algorithm={self.algorithm!r}, n_samples={self.n_samples}, "
-                f"n_features={self.n_features}, alpha={self.alpha:g}, h={self.h}, "
-                f"log_det_raw={self.log_det_raw:.6g}, n_outliers={int((~self.weights).sum())}, "
-                f"reweighted={self.reweighted})")
+    @property
+    def n_outliers(self) -> int:
+        """Number of points given weight 0 by the reweighting step."""
+        return int((~np.asarray(self.weights)).sum())
+
+    alpha = deprecated_alias("alpha", "support_fraction")
 
 
 def _progress_bar(enabled: bool, desc: str) -> Any:
@@ -94,19 +120,21 @@ def _progress_bar(enabled: bool, desc: str) -> Any:
     return tqdm(total=None, desc=desc, unit="stage", leave=False)
 
 
-def _check_args(alpha: Any, n_starts: Any, nan_policy: str) -> tuple[float, int]:
+def _check_args(support_fraction: Any, n_starts: Any, nan_policy: str) -> tuple[float, int]:
     if nan_policy not in ("raise", "omit"):
         raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")
     try:
-        alpha = check_fraction(alpha, "alpha", low=0.5, high=1.0, low_open=False,
+        support_fraction = check_fraction(support_fraction, "support_fraction", low=0.5,
+                                          high=1.0, low_open=False,
                                high_open=False)
     except ValueError as exc:
-        raise ValueError(f"{exc} alpha is the share of points the MCD subset covers: 0.5 "
+        raise ValueError(f"{exc} support_fraction is the share of points the MCD subset "
+                         "covers (robustbase's alpha): 0.5 "
                          "gives the highest breakdown point, 0.75 is a common choice.") from None
     if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
         raise ValueError(f"n_starts must be a positive integer (number of random starts); "
                          f"got {n_starts!r}.")
-    return alpha, int(n_starts)
+    return support_fraction, int(n_starts)
 
 
 def _column_median_and_spread(X: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,7 +226,8 @@ def _detmcd(X: np.ndarray, h: int) -> tuple[np.ndarray, int, tuple[int, ...]]:
     return np.sort(final.idx[win]), int(steps[win]) + 1, best
 
 
-def mcd(X: Any, *, alpha: float = 0.5, n_starts: int = 500, deterministic: bool = False,
+@renamed_parameters(alpha="support_fraction")
+def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, deterministic: bool = False,
         reweight: bool = True, correction: bool = True, random_state: Any = None,
         progress: bool = False, nan_policy: str = "raise") -> MCDResult:
     """Minimum Covariance Determinant location and scatter, as R's robustbase ``covMcd``.
@@ -206,9 +235,10 @@ def mcd(X: Any, *, alpha: float = 0.5, n_starts: int = 500, deterministic: bool 
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
-    alpha : float in [0.5, 1]
-        Share of the data the MCD subset covers: h = ``h_alpha_n(alpha, n, p)``
-        (robustbase ``h.alpha.n``); 0.5 gives the maximal breakdown point
+    support_fraction : float in [0.5, 1]
+        Share of the data the MCD subset covers (robustbase's and rrcov's ``alpha``):
+        h = ``h_alpha_n(support_fraction, n, p)`` (robustbase ``h.alpha.n``); 0.5 gives the
+        maximal breakdown point
         (n - p + 1) / 2 / n, 1 gives the classical estimates followed by reweighting.
     n_starts : int
         Random (p+1)-subsets for FastMCD (all of them when there are no more than that).
@@ -239,7 +269,7 @@ def mcd(X: Any, *, alpha: float = 0.5, n_starts: int = 500, deterministic: bool 
         hyperplane's unit normal ``hyperplane``, ``offset`` and the mask ``on_hyperplane``.
     ValueError
         For n <= p + 1 (use :func:`~mahalanobis.covariance.mrcd` or a shrinkage estimator)
-        or alpha outside [0.5, 1].
+        or support_fraction outside [0.5, 1].
 
     Notes
     -----
@@ -252,7 +282,7 @@ def mcd(X: Any, *, alpha: float = 0.5, n_starts: int = 500, deterministic: bool 
     For p = 1 both algorithms compute the exact univariate MCD (robustbase 0.95-0's DetMCD
     mis-scales p = 1 fits; its FastMCD result is reproduced).
     """
-    alpha, n_starts = _check_args(alpha, n_starts, nan_policy)
+    support_fraction, n_starts = _check_args(support_fraction, n_starts, nan_policy)
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=1)
     A = data.values
     n, p = A.shape
@@ -263,7 +293,7 @@ def mcd(X: Any, *, alpha: float = 0.5, n_starts: int = 500, deterministic: bool 
             "(method='mrcd'), method='ledoit_wolf' or method='modified_cholesky'.",
             rank=min(n - 1, p))
     rng = check_random_state(random_state)
-    h = h_alpha_n(alpha, n, p)
+    h = h_alpha_n(support_fraction, n, p)
     med, spread = _column_median_and_spread(A, h)
     _column_exact_fit(A, h, med, spread)
     bar = _progress_bar(progress, "MCD")
@@ -289,11 +319,11 @@ def mcd(X: Any, *, alpha: float = 0.5, n_starts: int = 500, deterministic: bool 
     finally:
         if bar is not None:
             bar.close()
-    return _finish(A, data, support, h, alpha, algorithm, reweight, correction, n_csteps,
+    return _finish(A, data, support, h, support_fraction, algorithm, reweight, correction, n_csteps,
                    best_starts)
 
 
-def _finish(A: np.ndarray, data: Data, support: np.ndarray, h: int, alpha: float,
+def _finish(A: np.ndarray, data: Data, support: np.ndarray, h: int, support_fraction: float,
             algorithm: str, reweight: bool, correction: bool, n_csteps: int,
             best_starts: tuple[int, ...]) -> MCDResult:
     n, p = A.shape
@@ -304,7 +334,7 @@ def _finish(A: np.ndarray, data: Data, support: np.ndarray, h: int, alpha: float
         c_raw = s_raw = 1.0
     else:
         c_raw = mcd_consistency(p, h / n)
-        s_raw = mcd_small_sample(p, n, alpha) if correction else 1.0
+        s_raw = mcd_small_sample(p, n, support_fraction) if correction else 1.0
     if algorithm == "univariate":
         x = A[:, 0]
         _, center1, var_h, _ = _univariate(x, h)
@@ -331,29 +361,19 @@ def _finish(A: np.ndarray, data: Data, support: np.ndarray, h: int, alpha: float
         center, cov = _mean_cov(A[w])
         if w.sum() != n:
             c_rew = mcd_consistency(p, REWEIGHT_QUANTILE)
-            s_rew = (mcd_small_sample(p, n, alpha, reweighted=True)
+            s_rew = (mcd_small_sample(p, n, support_fraction, reweighted=True)
                      if correction and algorithm != "classical" else 1.0)
             cov = cov * (c_rew * s_rew)
     try:
         L = _linalg.cholesky(cov, "reweighted MCD covariance")
     except SingularCovarianceError:
         raise _subset_exact_fit(A, np.flatnonzero(w), h, "the reweighted subset") from None
-    res = MCDResult.__new__(MCDResult)
-    res._setup(center, cov=cov, L=L)
-    res._set_fit_info("mcd", n, data)
-    res.raw_center = _readonly(raw_center)
-    res.raw_cov = _readonly(raw_cov)
-    res.h = int(h)
-    res.support = _readonly(mask)
-    res.weights = _readonly(w)
-    res.raw_distances = _readonly(raw_d2)
-    res.log_det_raw = float(log_det_raw)
-    res.consistency_raw, res.small_sample_raw = float(c_raw), float(s_raw)
-    res.consistency_rew, res.small_sample_rew = float(c_rew), float(s_rew)
-    res.n_csteps = int(n_csteps)
-    res.best_starts = best_starts
-    res.alpha = float(alpha)
-    res.algorithm = algorithm
-    res.reweighted = bool(reweight)
-    return res
+    return MCDResult._build(
+        center, cov=cov, L=L, method="mcd", n_samples=n, data=data,
+        raw_center=raw_center, raw_cov=raw_cov, h=int(h), support=mask, weights=w,
+        raw_distances=raw_d2, log_det_raw=float(log_det_raw), consistency_raw=float(c_raw),
+        small_sample_raw=float(s_raw), consistency_rew=float(c_rew),
+        small_sample_rew=float(s_rew), n_csteps=int(n_csteps), best_starts=best_starts,
+        support_fraction=float(support_fraction), algorithm=algorithm,
+        reweighted=bool(reweight))
 

@@ -26,9 +26,10 @@ import numpy as np
 from scipy import stats
 
 from .. import _linalg
+from .._deprecation import deprecated_alias, renamed_parameters
 from .._validation import as_data, check_choice, check_fraction
 from ..errors import SingularCovarianceError
-from ..metric import Metric, _readonly
+from ._base import FitResult
 from ._mcd_factors import mcd_consistency
 from ._mcd_init import qn_scale, six_starts
 
@@ -36,9 +37,11 @@ __all__ = ["MRCDResult", "mrcd"]
 
 _TARGETS = ("identity", "equicorrelation")
 _MIN_SCALE = 1e-3
+#: Relative difference below which two starts' objectives tie.
+_TIE_RTOL = 1e-12
 
 
-class MRCDResult(Metric):
+class MRCDResult(FitResult):
     """A fitted MRCD: a :class:`~mahalanobis.Metric` (``center``, ``cov``) with diagnostics.
 
     Attributes
@@ -50,7 +53,7 @@ class MRCDResult(Metric):
     consistency : float
         c_alpha = ``.MCDcons(p, h/n)``, the factor applied to the subset covariance.
     h : int
-        Subset size ``ceil(alpha * n)`` (rrcov's rule, not ``h.alpha.n``).
+        Subset size ``ceil(support_fraction * n)`` (rrcov's rule, not ``h.alpha.n``).
     support : ndarray of bool, shape (n_samples,)
         The best h-subset.
     log_det : float
@@ -63,10 +66,28 @@ class MRCDResult(Metric):
         Column medians and Qn scales used to standardise.
     """
 
-    def __repr__(self) -> str:
-        return (f"MRCDResult(n_samples={self.n_samples}, n_features={self.n_features}, "
-                f"alpha={self.alpha:g}, h={self.h}, rho={self.rho:.6g}, "
-                f"target={self.target_name!r}, log_det={self.log_det:.6g})")
+    _fields = ("rho", "target", "target_name", "equicorrelation", "consistency", "h",
+               "support_fraction", "support", "best_starts", "initial_rhos", "rho_cutoff",
+               "n_csteps", "initial_subsets", "standardization_center",
+               "standardization_scale")
+    _repr_fields = ("support_fraction", "h", "rho", "target_name")
+    rho: float
+    target: np.ndarray
+    target_name: str
+    equicorrelation: float
+    consistency: float
+    h: int
+    support_fraction: float
+    support: np.ndarray
+    best_starts: tuple[int, ...]
+    initial_rhos: np.ndarray
+    rho_cutoff: float
+    n_csteps: np.ndarray
+    initial_subsets: np.ndarray
+    standardization_center: np.ndarray
+    standardization_scale: np.ndarray
+
+    alpha = deprecated_alias("alpha", "support_fraction")
 
 
 def _zeroin(f: Callable[[float], float], ax: float, bx: float, fa: float, fb: float,
@@ -194,7 +215,8 @@ def _csteps(W: np.ndarray, start: np.ndarray, h: int, rho: float, scfac: float,
     return index, K, it
 
 
-def mrcd(X: Any, *, alpha: float = 0.75, target: str = "identity",
+@renamed_parameters(alpha="support_fraction")
+def mrcd(X: Any, *, support_fraction: float = 0.75, target: str = "identity",
          max_condition: float = 50.0, max_csteps: int = 200,
          initial_subsets: Any = None, nan_policy: str = "raise") -> MRCDResult:
     """Minimum Regularized Covariance Determinant (Boudt et al. 2020), as rrcov ``CovMrcd``.
@@ -206,8 +228,9 @@ def mrcd(X: Any, *, alpha: float = 0.75, target: str = "identity",
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
-    alpha : float in [0.5, 1]
-        Share of the data in the subset: h = ceil(alpha * n) (rrcov's rule).
+    support_fraction : float in [0.5, 1]
+        Share of the data in the subset (rrcov's ``alpha``): h = ceil(support_fraction * n)
+        (rrcov's rule).
     target : {"identity", "equicorrelation"}
         Target in standardised units: the identity, or an equicorrelation matrix estimated
         from the Spearman correlations (rrcov's ``target``).
@@ -230,7 +253,8 @@ def mrcd(X: Any, *, alpha: float = 0.75, target: str = "identity",
     """
     if nan_policy not in ("raise", "omit"):
         raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")
-    alpha = check_fraction(alpha, "alpha", low=0.5, high=1.0, low_open=False, high_open=False)
+    support_fraction = check_fraction(support_fraction, "support_fraction", low=0.5, high=1.0,
+                                      low_open=False, high_open=False)
     check_choice(target, "target", _TARGETS)
     max_condition = float(max_condition)
     if not max_condition > 1:
@@ -238,10 +262,10 @@ def mrcd(X: Any, *, alpha: float = 0.75, target: str = "identity",
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
     A = data.values
     n, p = A.shape
-    h = math.ceil(alpha * n)
+    h = math.ceil(support_fraction * n)
     if h < 2:
-        raise ValueError(f"X has {n} rows: the MRCD subset (h = ceil(alpha * n) = {h}) needs at "
-                         "least 2 points; pass more data.")
+        raise ValueError(f"X has {n} rows: the MRCD subset (h = ceil(support_fraction * n) = "
+                         f"{h}) needs at least 2 points; pass more data.")
     # 1. standardisation (median, Qn floored at 1e-3)
     med = np.median(A, axis=0)
     qn = np.array([qn_scale(A[:, j], r_exact=True) for j in range(p)])
@@ -283,8 +307,11 @@ def mrcd(X: Any, *, alpha: float = 0.75, target: str = "identity",
             eig = np.concatenate([eig, np.zeros(p - h)])
         rhos[k] = _rho_for(eig, max_condition)
     cutoff = max(0.1, float(np.median(rhos)))
-    rho = float(rhos[rhos <= cutoff].max())
-    selected = [k for k in range(n_starts) if rhos[k] <= cutoff]
+    # rrcov keeps the starts with rho_k <= cutoff; starts whose rho equals the median to
+    # rounding (an ulp either way, depending on the BLAS) count as equal to it.
+    admissible = rhos <= cutoff * (1.0 + _TIE_RTOL)
+    rho = float(rhos[admissible].max())
+    selected = [k for k in range(n_starts) if admissible[k]]
     # 5. C-steps from every admissible start; strict improvement of det(K)^(1/p)
     n_csteps = np.zeros(n_starts, dtype=int)
     best = None
@@ -296,10 +323,12 @@ def mrcd(X: Any, *, alpha: float = 0.75, target: str = "identity",
             n_csteps[k] = it
         with np.errstate(over="ignore", under="ignore"):
             obj = float(np.exp(K.logdet)) ** (1.0 / p)   # as rrcov: det(K)^(1/p)
-        if best is None or obj < best_obj:
-            best, best_obj, best_starts = idx, obj, [k]
-        elif obj == best_obj:
+        # Objectives equal to rounding tie (rrcov compares them exactly, but which of two
+        # equal objectives rounds lower depends on the BLAS; the first start keeps the win).
+        if best is not None and abs(obj - best_obj) <= _TIE_RTOL * abs(best_obj):
             best_starts.append(k)
+        elif best is None or obj < best_obj:
+            best, best_obj, best_starts = idx, obj, [k]
     assert best is not None
     # 6. final estimate (divisor h - 1) and back-transformation
     sub = W[best]
@@ -318,24 +347,12 @@ def mrcd(X: Any, *, alpha: float = 0.75, target: str = "identity",
         L = _linalg.cholesky(cov, "MRCD covariance")
     except SingularCovarianceError:  # pragma: no cover - K is positive definite by design
         raise
-    res = MRCDResult.__new__(MRCDResult)
-    res._setup(center, cov=cov, L=L)
-    res._set_fit_info("mrcd", n, data)
     mask = np.zeros(n, dtype=bool)
     mask[best] = True
-    res.rho = rho
-    res.target = _readonly((T + T.T) / 2)
-    res.target_name = target
-    res.equicorrelation = float(c)
-    res.consistency = float(scfac)
-    res.h = h
-    res.alpha = float(alpha)
-    res.support = _readonly(mask)
-    res.best_starts = tuple(best_starts)
-    res.initial_rhos = _readonly(rhos)
-    res.rho_cutoff = cutoff
-    res.n_csteps = _readonly(n_csteps)
-    res.initial_subsets = _readonly(np.sort(starts, axis=1))
-    res.standardization_center = _readonly(med)
-    res.standardization_scale = _readonly(qn)
-    return res
+    return MRCDResult._build(
+        center, cov=cov, L=L, method="mrcd", n_samples=n, data=data, rho=rho,
+        target=(T + T.T) / 2, target_name=target, equicorrelation=float(c),
+        consistency=float(scfac), h=h, support_fraction=float(support_fraction), support=mask,
+        best_starts=tuple(best_starts), initial_rhos=rhos, rho_cutoff=cutoff,
+        n_csteps=n_csteps, initial_subsets=np.sort(starts, axis=1),
+        standardization_center=med, standardization_scale=qn)

@@ -20,7 +20,7 @@ from scipy.linalg import blas, lapack
 from .._linalg import inverse_triangular
 from .._validation import Data, as_data, check_choice, check_nonnegative, check_random_state
 from ..errors import SingularCovarianceError
-from ..metric import Metric
+from ._base import FitResult
 
 __all__ = ["ModifiedCholeskyPrecision", "modified_cholesky"]
 
@@ -30,8 +30,8 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 _MAX_P_ALL = 8
 
 
-class ModifiedCholeskyPrecision(Metric):
-    """A Metric whose precision is a (possibly ordering-averaged) modified Cholesky estimate.
+class ModifiedCholeskyPrecision(FitResult):
+    """A fitted metric whose precision is a (possibly ordering-averaged) modified Cholesky estimate.
 
     Attributes
     ----------
@@ -53,29 +53,20 @@ class ModifiedCholeskyPrecision(Metric):
         that ``precision = T.T @ diag(1 / D) @ T``. None for an average.
     """
 
-    _lam: float
-    _penalty: str
-    _lams: np.ndarray | None
-    _cv_scores: np.ndarray | None
-    _orderings: np.ndarray
-    _T: np.ndarray | None
-    _D: np.ndarray | None
-
-    lam = property(lambda self: self._lam, doc="Ridge penalty (standardised scale).")
-    penalty = property(lambda self: self._penalty, doc="'ridge' or 'none'.")
-    lams = property(lambda self: self._lams, doc="CV grid, or None.")
-    cv_scores = property(lambda self: self._cv_scores, doc="CV log-likelihoods, or None.")
-    orderings = property(lambda self: self._orderings, doc="Orderings averaged over.")
-    T = property(lambda self: self._T, doc="Unit lower-triangular factor (single ordering).")
-    D = property(lambda self: self._D, doc="Residual variances (single ordering).")
+    _fields = ("lam", "penalty", "lams", "cv_scores", "orderings", "T", "D")
+    _repr_fields = ("lam", "n_orderings")
+    lam: float
+    penalty: str
+    lams: np.ndarray | None
+    cv_scores: np.ndarray | None
+    orderings: np.ndarray
+    T: np.ndarray | None
+    D: np.ndarray | None
 
     @property
     def n_orderings(self) -> int:
-        return int(self._orderings.shape[0])
-
-    def __repr__(self) -> str:
-        base = Metric.__repr__(self)
-        return f"{base[:-1]}, lam={self._lam:.6g}, n_orderings={self.n_orderings})"
+        """Number of variable orderings averaged over."""
+        return int(self.orderings.shape[0])
 
 
 # --------------------------------------------------------------------------- kernels
@@ -329,8 +320,6 @@ def modified_cholesky(X: Any, *, n_orderings: int | str = 30, penalty: str = "ri
             raise SingularCovarianceError("no value of lams gave a positive definite estimate; "
                                           "pass larger lams.")
         lam_value = float(grid[int(np.argmax(scores))])
-        grid.setflags(write=False)
-        scores.setflags(write=False)
     R = Z.T @ Z / (n - 1)
     if orderings.shape[0] == 1 and np.array_equal(orderings[0], np.arange(p)):
         W, T, d = _ordering_factor(R, orderings[0], lam_value)
@@ -338,19 +327,13 @@ def modified_cholesky(X: Any, *, n_orderings: int | str = 30, penalty: str = "ri
         T_data = T * sd[:, None] / sd[None, :]
         D_data = d * sd**2
         log_det = float(np.sum(np.log(D_data)))  # log det Sigma = -log det Omega
-        metric = ModifiedCholeskyPrecision._from_whitening(
-            center, np.ascontiguousarray(W_data), lower=True, log_det=log_det)
-        metric._T, metric._D = T_data, D_data
-        T_data.setflags(write=False)
-        D_data.setflags(write=False)
+        scatter: dict[str, Any] = {"W": np.ascontiguousarray(W_data), "W_lower": True,
+                                   "log_det": log_det}
+        T_out, D_out = T_data, D_data
     else:
         Om = _averaged_precision(R, orderings, lam_value) / np.outer(sd, sd)
-        metric = ModifiedCholeskyPrecision.from_precision(center, Om)
-        metric._T = metric._D = None
-    orderings.setflags(write=False)
-    metric._lam = float(lam_value)
-    metric._penalty = penalty
-    metric._lams, metric._cv_scores = grid, scores
-    metric._orderings = orderings
-    metric._set_fit_info("modified_cholesky", n, data)
-    return metric
+        scatter, T_out, D_out = {"precision": (Om + Om.T) / 2}, None, None
+    return ModifiedCholeskyPrecision._build(
+        center, method="modified_cholesky", n_samples=n, data=data, **scatter,
+        lam=float(lam_value), penalty=penalty, lams=grid, cv_scores=scores,
+        orderings=orderings, T=T_out, D=D_out)

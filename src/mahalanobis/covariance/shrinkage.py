@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .._linalg import chunk_rows
+from .._linalg import chunk_rows, mean_and_cov
 from .._validation import Data, as_data, check_choice, check_nonnegative, check_random_state
-from ..metric import Metric
-from .empirical import _two_pass_cov
+from ._base import FitResult
 
 __all__ = ["RidgeCovariance", "ShrunkCovariance", "ledoit_wolf", "oas", "ridge"]
 
@@ -31,13 +30,8 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 # --------------------------------------------------------------------------- result types
-def _repr_with(metric: Metric, extras: str) -> str:
-    base = Metric.__repr__(metric)
-    return f"{base[:-1]}, {extras})"
-
-
-class ShrunkCovariance(Metric):
-    """A Metric whose scatter is ``(1 - shrinkage) * S + shrinkage * mu * I``.
+class ShrunkCovariance(FitResult):
+    """A fitted metric whose scatter is ``(1 - shrinkage) * S + shrinkage * mu * I``.
 
     Returned by :func:`ledoit_wolf` and :func:`oas`; ``S`` is the biased sample covariance
     (divisor n) and ``mu = trace(S) / p``.
@@ -45,30 +39,20 @@ class ShrunkCovariance(Metric):
     Attributes
     ----------
     shrinkage : float
-        The shrinkage intensity in [0, 1].
+        The shrinkage intensity in [0, 1]: 0 is the sample covariance, 1 is ``mu * I``.
     mu : float
         The scale of the target ``mu * I`` (the mean sample variance).
     """
 
-    _shrinkage: float
-    _mu: float
-
-    @property
-    def shrinkage(self) -> float:
-        """Shrinkage intensity in [0, 1]: 0 is the sample covariance, 1 is ``mu * I``."""
-        return self._shrinkage
-
-    @property
-    def mu(self) -> float:
-        """Scale of the shrinkage target ``mu * I``: trace(S) / p."""
-        return self._mu
-
-    def __repr__(self) -> str:
-        return _repr_with(self, f"shrinkage={self._shrinkage:.6g}, mu={self._mu:.6g}")
+    _fields = ("shrinkage", "mu")
+    _repr_fields = ("shrinkage", "mu")
+    shrinkage: float
+    mu: float
 
 
-class RidgeCovariance(Metric):
-    """A Metric whose scatter is ``S + lam * I`` (S the sample covariance, divisor n - 1).
+class RidgeCovariance(FitResult):
+    """A fitted metric whose scatter is ``S + lam * I`` (S the sample covariance, divisor
+    n - 1).
 
     Attributes
     ----------
@@ -81,25 +65,11 @@ class RidgeCovariance(Metric):
         (None when ``lam`` was given); ``lam`` is the maximiser.
     """
 
-    _lam: float
-    _lams: np.ndarray | None
-    _cv_scores: np.ndarray | None
-
-    @property
-    def lam(self) -> float:
-        return self._lam
-
-    @property
-    def lams(self) -> np.ndarray | None:
-        return self._lams
-
-    @property
-    def cv_scores(self) -> np.ndarray | None:
-        return self._cv_scores
-
-    def __repr__(self) -> str:
-        cv = "" if self._lams is None else f", cv_grid={self._lams.size}"
-        return _repr_with(self, f"lam={self._lam:.6g}{cv}")
+    _fields = ("lam", "lams", "cv_scores")
+    _repr_fields = ("lam",)
+    lam: float
+    lams: np.ndarray | None
+    cv_scores: np.ndarray | None
 
 
 # --------------------------------------------------------------------------- kernels
@@ -218,11 +188,8 @@ def _shrunk(S: np.ndarray, shrinkage: float) -> tuple[np.ndarray, float]:
 def _shrunk_metric(data: Data, center: np.ndarray, S: np.ndarray, shrinkage: float,
                    method: str) -> ShrunkCovariance:
     C, mu = _shrunk(S, shrinkage)
-    m = ShrunkCovariance(center, C)
-    m._shrinkage = float(shrinkage)
-    m._mu = mu
-    m._set_fit_info(method, data.values.shape[0], data)
-    return m
+    return ShrunkCovariance._build(center, cov=C, method=method, n_samples=data.values.shape[0],
+                                   data=data, shrinkage=float(shrinkage), mu=mu)
 
 
 # --------------------------------------------------------------------------- public API
@@ -338,7 +305,7 @@ def _fold_spectrum(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     covariance (divisor n - 1) on its range; r = p when n > p, else the rank (<= n - 1)."""
     nt, p = A.shape
     if nt > p:
-        m, S = _two_pass_cov(A, ddof=1)
+        m, S = mean_and_cov(A, ddof=1)
         e, V = np.linalg.eigh(S)
         return m, np.maximum(e, 0.0), V
     m = A.mean(axis=0)
@@ -428,7 +395,7 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
     data = _fit_data(X, nan_policy, 2)
     A = data.values
     n, p = A.shape
-    center, S = _two_pass_cov(A, ddof=1)
+    center, S = mean_and_cov(A, ddof=1)
     grid: np.ndarray | None = None
     scores: np.ndarray | None = None
     if lam is None:
@@ -451,13 +418,5 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
         lam = check_nonnegative(lam, "lam")
     C = S.copy()
     C.flat[:: p + 1] += lam
-    metric = RidgeCovariance(center, C)
-    metric._lam = float(lam)
-    metric._lams = None if grid is None else grid
-    metric._cv_scores = scores
-    if grid is not None:
-        grid.setflags(write=False)
-        assert scores is not None
-        scores.setflags(write=False)
-    metric._set_fit_info("ridge", n, data)
-    return metric
+    return RidgeCovariance._build(center, cov=C, method="ridge", n_samples=n, data=data,
+                                  lam=float(lam), lams=grid, cv_scores=scores)

@@ -2,6 +2,7 @@
 F, Hardin-Rocke, Cerioli), Hotelling's T^2 tests, group distances, leverage, confidence
 ellipsoids and bootstrap cutoffs."""
 
+from ..ellipsoid import Ellipsoid
 from .bootstrap import BootstrapCutoff, ConfidenceInterval, bootstrap_cutoff
 from .cutoffs import (
     CerioliCutoffs,
@@ -11,7 +12,6 @@ from .cutoffs import (
     hardin_rocke,
     pvalue,
 )
-from .ellipsoid import Ellipsoid
 from .group import GroupDistance, group_distance
 from .hotelling import HotellingResult, SimultaneousIntervals, hotelling_t2
 from .leverage import leverage

@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .._validation import check_int
+
 __all__ = ["CerioliCutoffs", "HardinRocke", "cerioli_cutoffs", "cutoff", "hardin_rocke",
            "pvalue"]
 
@@ -49,16 +51,6 @@ _MULTIPLICITY = (None, "bonferroni", "sidak")
 
 
 # --------------------------------------------------------------------------- validation
-def _int_iv(value: Any, name: str, minimum: int, why: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)) \
-            or value != np.floor(value):
-        raise ValueError(f"{name} must be an integer; got {value!r}.")
-    v = int(value)
-    if v < minimum:
-        raise ValueError(f"{name} must be at least {minimum} ({why}); got {v}.")
-    return v
-
-
 def _alpha_iv(alpha: Any, name: str = "alpha") -> float:
     try:
         a = float(alpha)
@@ -78,35 +70,35 @@ def _method_iv(method: Any) -> str:
 
 def _params_iv(p: Any, method: str, n: Any, h: Any) -> tuple[int, int | None, int | None]:
     """Check p, n and h for a method; returns them as ints (None where not needed)."""
-    p = _int_iv(p, "p", 1, "the number of features")
+    p = check_int(p, "p", 1, "the number of features")
     if method == "chi2":
-        n = None if n is None else _int_iv(n, "n", 1, "the number of points")
+        n = None if n is None else check_int(n, "n", 1, "the number of points")
         return p, n, None
     if n is None and method != "cerioli":
         raise ValueError(f"method={method!r} needs the sample size: pass n= (the number of "
                          "points the centre and scatter were estimated from).")
     if method == "beta":
-        n = _int_iv(n, "n", p + 2, f"the Beta cutoff needs n > p + 1 = {p + 1}; with fewer "
+        n = check_int(n, "n", p + 2, f"the Beta cutoff needs n > p + 1 = {p + 1}; with fewer "
                     "points use a regularised scatter and method='chi2' or a bootstrap cutoff")
     elif method == "f":
-        n = _int_iv(n, "n", p + 1, f"the F cutoff needs n > p = {p}")
+        n = check_int(n, "n", p + 1, f"the F cutoff needs n > p = {p}")
     elif method == "hardin_rocke":
-        n = _int_iv(n, "n", p + 2, f"the Hardin-Rocke cutoff needs n > p + 1 = {p + 1}")
+        n = check_int(n, "n", p + 2, f"the Hardin-Rocke cutoff needs n > p + 1 = {p + 1}")
         if h is None:
             raise ValueError("method='hardin_rocke' needs h, the size of the MCD subset "
                              f"(h = (n + p + 1) // 2 = {(n + p + 1) // 2} for maximum "
                              "breakdown).")
-        h = _int_iv(h, "h", (n + p + 1) // 2, "h must be at least (n + p + 1) // 2")
+        h = check_int(h, "h", (n + p + 1) // 2, "h must be at least (n + p + 1) // 2")
         if h > n:
             raise ValueError(f"h must be at most n = {n}; got {h}.")
     elif method == "cerioli":
         if h is None:
             raise ValueError("method='cerioli' needs h = m, the number of units kept in the "
                              "reweighting step (the sum of the reweighting weights).")
-        h = _int_iv(h, "h", p + 2, f"the Cerioli cutoffs need m > p + 1 = {p + 1} units kept "
+        h = check_int(h, "h", p + 2, f"the Cerioli cutoffs need m > p + 1 = {p + 1} units kept "
                     "in the reweighting")
         if n is not None:
-            n = _int_iv(n, "n", h, "n cannot be smaller than the m = h reweighted units")
+            n = check_int(n, "n", h, "n cannot be smaller than the m = h reweighted units")
     return p, n, h
 
 

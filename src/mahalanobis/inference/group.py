@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .._deprecation import renamed_parameters
+from .._linalg import mean_and_cov
 from .._validation import as_data
-from ..covariance.empirical import _two_pass_cov
 from ..metric import Metric
 
 __all__ = ["GroupDistance", "group_distance"]
@@ -58,30 +59,31 @@ class GroupDistance:
                               "p": self.p}])
 
 
-def group_distance(A: Any, B: Any, *, unbiased: bool = False,
+@renamed_parameters(A="X", B="Y")
+def group_distance(X: Any, Y: Any, *, unbiased: bool = False,
                    nan_policy: str = "raise") -> GroupDistance:
-    """Mahalanobis' generalised distance D^2 between the means of samples A and B.
+    """Mahalanobis' generalised distance D^2 between the means of samples X and Y.
 
     Uses the pooled covariance S_p = ((n1 - 1) S_1 + (n2 - 1) S_2) / (n1 + n2 - 2) (Mahalanobis
     1936). ``unbiased=True`` makes ``statistic`` the bias-corrected
     D^2 (n1 + n2 - p - 3)/(n1 + n2 - 2) - p (1/n1 + 1/n2) (e.g. Anderson 2003, Sec. 6.6);
     both are always available as ``d2`` and ``d2_unbiased``.
     """
-    da = as_data(A, "A", nan_policy=nan_policy, min_samples=2)
-    cols = list(da.columns) if da.columns is not None and hasattr(B, "columns") and \
-        set(map(str, B.columns)) == set(map(str, da.columns)) else None
-    db = as_data(B, "B", nan_policy=nan_policy, min_samples=2, feature_names=cols)
+    da = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    cols = list(da.columns) if da.columns is not None and hasattr(Y, "columns") and \
+        set(map(str, Y.columns)) == set(map(str, da.columns)) else None
+    db = as_data(Y, "Y", nan_policy=nan_policy, min_samples=2, feature_names=cols)
     p = da.values.shape[1]
     if db.values.shape[1] != p:
-        raise ValueError(f"A has {p} columns but B has {db.values.shape[1]}; both groups must "
+        raise ValueError(f"X has {p} columns but Y has {db.values.shape[1]}; both groups must "
                          "have the same features.")
     n1, n2 = da.values.shape[0], db.values.shape[0]
     if n1 + n2 - 2 < p:
-        raise ValueError(f"A and B have n1 + n2 - 2 = {n1 + n2 - 2} degrees of freedom for "
+        raise ValueError(f"X and Y have n1 + n2 - 2 = {n1 + n2 - 2} degrees of freedom for "
                          f"p = {p} features: the pooled covariance is singular. Select fewer "
                          "features or use a regularised scatter with mahalanobis.distance.")
-    m1, S1 = _two_pass_cov(da.values)
-    m2, S2 = _two_pass_cov(db.values)
+    m1, S1 = mean_and_cov(da.values)
+    m2, S2 = mean_and_cov(db.values)
     Sp = ((n1 - 1) * S1 + (n2 - 1) * S2) / (n1 + n2 - 2)
     d2 = float(Metric(m1, Sp).distance(m2.reshape(1, -1), squared=True)[0])
     k = n1 + n2 - p - 3

@@ -17,9 +17,9 @@ import numpy as np
 from scipy import stats
 
 from .. import _linalg
+from .._linalg import mean_and_cov
 from .._validation import as_data, as_vector, check_choice, check_fraction, check_random_state
-from ..covariance.empirical import _two_pass_cov
-from .ellipsoid import Ellipsoid
+from ..ellipsoid import Ellipsoid
 
 __all__ = ["HotellingResult", "SimultaneousIntervals", "hotelling_t2"]
 
@@ -393,7 +393,7 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
     if dy is None:  # one-sample or paired
         n = A.shape[0]
         label = "paired" if paired else "one-sample"
-        m, S = _two_pass_cov(A)
+        m, S = mean_and_cov(A)
         d = m - mu
         if method == "random_projection":
             return _rp_result(A - m, d, float(n), n - 1, projection_dim, n_projections,
@@ -414,8 +414,8 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
 
     B = dy.values
     n1, n2 = A.shape[0], B.shape[0]
-    m1, S1 = _two_pass_cov(A)
-    m2, S2 = _two_pass_cov(B)
+    m1, S1 = mean_and_cov(A)
+    m2, S2 = mean_and_cov(B)
     d = m1 - m2 - mu
     est = m1 - m2
     sizes = {"n1": n1, "n2": n2}

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_data
-from ..covariance.empirical import _two_pass_cov, check_sample_covariance
+from .._linalg import mean_and_cov
+from .._validation import as_data, check_sample_covariance
 from ..metric import Metric
 
 __all__ = ["leverage"]
@@ -39,7 +39,7 @@ def leverage(X: Any, *, nan_policy: str = "raise") -> Any:
     check_sample_covariance(data)
     A = data.values
     n = A.shape[0]
-    center, S = _two_pass_cov(A)
+    center, S = mean_and_cov(A)
     d2 = Metric(center, S).distance(A, squared=True)
     h = 1.0 / n + d2 / (n - 1.0)
     np.clip(h, 1.0 / n, 1.0, out=h)

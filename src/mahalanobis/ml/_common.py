@@ -22,28 +22,28 @@ def check_sklearn() -> None:
                           "`pip install mahalanobis[sklearn]`.") from exc
 
 
-def _estimator_function(estimator: Any) -> Callable[..., Metric] | None:
+def _estimator_function(method: Any) -> Callable[..., Metric] | None:
     from .. import covariance
-    if callable(estimator):
+    if callable(method):
         return None
-    if not isinstance(estimator, str) or estimator not in covariance.available_methods():
+    if not isinstance(method, str) or method not in covariance.available_methods():
         raise ValueError(
-            f"estimator must be one of {', '.join(map(repr, covariance.available_methods()))} "
-            f"(the methods of mahalanobis.fit) or a callable X -> Metric; got {estimator!r}.")
-    return covariance._resolve(estimator)
+            f"method must be one of {', '.join(map(repr, covariance.available_methods()))} "
+            f"(the methods of mahalanobis.fit) or a callable X -> Metric; got {method!r}.")
+    return covariance.get_estimator(method)
 
 
-def fit_metric(X: np.ndarray, estimator: Any, options: dict[str, Any] | None = None,
-               random_state: Any = None, name: str = "estimator") -> Metric:
-    """Fit a :class:`Metric` to checked data X with ``mahalanobis.fit(X, method=estimator)``.
+def fit_metric(X: np.ndarray, method: Any, options: dict[str, Any] | None = None,
+               random_state: Any = None, name: str = "method") -> Metric:
+    """Fit a :class:`Metric` to checked data X with ``mahalanobis.fit(X, method=method)``.
 
-    ``estimator`` may also be a callable ``X -> Metric``. ``random_state`` is passed on when the
+    ``method`` may also be a callable ``X -> Metric``. ``random_state`` is passed on when the
     estimator takes one and ``options`` does not set it already.
     """
     options = dict(options or {})
-    func = _estimator_function(estimator)
+    func = _estimator_function(method)
     if func is None:
-        metric = estimator(X, **options)
+        metric = method(X, **options)
         if not isinstance(metric, Metric):
             raise ValueError(f"{name} is a callable but returned {type(metric).__name__}; it "
                              "must return a mahalanobis.Metric (e.g. lambda X: mh.fit(X)).")
@@ -51,8 +51,8 @@ def fit_metric(X: np.ndarray, estimator: Any, options: dict[str, Any] | None = N
     if random_state is not None and "random_state" not in options:
         if "random_state" in inspect.signature(func).parameters:
             options["random_state"] = random_state
-    from .. import fit
-    return fit(X, method=estimator, **options)
+    from ..covariance import fit
+    return fit(X, method=method, **options)
 
 
 def ridge_metric(center: np.ndarray, S: np.ndarray, reg: float) -> Metric:
@@ -63,7 +63,7 @@ def ridge_metric(center: np.ndarray, S: np.ndarray, reg: float) -> Metric:
     return Metric(center, S)
 
 
-def shared_scatter(X: np.ndarray, labels: np.ndarray, centers: np.ndarray, estimator: Any,
+def shared_scatter(X: np.ndarray, labels: np.ndarray, centers: np.ndarray, method: Any,
                    options: dict[str, Any] | None, random_state: Any) -> np.ndarray:
     """Pooled within-group scatter: the estimator applied to the residuals x_i - m_{g(i)}.
 
@@ -74,8 +74,8 @@ def shared_scatter(X: np.ndarray, labels: np.ndarray, centers: np.ndarray, estim
     """
     R = X - centers[labels]
     n, K = X.shape[0], centers.shape[0]
-    if estimator == "empirical":
+    if method == "empirical":
         S = R.T @ R / max(n - K, 1)
         return (S + S.T) / 2
-    m = fit_metric(R, estimator, options, random_state)
+    m = fit_metric(R, method, options, random_state)
     return np.asarray(m.cov)

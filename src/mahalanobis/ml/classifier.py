@@ -16,8 +16,9 @@ from sklearn.base import (
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from .._deprecation import renamed_parameters
+from .._linalg import pairwise_sq
 from .._validation import check_choice
-from ..distance import _pairwise_sq, _whitened
 from ..metric import Metric
 from ._common import fit_metric, shared_scatter
 
@@ -47,13 +48,13 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
     covariance : {"pooled", "per_class"}, default="pooled"
         One scatter for all classes (from the residuals about the class centres), or one per
         class.
-    estimator : str or callable, default="empirical"
+    method : str or callable, default="empirical"
         Scatter estimator: a method of :func:`mahalanobis.fit` or a callable ``X -> Metric``.
         Class centres are the estimator's locations (means for "empirical", robust centres
         for "mcd").
     priors : array-like of shape (n_classes,) or None, default=None
         Class prior probabilities; None uses the class frequencies in the training data.
-    estimator_options : dict or None, default=None
+    method_options : dict or None, default=None
         Keyword options for the estimator.
     random_state : int, Generator or None, default=None
         Passed to randomised estimators.
@@ -74,13 +75,14 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
         log det of each class scatter.
     """
 
-    def __init__(self, covariance: str = "pooled", estimator: Any = "empirical",
-                 priors: Any = None, estimator_options: dict | None = None,
+    @renamed_parameters(estimator="method", estimator_options="method_options")
+    def __init__(self, covariance: str = "pooled", method: Any = "empirical",
+                 priors: Any = None, method_options: dict | None = None,
                  random_state: Any = None) -> None:
         self.covariance = covariance
-        self.estimator = estimator
+        self.method = method
         self.priors = priors
-        self.estimator_options = estimator_options
+        self.method_options = method_options
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any) -> MahalanobisClassifier:
@@ -100,23 +102,23 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
                                  f"classes_ order) summing to 1; got {self.priors!r}.")
             self.priors_ = pri
         per_class = self.covariance == "per_class"
-        if per_class and counts.min() <= p and self.estimator == "empirical":
+        if per_class and counts.min() <= p and self.method == "empirical":
             small = self.classes_[counts <= p][:5].tolist()
-            raise ValueError(f"covariance='per_class' with estimator='empirical' needs more than "
+            raise ValueError(f"covariance='per_class' with method='empirical' needs more than "
                              f"{p} samples in every class; classes {small} have fewer. Use "
                              "covariance='pooled' or a regularised estimator "
-                             "(estimator='ledoit_wolf').")
+                             "(method='ledoit_wolf').")
         fitted = []
         means = np.empty((K, p))
         for k in range(K):
             Xk = X[codes == k]
-            if self.estimator == "empirical" or (not per_class and counts[k] <= p):
+            if self.method == "empirical" or (not per_class and counts[k] <= p):
                 means[k] = Xk.mean(axis=0)
                 fitted.append(None)
                 if per_class:
-                    fitted[k] = fit_metric(Xk, "empirical", self.estimator_options)
+                    fitted[k] = fit_metric(Xk, "empirical", self.method_options)
             else:
-                m = fit_metric(Xk, self.estimator, self.estimator_options, self.random_state)
+                m = fit_metric(Xk, self.method, self.method_options, self.random_state)
                 means[k] = m.center
                 fitted.append(m)
         self.means_ = means
@@ -124,7 +126,7 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
             self.metrics_ = [Metric(means[k], np.asarray(fitted[k].cov)) for k in range(K)]
             self.covariances_ = np.stack([np.asarray(m.cov) for m in self.metrics_])
         else:
-            S = shared_scatter(X, codes, means, self.estimator, self.estimator_options,
+            S = shared_scatter(X, codes, means, self.method, self.method_options,
                                self.random_state)
             self.covariance_ = S
             shared = Metric(np.zeros(p), S)
@@ -143,7 +145,7 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
         X = validate_data(self, X, reset=False, dtype=np.float64)
         if self.covariance == "pooled":
             m = self.metrics_[0]
-            return _pairwise_sq(_whitened(m, X), _whitened(m, self.means_))
+            return np.asarray(m.pairwise(X, self.means_, squared=True))
         return np.column_stack([m.distance(X, squared=True) for m in self.metrics_])
 
     def _joint_log_likelihood(self, X: Any) -> np.ndarray:
@@ -209,7 +211,7 @@ def component_distances(gmm: Any, X: Any) -> np.ndarray:
             out[:, k] = np.einsum("ij,ij->i", Y, Y)
     elif ctype == "tied":
         Z, C = X @ P, means @ P
-        out = _pairwise_sq(Z, C)
+        out = pairwise_sq(Z, C)
     elif ctype == "diag":
         # (x - m)^2 / var summed: expand to one GEMM.
         prec = P**2  # (K, p): 1 / variances

@@ -8,8 +8,9 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_array, validate_data
 
+from .._deprecation import renamed_parameters
 from .._validation import as_square_matrix, check_fraction
-from ..distance import _pairwise_sq, _whitened, pairwise
+from ..distance import pairwise
 from ..metric import Metric
 from ._common import fit_metric
 
@@ -64,12 +65,12 @@ class MahalanobisKernel(BaseEstimator):
     Parameters
     ----------
     cov : array-like of shape (p, p) or None, default=None
-        A fixed covariance. When None, :meth:`fit` estimates it with ``estimator``.
+        A fixed covariance. When None, :meth:`fit` estimates it with ``method``.
     gamma : float, default=1.0
         Kernel width; Abe's normalisation is ``gamma = delta / p``.
-    estimator : str or callable, default="empirical"
+    method : str or callable, default="empirical"
         Scatter estimator for :meth:`fit` (a method of :func:`mahalanobis.fit`).
-    estimator_options : dict or None, default=None
+    method_options : dict or None, default=None
 
     Notes
     -----
@@ -84,12 +85,13 @@ class MahalanobisKernel(BaseEstimator):
     covariance_ : ndarray of shape (p, p)
     """
 
-    def __init__(self, cov: Any = None, gamma: float = 1.0, estimator: Any = "empirical",
-                 estimator_options: dict | None = None) -> None:
+    @renamed_parameters(estimator="method", estimator_options="method_options")
+    def __init__(self, cov: Any = None, gamma: float = 1.0, method: Any = "empirical",
+                 method_options: dict | None = None) -> None:
         self.cov = cov
         self.gamma = gamma
-        self.estimator = estimator
-        self.estimator_options = estimator_options
+        self.method = method
+        self.method_options = method_options
 
     def fit(self, X: Any, y: Any = None) -> MahalanobisKernel:
         """Estimate the covariance from X (or factor the given ``cov``). ``y`` is ignored."""
@@ -99,7 +101,7 @@ class MahalanobisKernel(BaseEstimator):
         if self.cov is not None:
             self.metric_ = Metric(np.zeros(p), as_square_matrix(self.cov, "cov", p))
         else:
-            self.metric_ = fit_metric(X, self.estimator, self.estimator_options)
+            self.metric_ = fit_metric(X, self.method, self.method_options)
         self.covariance_ = np.asarray(self.metric_.cov)
         return self
 
@@ -131,14 +133,13 @@ class MahalanobisKernel(BaseEstimator):
         if X.shape[1] != m.n_features:
             raise ValueError(f"X has {X.shape[1]} features but the kernel's covariance is "
                              f"{m.n_features} x {m.n_features}.")
-        ZX = _whitened(m, X)
         if Y is None:
-            d2 = _pairwise_sq(ZX, None)
+            d2 = m.pairwise(X, squared=True)
         else:
             Y = check_array(Y, dtype=np.float64)
             if Y.shape[1] != m.n_features:
                 raise ValueError(f"Y has {Y.shape[1]} features but the kernel's covariance "
                                  f"is {m.n_features} x {m.n_features}.")
-            d2 = _pairwise_sq(ZX, _whitened(m, Y))
+            d2 = m.pairwise(X, Y, squared=True)
         d2 *= -gamma
         return np.exp(d2, out=d2)

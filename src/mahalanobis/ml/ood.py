@@ -12,7 +12,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._validation import check_fraction
-from ..distance import _pairwise_sq, _whitened
 from ._common import ridge_metric
 
 __all__ = ["MahalanobisOOD", "OODMetrics", "ood_metrics"]
@@ -115,7 +114,7 @@ class MahalanobisOOD(BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         if self.normalize:
             X = _l2_normalize(X)
-        d2 = _pairwise_sq(_whitened(self.metric_, X), _whitened(self.metric_, self.means_))
+        d2 = self.metric_.pairwise(X, self.means_, squared=True)
         if self.relative:
             d2 = d2 - np.asarray(self.background_metric_.distance(X, squared=True))[:, None]
         return d2

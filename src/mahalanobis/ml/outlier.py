@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._deprecation import renamed_parameters
 from .._validation import check_fraction
 from ._common import fit_metric
 
@@ -27,7 +28,7 @@ class MahalanobisOutlierDetector(OutlierMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : str or callable, default="mcd"
+    method : str or callable, default="mcd"
         The scatter estimator: a method of :func:`mahalanobis.fit` ("mcd", "empirical",
         "ledoit_wolf", "oas", "ridge", "mrcd", "modified_cholesky", ...) or a callable
         ``X -> Metric``. The robust default (the reweighted MCD, Rousseeuw 1984) keeps the
@@ -44,8 +45,8 @@ default="chi2"
     contamination : float in (0, 0.5] or None, default=None
         When set, the threshold is the ``contamination`` quantile of the training scores (the
         expected share of outliers in the training data) and ``alpha``/``cutoff`` are unused.
-    estimator_options : dict or None, default=None
-        Keyword options for the estimator (e.g. ``{"alpha": 0.75}`` for "mcd").
+    method_options : dict or None, default=None
+        Keyword options for the estimator (e.g. ``{"support_fraction": 0.75}`` for "mcd").
     n_boot : int, default=1000
         Bootstrap resamples for ``cutoff="bootstrap"``.
     random_state : int, Generator or None, default=None
@@ -74,14 +75,15 @@ default="chi2"
     105, 147-156.
     """
 
-    def __init__(self, estimator: Any = "mcd", alpha: float = 0.025, cutoff: Any = "chi2",
-                 contamination: float | None = None, estimator_options: dict | None = None,
+    @renamed_parameters(estimator="method", estimator_options="method_options")
+    def __init__(self, method: Any = "mcd", alpha: float = 0.025, cutoff: Any = "chi2",
+                 contamination: float | None = None, method_options: dict | None = None,
                  n_boot: int = 1000, random_state: Any = None) -> None:
-        self.estimator = estimator
+        self.method = method
         self.alpha = alpha
         self.cutoff = cutoff
         self.contamination = contamination
-        self.estimator_options = estimator_options
+        self.method_options = method_options
         self.n_boot = n_boot
         self.random_state = random_state
 
@@ -103,7 +105,7 @@ default="chi2"
         """Fit the location and scatter to X and set the threshold. ``y`` is ignored."""
         self._check_params()
         X = validate_data(self, X, ensure_min_samples=2, dtype=np.float64)
-        self.metric_ = fit_metric(X, self.estimator, self.estimator_options, self.random_state)
+        self.metric_ = fit_metric(X, self.method, self.method_options, self.random_state)
         self.location_ = np.asarray(self.metric_.center)
         self.covariance_ = np.asarray(self.metric_.cov)
         d2 = np.asarray(self.metric_.distance(X, squared=True))

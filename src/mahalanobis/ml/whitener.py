@@ -9,12 +9,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .. import _linalg
+from .._deprecation import renamed_parameters
 from .._validation import check_choice
 from ._common import fit_metric
 
 __all__ = ["MahalanobisWhitener"]
 
-_METHODS = ("cholesky", "zca", "pca")
+_KINDS = ("cholesky", "zca", "pca")
 
 
 class MahalanobisWhitener(TransformerMixin, BaseEstimator):
@@ -28,17 +29,17 @@ class MahalanobisWhitener(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : str or callable, default="empirical"
+    method : str or callable, default="empirical"
         Scatter estimator: a method of :func:`mahalanobis.fit` or a callable ``X -> Metric``.
         For data with constant or collinear columns use a regularised one ("ledoit_wolf",
         "oas", "ridge").
-    method : {"cholesky", "zca", "pca"}, default="cholesky"
+    kind : {"cholesky", "zca", "pca"}, default="cholesky"
         ``W = L^-1`` with ``S = L L^T`` (triangular; coordinate k is the standardised residual
         of feature k given features 1..k-1); ``W = S^-1/2`` (ZCA, Bell & Sejnowski 1997: the
         whitening closest to the input coordinates); or ``W = Lambda^-1/2 U^T`` (PCA
         whitening, components by decreasing variance). See Kessy, Lewin & Strimmer (2018),
         "Optimal whitening and decorrelation", The American Statistician 72, 309-314.
-    estimator_options : dict or None, default=None
+    method_options : dict or None, default=None
         Keyword options for the estimator.
     random_state : int, Generator or None, default=None
         Passed to randomised estimators (e.g. "mcd").
@@ -55,20 +56,22 @@ class MahalanobisWhitener(TransformerMixin, BaseEstimator):
         W^-1, with ``inverse_transform(Z) = Z @ coloring_.T + mean_``.
     """
 
-    def __init__(self, estimator: Any = "empirical", method: str = "cholesky",
-                 estimator_options: dict | None = None, random_state: Any = None) -> None:
-        self.estimator = estimator
+    @renamed_parameters(method="kind:cholesky|zca|pca", estimator="method",
+                        estimator_options="method_options")
+    def __init__(self, method: Any = "empirical", kind: str = "cholesky",
+                 method_options: dict | None = None, random_state: Any = None) -> None:
         self.method = method
-        self.estimator_options = estimator_options
+        self.kind = kind
+        self.method_options = method_options
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any = None) -> MahalanobisWhitener:
         """Fit location and scatter to X. ``y`` is ignored."""
-        check_choice(self.method, "method", _METHODS)
+        check_choice(self.kind, "kind", _KINDS)
         X = validate_data(self, X, ensure_min_samples=2, dtype=np.float64)
-        self.metric_ = fit_metric(X, self.estimator, self.estimator_options, self.random_state)
+        self.metric_ = fit_metric(X, self.method, self.method_options, self.random_state)
         self.mean_ = np.array(self.metric_.center)
-        if self.method == "cholesky":
+        if self.kind == "cholesky":
             L = np.asarray(self.metric_.cholesky)
             self.coloring_ = np.array(L)
             self.whitening_ = np.tril(_linalg.inverse_triangular(L, lower=True))
@@ -76,7 +79,7 @@ class MahalanobisWhitener(TransformerMixin, BaseEstimator):
             lam, U = np.linalg.eigh(np.asarray(self.metric_.cov))
             lam, U = lam[::-1], U[:, ::-1]
             s = np.sqrt(lam)
-            if self.method == "pca":
+            if self.kind == "pca":
                 self.whitening_ = U.T / s[:, None]
                 self.coloring_ = U * s[None, :]
             else:
@@ -104,7 +107,7 @@ class MahalanobisWhitener(TransformerMixin, BaseEstimator):
         feature), ``whitened_pc0, whitened_pc1, ...`` for "pca"."""
         check_is_fitted(self)
         p = self.n_features_in_
-        if self.method == "pca":
+        if self.kind == "pca":
             return np.asarray([f"whitened_pc{k}" for k in range(p)], dtype=object)
         names = getattr(self, "feature_names_in_", None)
         if input_features is not None:

@@ -11,6 +11,7 @@ for :func:`ellipse_pairs`) and never calls ``plt.show()``.
 - :func:`control_chart`, :func:`myt_plot`: T^2 chart and the decomposition of a signal.
 """
 
+from ._common import require_matplotlib
 from .chart import control_chart, myt_plot
 from .diagnostics import distance_distance, index_plot, qq_band, qq_plot
 from .ellipse import ellipse_pairs, tolerance_ellipse
@@ -23,5 +24,6 @@ __all__ = [
     "myt_plot",
     "qq_band",
     "qq_plot",
+    "require_matplotlib",
     "tolerance_ellipse",
 ]

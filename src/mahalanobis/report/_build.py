@@ -165,9 +165,9 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
     -------
     str, the HTML document.
     """
-    from ..plot import _common
+    from ..plot import require_matplotlib
 
-    _common.require_matplotlib()
+    require_matplotlib()
     alpha = check_fraction(alpha, "alpha")
     check_choice(cutoff_method, "cutoff_method", _CUTOFF_METHODS)
     df, ignored = _frame(X, labels=labels, id_column=id_column, columns=columns)

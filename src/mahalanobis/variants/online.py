@@ -51,11 +51,13 @@ from typing import Any
 import numpy as np
 from scipy.linalg import lapack
 
-from . import _linalg
-from ._cholupdate import CholeskyDowndateWarning, chol_downdate, chol_update
-from ._validation import as_data, check_fraction
-from .errors import SingularCovarianceError
-from .metric import Metric
+from .. import _linalg
+from .._cholupdate import CholeskyDowndateWarning, chol_downdate, chol_update
+from .._linalg import mean_and_cov
+from .._validation import as_data, check_fraction
+from ..errors import SingularCovarianceError
+from ..metric import Metric
+from ._common import check_rows
 
 __all__ = ["CholeskyDowndateWarning", "OnlineMetric"]
 
@@ -285,6 +287,12 @@ class OnlineMetric:
         self._rank_one(np.sqrt(coef) * delta, -1)
 
     # ----------------------------------------------------------------- public updates
+    def fit(self, X: Any, y: Any = None) -> OnlineMetric:
+        """Forget everything seen so far and start again from the rows of X; returns self."""
+        self._p = None
+        self._reset_state()
+        return self.partial_fit(X)
+
     def partial_fit(self, X: Any) -> OnlineMetric:
         """Add the rows of X (n, p) to the estimate, in order; returns self.
 
@@ -309,11 +317,10 @@ class OnlineMetric:
         return self
 
     def _add_chunk(self, A: np.ndarray) -> None:
-        from .covariance.empirical import _two_pass_cov
         assert self._S is not None and self._Mc is not None and self._p is not None
         assert self._K is not None
         m = A.shape[0]
-        b, S_b = _two_pass_cov(A, ddof=0)
+        b, S_b = mean_and_cov(A, ddof=0)
         M_b = S_b * m
         n = self.weight_sum
         n_new = n + m
@@ -432,6 +439,13 @@ class OnlineMetric:
         return self._p
 
     @property
+    def n_features_in_(self) -> int:
+        """Number of features (after the first :meth:`partial_fit`)."""
+        if self._p is None:
+            raise AttributeError("OnlineMetric has seen no data yet: call partial_fit(X).")
+        return self._p
+
+    @property
     def center(self) -> np.ndarray:
         """Current (weighted) mean, shape (p,) (a copy)."""
         if self.n_samples == 0:
@@ -465,14 +479,15 @@ class OnlineMetric:
         """Lower Cholesky factor of :attr:`cov` (from the maintained factor, no new O(p^3))."""
         return self._factor() / np.sqrt(self._divisor())
 
-    def distance(self, X: Any, squared: bool = False) -> np.ndarray:
+    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
+                 ) -> np.ndarray:
         """Mahalanobis distances of the rows of X under the current estimate.
 
         D^2 = (x - m)^T cov^-1 (x - m) = div * ||L^-1 (x - m)||^2 with M = L L^T and div the
         covariance divisor: one triangular solve, O(p^2) per row. ``squared=True`` gives D^2.
         """
         L = self._factor()
-        A = self._check(X)
+        A = check_rows(X, "X", self._p, nan_policy)
         Z, info = lapack.dtrtrs(L, (A - self._mean).T, lower=1)
         if info != 0:  # pragma: no cover - the factor has a positive diagonal
             raise SingularCovarianceError("OnlineMetric: the Cholesky factor is singular; "
@@ -480,11 +495,22 @@ class OnlineMetric:
         d2 = np.einsum("ij,ij->j", Z, Z) * self._divisor()
         return d2 if squared else np.sqrt(d2)
 
+    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any:
+        """P-values of the rows of X under the current estimate (:meth:`Metric.pvalue` of
+        :meth:`to_metric`)."""
+        return self.to_metric().pvalue(X, nan_policy=nan_policy)
+
+    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
+        """Boolean mask of rows flagged at level alpha under the current estimate
+        (:meth:`Metric.outliers` of :meth:`to_metric`)."""
+        return self.to_metric().outliers(X, alpha, nan_policy=nan_policy)
+
     def to_metric(self) -> Metric:
-        """A plain :class:`~mahalanobis.Metric` with the current centre and covariance."""
-        m = Metric(self.center, self.cov)
-        m._set_fit_info("online", self.n_samples)
-        return m
+        """A :class:`~mahalanobis.Metric` with the current centre and covariance; it knows
+        ``n_samples`` (so new points get the F reference) unless a forgetting factor makes
+        the effective sample size fractional."""
+        n = None if self.forgetting is not None else self.n_samples
+        return Metric(self.center, self.cov, n_samples=n)
 
     def __repr__(self) -> str:
         parts = [f"n_samples={self.n_samples}"]

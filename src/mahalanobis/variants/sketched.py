@@ -68,7 +68,8 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
-from ._validation import as_data, check_choice, check_fraction, check_random_state
+from .._validation import as_data, check_choice, check_fraction, check_random_state
+from ._common import check_rows, conformal_pvalue, split_conformal
 
 __all__ = ["SketchedMetric", "chi2_failure_probability"]
 
@@ -113,6 +114,10 @@ class SketchedMetric:
     kind : {"gaussian", "sparse"}, default="gaussian"
         N(0, 1) entries (exact chi2 guarantee) or Achlioptas' sparse {+-sqrt(3), 0} entries.
     random_state : int or numpy Generator, optional
+    calibration : float in (0, 1), default=0.25
+        Fraction of the fitted points held out to calibrate :meth:`pvalue` (split conformal,
+        as :class:`KernelMetric`): with p > n no parametric law of the regularised distance is
+        trustworthy.
 
     Attributes
     ----------
@@ -123,15 +128,18 @@ class SketchedMetric:
         Nonzero eigenvalues of S (from the thin SVD of the centred data).
     components_ : ndarray of shape (k * n_sketches, p)
         The sketched whitening matrices A stacked.
+    n_features_in_, n_samples_ : int
     """
 
     def __init__(self, k: int = 100, n_sketches: int = 1, reg: float = 0.1,
-                 kind: str = "gaussian", random_state: Any = None) -> None:
+                 kind: str = "gaussian", random_state: Any = None,
+                 calibration: float = 0.25) -> None:
         self.k = k
         self.n_sketches = n_sketches
         self.reg = reg
         self.kind = kind
         self.random_state = random_state
+        self.calibration = calibration
 
     def _check_params(self) -> None:
         for name in ("k", "n_sketches"):
@@ -161,7 +169,12 @@ class SketchedMetric:
                              "pass reg > 0, e.g. reg=0.1.")
         self.ridge_, self.eigenvalues_, self._Vt = ridge, lam, Vt
         self.n_samples_, self.n_features_in_ = n, p
-        return self.resketch(self.random_state)
+        rng = check_random_state(self.random_state)
+        self.resketch(rng)
+        self._X_fit = A
+        self._calib_seed = int(rng.integers(2**63 - 1))
+        self._calib: tuple[SketchedMetric, np.ndarray] | None = None
+        return self
 
     def resketch(self, random_state: Any = None) -> SketchedMetric:
         """Draw new sketches for the fitted mean and covariance (no refit; O(k p min(n, p))).
@@ -193,24 +206,26 @@ class SketchedMetric:
         if not hasattr(self, "components_"):
             raise ValueError("this SketchedMetric is not fitted yet; call fit(X) first.")
 
-    def _centred(self, Y: Any) -> np.ndarray:
+    def _centred(self, X: Any, nan_policy: str = "raise") -> np.ndarray:
         self._check_fitted()
-        return as_data(Y, "Y", n_features=self.n_features_in_).values - self.center_
+        return check_rows(X, "X", self.n_features_in_, nan_policy) - self.center_
 
-    def distance(self, Y: Any, squared: bool = False) -> np.ndarray:
-        """Sketched distances: the median over sketches of ||A_s (y - m)|| (``squared=True``
+    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
+                 ) -> np.ndarray:
+        """Sketched distances: the median over sketches of ||A_s (x - m)|| (``squared=True``
         gives Dhat^2). Approximates the exact regularised distance, eq. (1)."""
-        V = self._centred(Y)
+        V = self._centred(X, nan_policy)
         Z = V @ self.components_.T
         s, k = int(self.n_sketches), int(self.k)
         d2 = np.einsum("isk,isk->is", Z.reshape(-1, s, k), Z.reshape(-1, s, k))
         d2 = np.median(d2, axis=1)
         return d2 if squared else np.sqrt(d2)
 
-    def exact_distance(self, Y: Any, squared: bool = False) -> np.ndarray:
+    def exact_distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
+                       ) -> np.ndarray:
         """The exact regularised distance (1) from the thin SVD, O(p min(n, p)) per point:
         D^2 = ||v||^2 / r + sum_j (1 / (lambda_j + r) - 1 / r) <v, v_j>^2."""
-        V = self._centred(Y)
+        V = self._centred(X, nan_policy)
         P = V @ self._Vt.T
         r = self.ridge_
         if r > 0:
@@ -221,13 +236,38 @@ class SketchedMetric:
         np.maximum(d2, 0.0, out=d2)
         return d2 if squared else np.sqrt(d2)
 
-    def transform(self, Y: Any) -> np.ndarray:
+    def transform(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
         """Sketched whitened coordinates, shape (n, k * n_sketches): Euclidean distances between
         rows approximate the regularised Mahalanobis distances between the points (one sketch
         with k * n_sketches rows; the median is not used here)."""
-        return (self._centred(Y) @ self.components_.T) / np.sqrt(float(self.n_sketches))
+        return ((self._centred(X, nan_policy) @ self.components_.T)
+                / np.sqrt(float(self.n_sketches)))
 
-    def failure_probability(self, eps: float, squared: bool = False) -> float:
+    def _calibration(self) -> tuple[SketchedMetric, np.ndarray]:
+        if self._calib is None:
+            def fit_copy(rows: np.ndarray) -> SketchedMetric:
+                return SketchedMetric(self.k, self.n_sketches, self.reg, self.kind,
+                                      self._calib_seed, self.calibration).fit(rows)
+
+            self._calib = split_conformal(fit_copy, self._X_fit, self.calibration,
+                                          self._calib_seed)
+        return self._calib
+
+    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
+        """Split-conformal outlier p-values of the sketched distance (see
+        :meth:`KernelMetric.pvalue`): valid for points exchangeable with the fitted ones,
+        whatever the dimension."""
+        self._check_fitted()
+        sub, scores = self._calibration()
+        return conformal_pvalue(scores, sub.distance(X, squared=True, nan_policy=nan_policy))
+
+    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise"
+                 ) -> np.ndarray:
+        """Boolean mask of rows with conformal p-value <= alpha."""
+        alpha = check_fraction(alpha, "alpha")
+        return self.pvalue(X, nan_policy=nan_policy) <= alpha
+
+    def failure_probability(self, eps: float, *, squared: bool = False) -> float:
         """Exact probability, for one query point chosen independently of the sketch, that the
         (median) Gaussian-sketch distance misses the exact one by a factor beyond 1 +- eps.
         ``squared=False`` refers to D, ``squared=True`` to D^2."""
@@ -236,13 +276,13 @@ class SketchedMetric:
                              "kind='sparse' use the Achlioptas (2003) bound.")
         return chi2_failure_probability(eps, int(self.k), int(self.n_sketches), squared)
 
-    def error_bound(self, delta: float = 0.05, squared: bool = False) -> float:
+    def error_bound(self, delta: float = 0.05, *, squared: bool = False) -> float:
         """The eps with failure_probability(eps) = delta: with probability 1 - delta a given
         query point's distance is within a factor (1 +- eps) of the exact one."""
         delta = check_fraction(delta, "delta")
-        if self.failure_probability(1e-12, squared) <= delta:  # pragma: no cover
+        if self.failure_probability(1e-12, squared=squared) <= delta:  # pragma: no cover
             return 0.0
-        f = lambda e: self.failure_probability(e, squared) - delta  # noqa: E731
+        f = lambda e: self.failure_probability(e, squared=squared) - delta  # noqa: E731
         hi = 1.0
         while f(hi) > 0:
             hi *= 2.0

@@ -20,12 +20,12 @@ Distances (to the mean curve, or between two curves x, y):
   the squared distance of a new curve to the mean is about chi2_k (eigenpairs estimated;
   Galeano et al., Sec. 3), which gives the outlier cutoff.
 * ``method="rkhs"`` -- the regularised distance of Berrendero, Bueno-Larraz & Cuevas (2020,
-  eq. 10 and Prop. 3): M_alpha^2(x, y) = ||x_alpha - y_alpha||_K^2 with x_alpha =
-  (Gamma + alpha I)^-1 Gamma x the closest element of the covariance's RKHS, i.e.
-  M_alpha^2 = sum_j lambda_j / (lambda_j + alpha)^2 <x - y, e_j>^2, summed over all components
-  with lambda_j > 0 (no truncation needed: high-order terms are damped by alpha). Its null law
+  eq. 10 and Prop. 3): M_r^2(x, y) = ||x_r - y_r||_K^2 with x_r =
+  (Gamma + r I)^-1 Gamma x the closest element of the covariance's RKHS, i.e.
+  M_r^2 = sum_j lambda_j / (lambda_j + r)^2 <x - y, e_j>^2, summed over all components
+  with lambda_j > 0 (no truncation needed: high-order terms are damped by r). Its null law
   for a Gaussian process is a weighted sum of chi2_1 variables, sum_j lambda_j^2 /
-  (lambda_j + alpha)^2 chi2_1, from which the outlier cutoff is simulated (a parametric
+  (lambda_j + r)^2 chi2_1, from which the outlier cutoff is simulated (a parametric
   bootstrap with the fitted eigenvalues; ``random_state`` fixes it).
 
 Both cutoffs take the fitted eigenvalues as true and assume Gaussian curves; neither is robust
@@ -43,12 +43,14 @@ Ramsay, J. O. & Silverman, B. W. (2005). Functional Data Analysis, 2nd ed. Sprin
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from ._validation import as_data, as_vector, check_choice, check_fraction, check_random_state
+from .._validation import as_data, as_vector, check_choice, check_fraction, check_random_state
+from ._common import check_rows, conformal_pvalue
 
 __all__ = ["FunctionalMetric", "trapezoid_weights"]
 
@@ -74,12 +76,12 @@ class FunctionalMetric:
     Parameters
     ----------
     method : {"rkhs", "fpca"}, default="rkhs"
-        "rkhs": the regularised distance M_alpha of Berrendero et al. (2020); "fpca": the
+        "rkhs": the regularised distance M_r of Berrendero et al. (2020); "fpca": the
         truncated functional principal component semi-distance of Galeano et al. (2015).
-    alpha : float, optional
-        Regularisation of the "rkhs" distance (same units as the eigenvalues: curve units
-        squared times grid units). None: 0.01 times the total variance sum_j lambda_j. Ignored
-        by "fpca".
+    reg : float, optional
+        Relative regularisation of the "rkhs" distance: the ridge r of the module notes is
+        ``reg * sum_j lambda_j``, a share of the total variance, so it does not depend on the
+        units of the curves or of the grid. None means 0.01. Ignored by "fpca".
     n_components : int or float, optional
         Number of components k. For "fpca": None keeps the fewest explaining 95% of the
         variance; a float in (0, 1) is that fraction. For "rkhs": None keeps every component
@@ -90,6 +92,9 @@ class FunctionalMetric:
         For the simulated null distribution of the "rkhs" distance (p-values, outliers).
     n_simulations : int, default=20000
         Draws of that null distribution.
+    alpha : float, optional
+        Deprecated: the absolute ridge of earlier releases (curve units squared times grid
+        units); pass ``reg`` (relative) instead.
 
     Attributes
     ----------
@@ -99,7 +104,11 @@ class FunctionalMetric:
         Orthonormal in the quadrature inner product.
     weights_ : ndarray of shape (n_points,)
         Trapezoid quadrature weights.
-    n_components_, alpha_ : int, float
+    n_components_ : int
+    reg_ : float or None
+        The absolute ridge r used by "rkhs" (None for "fpca").
+    n_features_in_ : int
+        Number of grid points.
 
     Notes
     -----
@@ -107,10 +116,17 @@ class FunctionalMetric:
     docstring of :mod:`mahalanobis.functional`.
     """
 
-    def __init__(self, method: str = "rkhs", alpha: float | None = None,
+    def __init__(self, method: str = "rkhs", reg: float | None = None,
                  n_components: int | float | None = None, grid: Any = None,
-                 random_state: Any = None, n_simulations: int = 20_000) -> None:
+                 random_state: Any = None, n_simulations: int = 20_000, *,
+                 alpha: float | None = None) -> None:
+        if alpha is not None:
+            warnings.warn("FunctionalMetric(alpha=...) (an absolute ridge) is deprecated: pass "
+                          "reg=, the ridge as a share of the total variance (r = reg * "
+                          "total_variance_); alpha stops working in mahalanobis 0.3.",
+                          FutureWarning, stacklevel=2)
         self.method = method
+        self.reg = reg
         self.alpha = alpha
         self.n_components = n_components
         self.grid = grid
@@ -118,11 +134,11 @@ class FunctionalMetric:
         self.n_simulations = n_simulations
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, curves: Any) -> FunctionalMetric:
-        """Fit the mean curve and the covariance operator's eigenpairs to (n_curves, n_points).
-        """
+    def fit(self, X: Any, y: Any = None) -> FunctionalMetric:
+        """Fit the mean curve and the covariance operator's eigenpairs to X, the curves as rows
+        (n_curves, n_points)."""
         check_choice(self.method, "method", _METHODS)
-        X = as_data(curves, "curves", min_samples=3).values
+        X = as_data(X, "X", min_samples=3).values
         n, T = X.shape
         grid = np.linspace(0.0, 1.0, T) if self.grid is None else as_vector(self.grid, "grid")
         if grid.shape[0] != T:
@@ -136,7 +152,7 @@ class FunctionalMetric:
         lam = s * s / (n - 1)
         r = int(np.sum(lam > lam[0] * max(n, T) * np.finfo(float).eps * 10)) if lam[0] > 0 else 0
         if r == 0:
-            raise ValueError("curves: all fitted curves are identical, so the covariance "
+            raise ValueError("X: all fitted curves are identical, so the covariance "
                              "operator is zero; fit on curves that vary.")
         lam, Vt = lam[:r], Vt[:r]
         k = self._choose_k(lam)
@@ -146,15 +162,17 @@ class FunctionalMetric:
         self.eigenfunctions_ = Vt[:k] / self._sqrt_w
         self.total_variance_ = float(np.sum(lam))
         if self.method == "rkhs":
-            if self.alpha is None:
-                self.alpha_ = 0.01 * self.total_variance_
+            if self.alpha is not None:
+                self.reg_ = check_fraction(self.alpha, "alpha", low=0.0, high=np.inf)
             else:
-                self.alpha_ = check_fraction(self.alpha, "alpha", low=0.0, high=np.inf)
-            self._coef = self.eigenvalues_ / (self.eigenvalues_ + self.alpha_) ** 2
+                reg = 0.01 if self.reg is None else check_fraction(self.reg, "reg", low=0.0,
+                                                                   high=np.inf)
+                self.reg_ = reg * self.total_variance_
+            self._coef = self.eigenvalues_ / (self.eigenvalues_ + self.reg_) ** 2
         else:
-            self.alpha_ = None
+            self.reg_ = None
             self._coef = 1.0 / self.eigenvalues_
-        self.n_samples_ = n
+        self.n_samples_, self.n_features_in_ = n, T
         self._null: np.ndarray | None = None
         return self
 
@@ -176,30 +194,32 @@ class FunctionalMetric:
     # ----------------------------------------------------------------- scores and distances
     def _check_fitted(self) -> None:
         if not hasattr(self, "mean_"):
-            raise ValueError("this FunctionalMetric is not fitted yet; call fit(curves) first.")
+            raise ValueError("this FunctionalMetric is not fitted yet; call fit(X) first.")
 
-    def transform(self, curves: Any) -> np.ndarray:
-        """Principal scores <x - mean, e_j>, shape (n_curves, k)."""
+    def transform(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
+        """Principal scores <x - mean, e_j> of the curves in the rows of X, shape (n, k)."""
         self._check_fitted()
-        X = as_data(curves, "curves", n_features=self.mean_.shape[0]).values
+        X = check_rows(X, "X", self.mean_.shape[0], nan_policy)
         return ((X - self.mean_) * self._sqrt_w) @ self._Vt.T
 
-    def distance(self, curves: Any, squared: bool = False) -> np.ndarray:
-        """Distance of each curve to the mean curve (D; ``squared=True`` gives D^2)."""
-        xi = self.transform(curves)
+    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
+                 ) -> np.ndarray:
+        """Distance of each curve (row of X) to the mean curve (D; ``squared=True`` gives D^2).
+        """
+        xi = self.transform(X, nan_policy=nan_policy)
         d2 = (xi * xi) @ self._coef
         return d2 if squared else np.sqrt(d2)
 
-    def pairwise(self, curves_a: Any, curves_b: Any = None, squared: bool = False) -> np.ndarray:
-        """Distances between every curve of ``curves_a`` and of ``curves_b`` (or ``curves_a``).
-        """
+    def pairwise(self, XA: Any, XB: Any = None, *, squared: bool = False,
+                 nan_policy: str = "raise") -> np.ndarray:
+        """Distances between every curve (row) of ``XA`` and of ``XB`` (or of ``XA``)."""
         sc = np.sqrt(self._coef)
-        A = self.transform(curves_a) * sc
-        B = A if curves_b is None else self.transform(curves_b) * sc
+        A = self.transform(XA, nan_policy=nan_policy) * sc
+        B = A if XB is None else self.transform(XB, nan_policy=nan_policy) * sc
         D = np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :]
         D -= 2.0 * (A @ B.T)
         np.maximum(D, 0.0, out=D)
-        if curves_b is None:
+        if XB is None:
             np.fill_diagonal(D, 0.0)
             D = (D + D.T) / 2
         return D if squared else np.sqrt(D)
@@ -211,7 +231,7 @@ class FunctionalMetric:
             n_sim = int(self.n_simulations)
             if n_sim < 100:
                 raise ValueError(f"n_simulations must be at least 100; got {n_sim}.")
-            wts = self.eigenvalues_ * self._coef  # lambda^2 / (lambda + alpha)^2
+            wts = self.eigenvalues_ * self._coef  # lambda^2 / (lambda + reg_)^2
             sim = np.zeros(n_sim)
             for s in range(0, wts.size, 64):
                 Z = rng.standard_normal((n_sim, min(64, wts.size - s)))
@@ -219,15 +239,13 @@ class FunctionalMetric:
             self._null = np.sort(sim)
         return self._null
 
-    def pvalue(self, curves: Any) -> np.ndarray:
+    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
         """Upper-tail p-values of the squared distance to the mean under a Gaussian process:
         chi2_k for "fpca"; the simulated weighted chi-squared law for "rkhs"."""
-        d2 = self.distance(curves, squared=True)
+        d2 = self.distance(X, squared=True, nan_policy=nan_policy)
         if self.method == "fpca":
             return stats.chi2.sf(d2, self.n_components_)
-        null = self._null_sample()
-        n_ge = null.size - np.searchsorted(null, d2, side="left")
-        return (1.0 + n_ge) / (1.0 + null.size)
+        return conformal_pvalue(self._null_sample(), d2)
 
     def cutoff(self, alpha: float = 0.025) -> float:
         """Squared-distance cutoff at level alpha (see :meth:`pvalue`)."""
@@ -237,10 +255,11 @@ class FunctionalMetric:
             return float(stats.chi2.isf(alpha, self.n_components_))
         return float(np.quantile(self._null_sample(), 1.0 - alpha))
 
-    def outliers(self, curves: Any, alpha: float = 0.025) -> np.ndarray:
+    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise"
+                 ) -> np.ndarray:
         """Boolean mask of curves whose squared distance to the mean exceeds the level-alpha
-        cutoff (here ``alpha`` is the test level, not the regularisation parameter)."""
-        return self.distance(curves, squared=True) > self.cutoff(alpha)
+        cutoff."""
+        return self.distance(X, squared=True, nan_policy=nan_policy) > self.cutoff(alpha)
 
     def __repr__(self) -> str:
         parts = [f"method={self.method!r}"]
@@ -248,6 +267,6 @@ class FunctionalMetric:
             parts.append(f"n_points={self.mean_.shape[0]}")
             parts.append(f"n_samples={self.n_samples_}")
             parts.append(f"n_components={self.n_components_}")
-            if self.alpha_ is not None:
-                parts.append(f"alpha={self.alpha_:.4g}")
+            if self.reg_ is not None:
+                parts.append(f"reg_={self.reg_:.4g}")
         return f"FunctionalMetric({', '.join(parts)})"

@@ -56,7 +56,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_data, check_fraction, check_random_state
+from .._validation import as_data, check_fraction, check_random_state
+from ._common import check_rows, conformal_pvalue, split_conformal
 
 __all__ = ["KernelMetric"]
 
@@ -110,9 +111,10 @@ class KernelMetric:
         points for "rbf" (1 / median L1 distance for "laplacian"), the scikit-learn default
         1 / n_features for the other kernels that take one.
     reg : float, default=1e-3
-        Ridge reg > 0 added to the feature-space covariance, eq. (1) of the module notes: the
-        distance of a point off the span of the data grows like its distance to that span over
-        sqrt(reg).
+        Relative ridge, > 0: ``reg * tr(C)`` (``tr(C)`` the total variance in feature space) is
+        added to the feature-space covariance C, eq. (1) of the module notes, so the distance
+        does not depend on the kernel's scale. A point off the span of the data has a distance
+        that grows like its distance to that span over sqrt(reg tr(C)).
     n_components : int, optional
         Use the Nystroem approximation with this many random landmark points (fit O(n m^2)
         instead of O(n^3)); None uses the exact kernel eigendecomposition.
@@ -129,6 +131,9 @@ class KernelMetric:
     ----------
     gamma_ : float or None
         The kernel width used.
+    reg_ : float
+        The absolute ridge, ``reg * tr(C)``.
+    n_features_in_ : int
     eigenvalues_ : ndarray
         Eigenvalues lambda_m of the feature-space covariance (within the data's span, or within
         the landmarks' span for Nystroem), decreasing.
@@ -230,7 +235,6 @@ class KernelMetric:
         n = A.shape[0]
         self.n_samples_ = n
         self.n_features_in_ = A.shape[1]
-        self.reg_ = float(self.reg)
         self.X_fit_ = A
         eps = np.finfo(float).eps
         if self.n_components is None:
@@ -245,6 +249,7 @@ class KernelMetric:
             kappa, U = kappa[keep][::-1], U[:, keep][:, ::-1]
             self._proj = U / np.sqrt(kappa)  # <v, e_m> = kc_y @ _proj
             self.eigenvalues_ = kappa / (n - 1)
+            total = float(np.sum(self.eigenvalues_))
         else:
             self._mode = "nystroem"
             m = min(int(self.n_components), n)
@@ -260,17 +265,24 @@ class KernelMetric:
             lam, Q = np.linalg.eigh(Zc.T @ Zc / (n - 1))
             lam = np.maximum(lam, 0.0)
             self._zrot, self.eigenvalues_ = Q[:, ::-1], lam[::-1]
+            # total variance: within the landmarks' span plus the mean squared residual off it
+            off = np.maximum(self._diag(A) - np.einsum("ij,ij->i", Z, Z), 0.0)
+            total = float(np.sum(lam) + off.sum() / (n - 1))
+        if not total > 0:
+            raise ValueError("X: all fitted points coincide in the kernel's feature space (the "
+                             "covariance is zero); fit on points that vary.")
+        self.reg_ = float(self.reg) * total
 
     # ----------------------------------------------------------------- distances
     def _check_fitted(self) -> None:
         if not hasattr(self, "_mode"):
             raise ValueError("this KernelMetric is not fitted yet; call fit(X) first.")
 
-    def distance(self, Y: Any, squared: bool = False) -> np.ndarray:
-        """Kernel Mahalanobis distances of the rows of Y (D; ``squared=True`` gives D^2), eq. (2).
+    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> np.ndarray:
+        """Kernel Mahalanobis distances of the rows of X (D; ``squared=True`` gives D^2), eq. (2).
         """
         self._check_fitted()
-        B = as_data(Y, "Y", n_features=self.n_features_in_).values
+        B = check_rows(X, "X", self.n_features_in_, nan_policy)
         out = np.empty(B.shape[0])
         reg = self.reg_
         for s in range(0, B.shape[0], _CHUNK):
@@ -296,26 +308,20 @@ class KernelMetric:
     # ----------------------------------------------------------------- calibration
     def _calibration(self) -> tuple[KernelMetric, np.ndarray]:
         if self._calib is None:
-            n = self.n_samples_
-            n_cal = round(self.calibration * n)
-            if n_cal < 1 or n - n_cal < 3:
-                raise ValueError(f"calibration={self.calibration!r} leaves {n_cal} calibration "
-                                 f"and {n - n_cal} fitting points of {n}; fit more points or "
-                                 "change calibration.")
-            rng = np.random.default_rng(self._calib_seed)
-            perm = rng.permutation(n)
-            A = self.X_fit_
-            sub = KernelMetric(self.kernel, self.gamma_, self.reg, self.n_components,
-                               self.degree, self.coef0, self.kernel_params,
-                               random_state=rng, calibration=self.calibration)
-            sub._check_params()
-            sub.gamma_ = self.gamma_
-            sub._fit_core(A[perm[n_cal:]], rng)
-            scores = np.sort(sub.distance(A[perm[:n_cal]], squared=True))
-            self._calib = (sub, scores)
+            def fit_copy(rows: np.ndarray) -> KernelMetric:
+                sub = KernelMetric(self.kernel, self.gamma_, self.reg, self.n_components,
+                                   self.degree, self.coef0, self.kernel_params,
+                                   random_state=self._calib_seed, calibration=self.calibration)
+                sub._check_params()
+                sub.gamma_ = self.gamma_
+                sub._fit_core(rows, np.random.default_rng(self._calib_seed))
+                return sub
+
+            self._calib = split_conformal(fit_copy, self.X_fit_, self.calibration,
+                                          self._calib_seed)
         return self._calib
 
-    def pvalue(self, Y: Any) -> np.ndarray:
+    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
         """Split-conformal outlier p-values, (1 + #{calibration scores >= s}) / (1 + n_cal).
 
         The scores s are kernel Mahalanobis distances under a copy of the metric fitted to the
@@ -324,15 +330,14 @@ class KernelMetric:
         """
         self._check_fitted()
         sub, scores = self._calibration()
-        s = sub.distance(Y, squared=True)
-        n_ge = scores.size - np.searchsorted(scores, s, side="left")
-        return (1.0 + n_ge) / (1.0 + scores.size)
+        return conformal_pvalue(scores, sub.distance(X, squared=True, nan_policy=nan_policy))
 
-    def outliers(self, Y: Any, alpha: float = 0.025) -> np.ndarray:
+    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise"
+                 ) -> np.ndarray:
         """Boolean mask of rows with conformal p-value <= alpha (false-positive rate <= alpha
         for points exchangeable with the fitted ones)."""
         alpha = check_fraction(alpha, "alpha")
-        return self.pvalue(Y) <= alpha
+        return self.pvalue(X, nan_policy=nan_policy) <= alpha
 
     def __repr__(self) -> str:
         k = self.kernel if isinstance(self.kernel, str) else getattr(

@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
-from .._validation import as_square_matrix, as_vector, check_choice, check_fraction
-from ..metric import Metric
-from .cutoffs import _int_iv
+from ._validation import as_square_matrix, as_vector, check_choice, check_fraction, check_int
+from .metric import Metric
 
 __all__ = ["Ellipsoid"]
 
@@ -108,7 +107,7 @@ class Ellipsoid:
             if n is None:
                 raise ValueError(f"kind={kind!r} needs the sample size: pass n= or build the "
                                  "metric with mahalanobis.fit(X), which records n_samples.")
-            n = _int_iv(n, "n", p + 1, f"an F-based region needs n > p = {p}")
+            n = check_int(n, "n", p + 1, f"an F-based region needs n > p = {p}")
             q = stats.f.ppf(level, p, n - p)
             if kind == "prediction":
                 r2 = p * (n + 1.0) * (n - 1.0) / (n * (n - p)) * q
@@ -162,7 +161,7 @@ class Ellipsoid:
             raise ValueError(f"boundary() draws ellipses in p = 2; this ellipsoid has p = "
                              f"{self.n_features}. Project first, e.g. with Ellipsoid(center[[i, "
                              "j]], scatter[np.ix_([i, j], [i, j])], r2).")
-        n_points = _int_iv(n_points, "n_points", 3, "a closed curve needs 3 points")
+        n_points = check_int(n_points, "n_points", 3, "a closed curve needs 3 points")
         t = np.linspace(0.0, 2.0 * np.pi, n_points)
         circle = np.column_stack([np.cos(t), np.sin(t)])
         return self.center + (circle * self.radii) @ self.axes.T

@@ -1,0 +1,37 @@
+"""Fitting dask input: the hook behind ``mahalanobis.fit`` for dask Arrays and DataFrames."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..metric import Metric
+from ._common import require_dask
+
+__all__ = ["fit"]
+
+_METHODS = ("empirical", "mcd")
+
+
+def fit(X: Any, method: str = "empirical", **options: Any) -> Metric:
+    """Fit a metric to a dask Array or DataFrame (the hook behind ``mahalanobis.fit``).
+
+    ``method="empirical"`` takes the options of :func:`mahalanobis.covariance.empirical`
+    (``location``, ``ddof``, ``nan_policy``); ``method="mcd"`` those of
+    :func:`mahalanobis._dask._mcd.mcd_dask` (the in-memory MCD options plus ``sample_size``).
+    """
+    require_dask()
+    if method == "empirical":
+        from ._empirical import empirical as estimator
+    elif method == "mcd":
+        from ._mcd import mcd_dask as estimator
+    else:
+        raise ValueError(f"method={method!r} is not available for dask input; use one of "
+                         f"{', '.join(map(repr, _METHODS))}, or compute X into memory first "
+                         "(X.compute()) when it fits.")
+    try:
+        return estimator(X, **options)
+    except TypeError as exc:
+        if "unexpected keyword argument" in str(exc):
+            raise ValueError(f"method={method!r} does not take that option for dask input "
+                             f"({exc}).") from None
+        raise
