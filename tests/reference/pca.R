@@ -134,7 +134,7 @@ pca_common <- function(fit) {
 classic_record <- function(X, k) {
   q <- quiet(PcaClassic(X, k = k)); fit <- q$value
   c(list(estimator = "PcaClassic", call = paste(deparse(fit@call), collapse = " "),
-         k_requested = k, kmax = ncol(X), scale = FALSE, signflip = TRUE),
+         k_requested = k, kmax = ncol(X), scale_argument = FALSE, signflip = TRUE),
     pca_common(fit),
     list(od_cutoff_method = "classic", warnings = I(q$warnings)))
 }
