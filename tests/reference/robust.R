@@ -12,8 +12,10 @@
 ##
 ## Internals are captured in three ways, and every way is checked here:
 ##  * OGK (C code covOPW, not printable): an R re-implementation written from
-##    the C source, checked against CovOgk() to a relative 1e-10 (the only
-##    differences are summation order and the LAPACK eigen routine).
+##    the C source, checked against CovOgk() to a relative 1e-10 (1e-8 when
+##    p > n; the only differences are summation order and the LAPACK eigen
+##    routine).  For p > n the R code path of CovOgk is used instead of the C
+##    code, which overruns a work buffer when p > n (see ROBUST_NOTES.md).
 ##  * bisquare / rocke S, MM: copies of rrcov's internal R functions whose
 ##    deparsed source is changed ONLY by inserted assignments into `.cap`;
 ##    the copy must reproduce the public result bit for bit (identical()).
