@@ -12,6 +12,7 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
+from .._scale import mad, qn, scale_tau2, sn
 from .._validation import is_dask
 from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
@@ -34,13 +35,17 @@ __all__ = [
     "get_estimator",
     "h_alpha_n",
     "ledoit_wolf",
+    "mad",
     "mcd",
     "mcd_consistency",
     "mcd_small_sample",
     "modified_cholesky",
     "mrcd",
     "oas",
+    "qn",
     "ridge",
+    "scale_tau2",
+    "sn",
 ]
 
 # name -> "module:function"; modules are imported on first use.

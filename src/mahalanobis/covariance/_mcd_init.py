@@ -1,9 +1,7 @@
-"""Robust scales and the six deterministic starts of DetMCD, as R's robustbase computes them.
+"""The six deterministic starts of DetMCD, as R's robustbase computes them.
 
-* :func:`qn_scale` -- robustbase ``Qn``: Rousseeuw & Croux (1993), the k-th order statistic of
-  the pairwise distances |x_i - x_j| (i < j), k = C(floor(n/2) + 1, 2), times 2.21914 and the
-  finite-sample correction.
-* :func:`scale_tau2` -- robustbase ``scaleTau2`` (Maronna & Zamar 2002), one iteration.
+* :func:`scale_for` -- robustbase's choice of scale: Qn for n < 1000, else scaleTau2 (both
+  from :mod:`mahalanobis._scale`, O(n log n)).
 * :func:`do_scale` -- robustbase ``doScale``: centre by column medians, divide by a robust
   scale, with robustbase's fallback for columns whose scale is zero.
 * :func:`six_starts` -- robustbase ``r6pack``: the six initial h-subsets of Hubert, Rousseeuw
@@ -19,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import special, stats
+from scipy import stats
 
+from .._scale import qn, scale_tau2
 from ..errors import ExactFitError
 
-__all__ = ["SingularSubset", "do_scale", "hyperplane_error", "qn_scale", "scale_for",
-           "scale_tau2", "six_starts", "subset_order"]
+__all__ = ["SingularSubset", "do_scale", "hyperplane_error", "scale_for", "six_starts",
+           "subset_order"]
 
 
 class SingularSubset(Exception):
@@ -34,123 +33,10 @@ class SingularSubset(Exception):
         super().__init__("singular subset")
         self.rows = rows
 
-_QN_SMALL = (0.399356, 0.99365, 0.51321, 0.84401, 0.6122, 0.85877, 0.66993, 0.87344,
-             0.72014, 0.88906, 0.75743)
-
-
-def _kth_pairwise_difference(x: np.ndarray, k: int) -> float:
-    """k-th smallest (1-based) of x_j - x_i over i < j for sorted x, exactly, in O(n log n)
-    memory: bisection on the value with counts by searchsorted, then the few remaining
-    candidate differences are enumerated."""
-    n = x.size
-    if n * (n - 1) // 2 <= 2_000_000:
-        i, j = np.triu_indices(n, 1)
-        d = x[j] - x[i]
-        return float(np.partition(d, k - 1)[k - 1])
-    idx = np.arange(n)
-
-    def count_le(t: float) -> int:
-        return int(np.sum(np.searchsorted(x, x + t, side="right") - idx - 1))
-
-    lo, hi = -1.0, float(x[-1] - x[0])  # count_le(lo) < k <= count_le(hi)
-    c_lo = 0
-    while True:
-        c_hi = count_le(hi)
-        # candidates: differences in (lo, hi]
-        if c_hi - c_lo <= 2_000_000 or not (hi - lo > 4 * np.spacing(max(abs(hi), 1.0))):
-            a = np.maximum(np.searchsorted(x, x + lo, side="right"), idx + 1)
-            b = np.searchsorted(x, x + hi, side="right")
-            cand = np.concatenate([x[a[i]:b[i]] - x[i] for i in np.flatnonzero(b > a)])
-            cand.sort()
-            return float(cand[k - c_lo - 1])
-        mid = 0.5 * (lo + hi) if lo >= 0 else 0.5 * hi
-        c_mid = count_le(mid)
-        if c_mid >= k:
-            hi = mid
-        else:
-            lo, c_lo = mid, c_mid
-
-
-def _qn0_r(y: np.ndarray, k: int) -> float:
-    """robustbase's C ``qn0`` (Croux & Rousseeuw's O(n log n) algorithm) for sorted y of
-    moderate length, including its quirk: when the weighted-high-median search ends on the
-    answer, the value returned is the pairwise difference rounded to single precision
-    ((float) casts in qn_sn.c); otherwise it is the exact double. Counts of the float-cast
-    differences are taken directly from an n x n float32 table."""
-    n = y.size
-    D = (y[:, None] - y[None, :]).astype(np.float32)   # D[i, m] = (float)(y_i - y_m)
-    i_all = np.arange(n)
-    left = n - i_all + 1
-    right = np.where(i_all <= n // 2 + 1, n, n - (i_all - (n // 2 + 1)))
-    nl, nr = n * (n + 1) // 2, n * n
-    knew = k + nl
-    while nr - nl > n:
-        ii = i_all[1:][left[1:] <= right[1:]]
-        weight = right[ii] - left[ii] + 1
-        work = D[ii, n - (left[ii] + weight // 2)].astype(float)
-        order = np.argsort(work, kind="stable")
-        cw = np.cumsum(weight[order])
-        trial = work[order][int(np.argmax(2 * cw > cw[-1]))]   # weighted high median
-        p = np.sum(D < trial, axis=1)
-        q = n + 1 - np.sum(D > trial, axis=1)
-        sump, sumq = int(p.sum()), int((q - 1).sum())
-        if knew <= sump:
-            right, nr = p, sump
-        elif knew > sumq:
-            left, nl = q, sumq
-        else:
-            return float(trial)
-    work = np.concatenate([y[i] - y[n - np.arange(left[i], right[i] + 1)]
-                           for i in range(1, n) if left[i] <= right[i]])
-    knew -= nl + 1
-    return float(np.partition(work, knew)[knew])
-
-
-def qn_scale(x: np.ndarray, r_exact: bool = False) -> float:
-    """robustbase ``Qn(x)`` with its default constant and finite-sample correction.
-
-    ``r_exact=True`` reproduces robustbase's C code bit for bit (its result can be the exact
-    order statistic rounded to single precision, a relative change of up to 6e-8); the
-    default computes the exact order statistic, faster for repeated calls."""
-    x = np.sort(np.asarray(x, dtype=float))
-    n = x.size
-    if n < 2:
-        return 0.0
-    h = n // 2 + 1
-    k = h * (h - 1) // 2
-    if r_exact and n <= 3000:
-        r = 2.21914 * _qn0_r(x, k)
-    else:
-        r = 2.21914 * _kth_pairwise_difference(x, k)
-    if n <= 12:
-        return r * _QN_SMALL[n - 2]
-    if n % 2:
-        c = (1.60188 + (-2.1284 - 5.172 / n) / n) / n + 1.0
-    else:
-        c = (3.67561 + (1.9654 + (6.987 - 77.0 / n) / n) / n) / n + 1.0
-    return r / c
-
-
-def scale_tau2(x: np.ndarray, c1: float = 4.5, c2: float = 3.0) -> float:
-    """robustbase ``scaleTau2(x)`` with its defaults (consistency = TRUE, iter = 1)."""
-    x = np.asarray(x, dtype=float)
-    n = x.size
-    mu0 = np.median(x)
-    xa = np.abs(x - mu0)
-    s0 = float(np.median(xa))
-    if s0 <= 0:
-        return 0.0
-    b = c2 * stats.norm.ppf(0.75)
-    e_rho = 2.0 * ((1 - b * b) * special.ndtr(b) - b * stats.norm.pdf(b) + b * b) - 1.0
-    w = np.maximum(0.0, 1.0 - (xa / (s0 * c1)) ** 2) ** 2
-    mu = np.sum(x * w) / np.sum(w)
-    r = np.minimum(((x - mu) / s0) ** 2, c2 * c2)
-    return float(s0 * np.sqrt(np.sum(r) / (n * e_rho)))
-
 
 def scale_for(n: int) -> Callable[[np.ndarray], float]:
     """robustbase's default ``scalefn = "hrv2012"``: Qn for n < 1000, else scaleTau2."""
-    return qn_scale if n < 1000 else scale_tau2
+    return qn if n < 1000 else scale_tau2
 
 
 def _nonzero_quantile_scale(u: np.ndarray) -> float:

@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .. import _linalg
+from .. import _linalg, _scale
 from .._deprecation import deprecated_alias, renamed_parameters
 from .._validation import as_data, check_choice, check_fraction
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 from ._mcd_factors import mcd_consistency
-from ._mcd_init import qn_scale, six_starts
+from ._mcd_init import six_starts
 
 __all__ = ["MRCDResult", "mrcd"]
 
@@ -268,7 +268,7 @@ def mrcd(X: Any, *, support_fraction: float = 0.75, target: str = "identity",
                          f"{h}) needs at least 2 points; pass more data.")
     # 1. standardisation (median, Qn floored at 1e-3)
     med = np.median(A, axis=0)
-    qn = np.array([qn_scale(A[:, j], r_exact=True) for j in range(p)])
+    qn = np.array([_scale.qn(A[:, j], exact=False) for j in range(p)])
     qn[qn < _MIN_SCALE] = _MIN_SCALE
     U = (A - med) / qn
     # 2. target; for equicorrelation, whiten with its eigenbasis (Helmert vectors)
@@ -286,7 +286,7 @@ def mrcd(X: Any, *, support_fraction: float = 0.75, target: str = "identity",
         W = U
     # 3. six deterministic starts (no refinement), r6pack(scaled = FALSE, scalefn = Qn)
     if initial_subsets is None:
-        starts = six_starts(W, h, qn_scale, refine=False, scaled=False)
+        starts = six_starts(W, h, _scale.qn, refine=False, scaled=False)
     else:
         starts = np.asarray(initial_subsets)
         if (starts.ndim != 2 or starts.shape[1] < h or starts.dtype.kind not in "iu"
