@@ -26,7 +26,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special, stats
 
-__all__ = ["LocationScale", "mad", "median_rows", "qn", "scale_tau2", "sn", "tau2_rows"]
+__all__ = ["LocationScale", "mad", "median_rows", "qn", "scale_tau2", "select_rows", "sn",
+           "tau2_rows"]
 
 #: 1 / (sqrt(2) Phi^-1(5/8)) rounded to 6 digits, robustbase's Qn constant.
 QN_CONSTANT = 2.21914
@@ -339,37 +340,83 @@ def _tau_es2(c2: float) -> float:
     return float(2.0 * ((1.0 - b * b) * special.ndtr(b) - b * stats.norm.pdf(b) + b * b) - 1.0)
 
 
+def _select_row(b: np.ndarray, ks: tuple[int, ...], lo: float, hi: float) -> list[float]:
+    below = int(np.count_nonzero(b < lo))
+    if below <= ks[0]:
+        w = b[(b >= lo) & (b <= hi)]
+        if below + w.size > ks[-1]:
+            kk = [k - below for k in ks]
+            P = np.partition(w, kk)
+            return [float(P[k]) for k in kk]
+    P = np.partition(b, ks)
+    return [float(P[k]) for k in ks]
+
+
+def select_rows(M: np.ndarray, ks: tuple[int, ...]) -> np.ndarray:
+    """The order statistics ``ks`` (0-based, increasing) of every row of M, shape
+    (len(ks), rows). Long rows (n >= 40000, where ``np.partition`` runs out of cache) use a
+    sampling selection: the order statistics of a fixed sample of about 4 sqrt(n) positions
+    bracket the answer, one pass counts the values below the bracket and a partition of the
+    few inside it finishes exactly (Floyd & Rivest 1975); a missed bracket falls back to
+    ``np.partition``."""
+    r, n = M.shape
+    if n < 40_000:
+        P = np.partition(M, ks, axis=1)
+        return P[:, list(ks)].T
+    s = int(4 * math.sqrt(n)) + 64
+    S = np.sort(M[:, np.linspace(0, n - 1, s).astype(np.intp)], axis=1)
+    d = int(2.5 * math.sqrt(s)) + 4
+    ilo = max(0, ks[0] * s // n - d)
+    ihi = min(s - 1, -(-ks[-1] * s // n) + d)
+    out = np.empty((len(ks), r))
+    for t in range(r):
+        out[:, t] = _select_row(M[t], ks, S[t, ilo], S[t, ihi])
+    return out
+
+
 def median_rows(M: np.ndarray) -> np.ndarray:
     """R's median of every row of a 2-D array (mean of the two middle values for even
-    length), by one partition per row."""
+    length)."""
     m = M.shape[1]
     h = m // 2
     if m % 2:
-        return np.partition(M, h, axis=1)[:, h]
-    P = np.partition(M, (h - 1, h), axis=1)
-    return (P[:, h - 1] + P[:, h]) / 2.0
+        return select_rows(M, (h,))[0]
+    lo, hi = select_rows(M, (h - 1, h))
+    return (lo + hi) / 2.0
 
 
 def tau2_rows(M: np.ndarray, c1: float = 4.5, c2: float = 3.0,
               consistency: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(location, scale) of robustbase's ``scaleTau2(x, mu.too = TRUE)`` (one iteration) for
-    every row x of M; a row whose MAD is 0 gets scale 0 and its median as location."""
+    every row x of M; a row whose MAD is 0 gets scale 0 and its median as location. Rows are
+    processed in blocks of about 2 MB, with the temporaries updated in place."""
     M = np.asarray(M, dtype=float)
-    n = M.shape[1]
-    mu0 = median_rows(M)
-    dev = np.abs(M - mu0[:, None])
-    s0 = median_rows(dev)
-    out_mu = mu0.copy()
-    out_s = np.zeros_like(s0)
-    ok = s0 > 0
-    if ok.any():
-        Mo, do, so = M[ok], dev[ok], s0[ok]
-        w = np.maximum(0.0, 1.0 - (do / (so[:, None] * c1)) ** 2) ** 2
-        mu = np.einsum("ij,ij->i", Mo, w) / w.sum(axis=1)
-        rho = np.minimum(((Mo - mu[:, None]) / so[:, None]) ** 2, c2 * c2)
-        nes2 = n * _tau_es2(c2) if consistency else n
-        out_mu[ok] = mu
-        out_s[ok] = so * np.sqrt(rho.sum(axis=1) / nes2)
+    m, n = M.shape
+    nes2 = n * _tau_es2(c2) if consistency else float(n)
+    out_mu = np.empty(m)
+    out_s = np.empty(m)
+    step = max(1, (1 << 18) // max(n, 1))
+    for a in range(0, m, step):
+        B = M[a:a + step]
+        mu0 = median_rows(B)
+        U = B - mu0[:, None]
+        np.abs(U, out=U)
+        s0 = median_rows(U)
+        ok = s0 > 0
+        s0_ = np.where(ok, s0, 1.0)[:, None]
+        np.divide(U, s0_ * c1, out=U)          # w = max(0, 1 - (|x - mu0| / (c1 s0))^2)^2
+        np.multiply(U, U, out=U)
+        np.subtract(1.0, U, out=U)
+        np.maximum(U, 0.0, out=U)
+        np.multiply(U, U, out=U)
+        mu = np.einsum("ij,ij->i", B, U) / U.sum(axis=1)
+        np.subtract(B, mu[:, None], out=U)     # rho = min(((x - mu) / s0)^2, c2^2)
+        np.divide(U, s0_, out=U)
+        np.multiply(U, U, out=U)
+        np.minimum(U, c2 * c2, out=U)
+        sig = s0 * np.sqrt(U.sum(axis=1) / nes2)
+        out_mu[a:a + step] = np.where(ok, mu, mu0)
+        out_s[a:a + step] = np.where(ok, sig, 0.0)
     return out_mu, out_s
 
 

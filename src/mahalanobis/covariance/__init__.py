@@ -19,15 +19,21 @@ from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
 from .empirical import empirical
 from .mcd import MCDResult, mcd
 from .mrcd import MRCDResult, mrcd
+from .mve import MVEResult, mve
+from .ogk import OGKResult, ogk
 from .regularized import ModifiedCholeskyPrecision, modified_cholesky
+from .s_estimator import SResult, s_estimator
 from .shrinkage import RidgeCovariance, ShrunkCovariance, ledoit_wolf, oas, ridge
 
 __all__ = [
     "FitResult",
     "MCDResult",
     "MRCDResult",
+    "MVEResult",
     "ModifiedCholeskyPrecision",
+    "OGKResult",
     "RidgeCovariance",
+    "SResult",
     "ShrunkCovariance",
     "available_methods",
     "empirical",
@@ -41,9 +47,12 @@ __all__ = [
     "mcd_small_sample",
     "modified_cholesky",
     "mrcd",
+    "mve",
     "oas",
+    "ogk",
     "qn",
     "ridge",
+    "s_estimator",
     "scale_tau2",
     "sn",
 ]
@@ -57,6 +66,9 @@ _METHODS: dict[str, str] = {
     "oas": "mahalanobis.covariance.shrinkage:oas",
     "ridge": "mahalanobis.covariance.shrinkage:ridge",
     "modified_cholesky": "mahalanobis.covariance.regularized:modified_cholesky",
+    "ogk": "mahalanobis.covariance.ogk:ogk",
+    "mve": "mahalanobis.covariance.mve:mve",
+    "s_estimator": "mahalanobis.covariance.s_estimator:s_estimator",
 }
 
 

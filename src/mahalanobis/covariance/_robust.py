@@ -1,0 +1,118 @@
+"""Pieces shared by the robust estimators beyond MCD (OGK, S, MM, MVE, SDE, Tyler, SSCM).
+
+* :func:`fit_data` -- the checked data of a fit (``nan_policy`` "raise" or "omit");
+* :func:`require_rows` -- the n > p + 1 rule of rrcov's affine-equivariant estimators, with
+  advice that works;
+* :func:`sq_distances` -- squared distances to (center, scatter) by one Cholesky factor;
+* :func:`weighted_mean_cov` -- weighted location and scatter;
+* :func:`det1` -- a shape matrix (det 1) and the log-determinant it was scaled by;
+* :func:`spatial_median` -- the L1 median by Weiszfeld's iteration with the Vardi-Zhang step
+  (a data point as the median is handled exactly);
+* :func:`exact_fit_from_scatter` -- the ExactFitError of a singular robust scatter: the
+  hyperplane holding the points that determine it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _linalg
+from .._validation import Data, as_data
+from ..errors import ExactFitError, SingularCovarianceError
+
+__all__ = ["det1", "exact_fit_from_scatter", "fit_data", "require_rows", "spatial_median",
+           "sq_distances", "weighted_mean_cov"]
+
+
+def fit_data(X: object, nan_policy: str, min_samples: int = 2) -> Data:
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")
+    return as_data(X, "X", nan_policy=nan_policy, min_samples=min_samples)
+
+
+def require_rows(n: int, p: int, method: str) -> None:
+    """rrcov's rule for its affine-equivariant estimators: n > p + 1."""
+    if n <= p + 1:
+        raise SingularCovarianceError(
+            f"X has {n} rows for {p} features: method={method!r} needs n_samples > "
+            "n_features + 1 (and works best with n > 2 p). For n <= p + 1 use method='ogk' "
+            "with reweight=False (positive definite for any n and p), method='mrcd', "
+            "'ledoit_wolf' or 'modified_cholesky'.", rank=min(n - 1, p))
+
+
+def sq_distances(X: np.ndarray, center: np.ndarray, cov: np.ndarray,
+                 name: str = "scatter") -> np.ndarray:
+    """Squared Mahalanobis distances of the rows of X (Cholesky, triangular multiply)."""
+    L = _linalg.cholesky(cov, name)
+    W = _linalg.inverse_triangular(L, lower=True)
+    return _linalg.sq_norms_of_whitened(X, center, W, True)
+
+
+def weighted_mean_cov(X: np.ndarray, w: np.ndarray, divisor: float | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """sum w x / sum w and sum w (x - m)(x - m)^T / divisor (default sum w)."""
+    sw = float(w.sum())
+    m = (w @ X) / sw
+    E = X - m
+    S = (E * w[:, None]).T @ E / (sw if divisor is None else divisor)
+    return m, (S + S.T) / 2.0
+
+
+def det1(S: np.ndarray) -> tuple[np.ndarray, float]:
+    """(S / det(S)^(1/p), log det S); raises SingularCovarianceError for a singular S."""
+    L = _linalg.cholesky(S, "scatter")
+    ld = _linalg.log_det_from_cholesky(L)
+    return S * np.exp(-ld / S.shape[0]), ld
+
+
+def spatial_median(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 1000
+                   ) -> tuple[np.ndarray, int]:
+    """The spatial (L1) median argmin_m sum ||x_i - m|| and the number of iterations.
+
+    Weiszfeld's iteration with the modification of Vardi & Zhang (2000, PNAS 97:1423-1426),
+    which stays correct when the iterate reaches a data point (the plain iteration divides by
+    zero there); started at the coordinatewise median, stopped when the step is below ``tol``
+    times the data's spread."""
+    n = X.shape[0]
+    m = np.median(X, axis=0)
+    spread = float(np.max(np.abs(X - m))) or 1.0
+    for it in range(1, max_iter + 1):
+        D = X - m
+        r = np.sqrt(np.einsum("ij,ij->i", D, D))
+        zero = r <= 1e-14 * spread
+        w = np.zeros(n)
+        w[~zero] = 1.0 / r[~zero]
+        T = (w @ X) / w.sum()
+        eta = int(zero.sum())
+        if eta:
+            R = w @ D               # sum (x_i - m) / r_i over the other points
+            rn = float(np.sqrt(R @ R))
+            g = min(1.0, eta / rn) if rn > 0 else 1.0
+            new = (1.0 - g) * T + g * m
+        else:
+            new = T
+        step = float(np.max(np.abs(new - m)))
+        m = new
+        if step <= tol * spread:
+            return m, it
+    return m, max_iter
+
+
+def exact_fit_from_scatter(X: np.ndarray, center: np.ndarray, S: np.ndarray, what: str,
+                           advice: str) -> ExactFitError:
+    """An ExactFitError for a singular robust scatter S around ``center``: the hyperplane
+    through ``center`` normal to S's null direction, and the points on it."""
+    ev, V = np.linalg.eigh((S + S.T) / 2)
+    a = V[:, 0]
+    k = int(np.flatnonzero(np.abs(a) > 1e-12 * np.max(np.abs(a)))[0])
+    if a[k] < 0:
+        a = -a
+    b = float(a @ center)
+    scale = max(float(np.max(np.abs(X - center))), 1.0)
+    on = np.abs(X @ a - b) <= 1e-9 * scale
+    return ExactFitError(
+        f"X: {int(on.sum())} of {X.shape[0]} observations lie on the hyperplane a @ x = "
+        f"{b:.6g} with a = {np.array2string(a, precision=5)}, so the {what} is singular. The "
+        f"error's `hyperplane`, `offset` and `on_hyperplane` describe it; {advice}",
+        hyperplane=a, offset=b, on_hyperplane=on,
+        rank=int(np.sum(ev > ev[-1] * X.shape[1] * np.finfo(float).eps)))
