@@ -18,23 +18,31 @@ from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
 from .empirical import empirical
 from .mcd import MCDResult, mcd
+from .mm_estimator import MMResult, mm_estimator
 from .mrcd import MRCDResult, mrcd
 from .mve import MVEResult, mve
 from .ogk import OGKResult, ogk
 from .regularized import ModifiedCholeskyPrecision, modified_cholesky
 from .s_estimator import SResult, s_estimator
 from .shrinkage import RidgeCovariance, ShrunkCovariance, ledoit_wolf, oas, ridge
+from .spatial_sign import SpatialSignResult, spatial_sign
+from .stahel_donoho import SDEResult, stahel_donoho
+from .tyler import TylerResult, tyler
 
 __all__ = [
     "FitResult",
     "MCDResult",
+    "MMResult",
     "MRCDResult",
     "MVEResult",
     "ModifiedCholeskyPrecision",
     "OGKResult",
     "RidgeCovariance",
+    "SDEResult",
     "SResult",
     "ShrunkCovariance",
+    "SpatialSignResult",
+    "TylerResult",
     "available_methods",
     "empirical",
     "fit",
@@ -45,6 +53,7 @@ __all__ = [
     "mcd",
     "mcd_consistency",
     "mcd_small_sample",
+    "mm_estimator",
     "modified_cholesky",
     "mrcd",
     "mve",
@@ -55,6 +64,9 @@ __all__ = [
     "s_estimator",
     "scale_tau2",
     "sn",
+    "spatial_sign",
+    "stahel_donoho",
+    "tyler",
 ]
 
 # name -> "module:function"; modules are imported on first use.
@@ -69,6 +81,10 @@ _METHODS: dict[str, str] = {
     "ogk": "mahalanobis.covariance.ogk:ogk",
     "mve": "mahalanobis.covariance.mve:mve",
     "s_estimator": "mahalanobis.covariance.s_estimator:s_estimator",
+    "mm_estimator": "mahalanobis.covariance.mm_estimator:mm_estimator",
+    "stahel_donoho": "mahalanobis.covariance.stahel_donoho:stahel_donoho",
+    "tyler": "mahalanobis.covariance.tyler:tyler",
+    "spatial_sign": "mahalanobis.covariance.spatial_sign:spatial_sign",
 }
 
 

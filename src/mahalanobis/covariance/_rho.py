@@ -25,7 +25,7 @@ from scipy import special, stats
 
 __all__ = ["Loss", "bisquare_location_efficiency", "bisquare_rho", "bisquare_weight",
            "location_efficiency", "m_scale", "mm_constant", "rocke_gamma", "rocke_rho",
-           "rocke_weight", "s_constants", "scale_at_normal", "zeroin"]
+           "rocke_weight", "s_constants", "scale_at_normal", "shape_efficiency", "zeroin"]
 
 
 # --------------------------------------------------------------------------- bisquare
