@@ -48,6 +48,7 @@ def _chi_int(p: int, a: float, c: float) -> float:
                  * 2 ** (a / 2) * stats.chi2.cdf(c * c, p + a))
 
 
+@functools.lru_cache(maxsize=256)
 def s_constants(breakdown_point: float, p: int) -> tuple[float, float]:
     """(c, b) of the bisquare S-estimator with the given breakdown point in dimension p:
     b = E[rho_c(||Z||)] = breakdown_point * c^2/6 (rrcov ``.csolve.bw.S``, same fixed
@@ -97,6 +98,7 @@ def shape_efficiency(p: int, c: float) -> float:
     return 1.0 / _shape_sigma(p, c)
 
 
+@functools.lru_cache(maxsize=256)
 def mm_constant(p: int, efficiency: float = 0.95, shape: bool = True) -> float:
     """Bisquare constant c1 of the MM-estimator whose shape (``shape=True``, rrcov's default
     ``eff.shape = TRUE``) or location has the given Gaussian efficiency (rrcov
@@ -178,23 +180,32 @@ class Loss:
         step = max(1, _BLOCK // max(n, 1))
         for a in range(0, S, step):
             blk = d[a:a + step]
-            if self.kind == "bisquare":
-                t = blk / (s[a:a + step, None] * self.c)
-                np.multiply(t, t, out=t)
-                np.minimum(t, 1.0, out=t)                       # t = min((u/c)^2, 1)
-                w = 1.0 - t
-                w2 = w * w                                      # bisquare weight
-                m_rho[a:a + step] = self.c * self.c / 6.0 * (1.0 - np.einsum(
-                    "ij,ij->i", w2, w) / n)
-                if m_up is not None:                            # u psi(u) = c^2 t w^2
-                    m_up[a:a + step] = self.c * self.c * np.einsum("ij,ij->i", t, w2) / n
-            else:
-                t = blk / s[a:a + step, None]
-                np.multiply(t, t, out=t)
-                m_rho[a:a + step] = rocke_rho(t, self.c).mean(axis=1)
-                if m_up is not None:
-                    m_up[a:a + step] = 2.0 * (t * rocke_weight(t, self.c)).mean(axis=1)
+            # a zero scale (an exact fit) gives u = inf, rho at its supremum, weight 0
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                m_rho[a:a + step], up = self._block_means(blk, s[a:a + step], slope)
+            if m_up is not None:
+                m_up[a:a + step] = up
         return m_rho, m_up
+
+    def _block_means(self, blk: np.ndarray, s: np.ndarray, slope: bool
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+        n = blk.shape[1]
+        if self.kind == "bisquare":
+            t = blk / (s[:, None] * self.c)
+            np.multiply(t, t, out=t)
+            t[np.isnan(t)] = 0.0                                # 0 / 0: a point at the centre
+            np.minimum(t, 1.0, out=t)                           # t = min((u/c)^2, 1)
+            w = 1.0 - t
+            w2 = w * w                                          # bisquare weight
+            m_rho = self.c * self.c / 6.0 * (1.0 - np.einsum("ij,ij->i", w2, w) / n)
+            # u psi(u) = c^2 t w^2
+            return m_rho, (self.c * self.c * np.einsum("ij,ij->i", t, w2) / n
+                           if slope else None)
+        t = blk / s[:, None]
+        np.multiply(t, t, out=t)
+        t[np.isnan(t)] = 0.0
+        return (rocke_rho(t, self.c).mean(axis=1),
+                2.0 * (t * rocke_weight(t, self.c)).mean(axis=1) if slope else None)
 
     def weights(self, d: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Weights psi(u)/u of every entry, u = d / s (s per row)."""

@@ -21,7 +21,7 @@ from .._validation import Data, as_data
 from ..errors import ExactFitError, SingularCovarianceError
 
 __all__ = ["det1", "exact_fit_from_scatter", "fit_data", "require_rows", "spatial_median",
-           "sq_distances", "weighted_mean_cov"]
+           "sq_distances", "sq_distances_fast", "weighted_mean_cov"]
 
 
 def fit_data(X: object, nan_policy: str, min_samples: int = 2) -> Data:
@@ -46,6 +46,24 @@ def sq_distances(X: np.ndarray, center: np.ndarray, cov: np.ndarray,
     L = _linalg.cholesky(cov, name)
     W = _linalg.inverse_triangular(L, lower=True)
     return _linalg.sq_norms_of_whitened(X, center, W, True)
+
+
+def sq_distances_fast(X: np.ndarray, center: np.ndarray, V: np.ndarray
+                      ) -> tuple[np.ndarray, float]:
+    """Squared distances to (center, V) and log det V for the inner loops of the iterative
+    estimators: numpy's Cholesky without the condition estimate of :func:`sq_distances`
+    (a failed factorisation is a SingularCovarianceError)."""
+    try:
+        L = np.linalg.cholesky(V)
+    except np.linalg.LinAlgError:
+        raise SingularCovarianceError("the scatter became singular during the iteration",
+                                      min_eigenvalue=0.0) from None
+    d = np.diagonal(L)
+    if not np.all(d > 1e-150 * max(float(d.max()), 1e-300)):
+        raise SingularCovarianceError("the scatter became singular during the iteration",
+                                      min_eigenvalue=0.0)
+    Z = (X - center) @ np.linalg.inv(L).T
+    return np.einsum("ij,ij->i", Z, Z), float(2.0 * np.sum(np.log(d)))
 
 
 def weighted_mean_cov(X: np.ndarray, w: np.ndarray, divisor: float | None = None

@@ -17,7 +17,6 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .. import _linalg
 from .._validation import check_choice, check_fraction
 from ..errors import SingularCovarianceError
 from ._base import FitResult
@@ -28,7 +27,7 @@ from ._rho import (
     mm_constant,
     shape_efficiency,
 )
-from ._robust import fit_data, require_rows, sq_distances
+from ._robust import fit_data, require_rows, sq_distances, sq_distances_fast
 from .s_estimator import SResult, s_estimator
 
 __all__ = ["MMResult", "mm_estimator"]
@@ -86,7 +85,7 @@ class MMResult(FitResult):
 
 def _loss(A: np.ndarray, mu: np.ndarray, V: np.ndarray, s: float, c1: float
           ) -> tuple[float, np.ndarray]:
-    d = np.sqrt(sq_distances(A, mu, V, "MM shape"))
+    d = np.sqrt(sq_distances_fast(A, mu, V)[0])
     return float(np.mean(bisquare_rho(d / s, c1))), d
 
 
@@ -107,11 +106,11 @@ def mm_iterate(A: np.ndarray, mu: np.ndarray, V: np.ndarray, s: float, c1: float
         V1 = (E * w[:, None]).T @ E
         V1 = (V1 + V1.T) / 2
         try:
-            L1 = _linalg.cholesky(V1, "MM scatter")
+            ld = float(np.linalg.slogdet(V1)[1])
+            V1 = V1 * math.exp(-ld / p)
+            L_new, d1 = _loss(A, m1, V1, s, c1)
         except SingularCovarianceError:
             return mu, V, L_old, d, it, False
-        V1 = V1 * math.exp(-_linalg.log_det_from_cholesky(L1) / p)
-        L_new, d1 = _loss(A, m1, V1, s, c1)
         change = max(float(np.max(np.abs(m1 - mu))) / (1 + float(np.max(np.abs(mu)))),
                      float(np.max(np.abs(V1 - V))) / float(np.max(np.abs(V))))
         mu, V, d = m1, V1, d1

@@ -333,8 +333,13 @@ def _finish(A: np.ndarray, data: object, best: np.ndarray, h: int, support_fract
             cov = cov * c_rew
     mask = np.zeros(n, dtype=bool)
     mask[best] = True
+    try:
+        L = _linalg.cholesky(cov, "MVE scatter")
+    except ValueError:
+        rows = np.flatnonzero(w) if reweight else best
+        raise hyperplane_error(A, rows, h, "the MVE estimate") from None
     return MVEResult._build(
-        center, cov=cov, method="mve", n_samples=n, data=data, objective=objective,
+        center, cov=cov, L=L, method="mve", n_samples=n, data=data, objective=objective,
         raw_center=m, raw_cov=raw_cov, consistency_raw=float(c_alpha),
         consistency_rew=float(c_rew), h=int(h), support=mask, weights=w,
         raw_distances=raw_d2, n_starts=int(n_starts), n_singular=int(n_singular),

@@ -49,7 +49,13 @@ from ._rho import (
     scale_at_normal,
     zeroin,
 )
-from ._robust import exact_fit_from_scatter, fit_data, require_rows, sq_distances
+from ._robust import (
+    exact_fit_from_scatter,
+    fit_data,
+    require_rows,
+    sq_distances,
+    sq_distances_fast,
+)
 
 __all__ = ["SResult", "s_estimator"]
 
@@ -219,7 +225,7 @@ def _batch_iterate(Q: QuadraticFeatures, mu: np.ndarray, V: np.ndarray, loss: Lo
 
 
 def _distances(Z: np.ndarray, mu: np.ndarray, V: np.ndarray) -> np.ndarray:
-    return np.sqrt(sq_distances(Z, mu, V, "S-estimate shape"))
+    return np.sqrt(sq_distances_fast(Z, mu, V)[0])
 
 
 def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
@@ -245,11 +251,10 @@ def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
         V1 = (E * w[:, None]).T @ E
         V1 = (V1 + V1.T) / 2
         try:
-            L1 = _linalg.cholesky(V1, "S-estimate scatter")
+            V1 = V1 * math.exp(-float(np.linalg.slogdet(V1)[1]) / p)
+            d1 = _distances(Z, m1, V1)
         except SingularCovarianceError:
             return mu, V, s, it, False
-        V1 = V1 * math.exp(-_linalg.log_det_from_cholesky(L1) / p)
-        d1 = _distances(Z, m1, V1)
         s1 = float(m_scale(d1[None], loss, np.array([s]))[0])
         # near the minimum the scale is flat (quadratic in the parameters), so a step that
         # changes it by rounding only is still a step towards the fixed point
@@ -259,11 +264,10 @@ def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
                 mg = (1 - gam) * mu + gam * m1
                 Vg = (1 - gam) * V + gam * V1
                 try:
-                    Lg = _linalg.cholesky(Vg, "S-estimate scatter")
+                    Vg = Vg * math.exp(-float(np.linalg.slogdet(Vg)[1]) / p)
+                    dg = _distances(Z, mg, Vg)
                 except SingularCovarianceError:
                     continue
-                Vg = Vg * math.exp(-_linalg.log_det_from_cholesky(Lg) / p)
-                dg = _distances(Z, mg, Vg)
                 sg = float(m_scale(dg[None], loss, np.array([s]))[0])
                 if sg < best[0]:
                     best = (sg, (mg, Vg, dg))

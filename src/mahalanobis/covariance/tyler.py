@@ -17,11 +17,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special, stats
 
-from .. import _linalg
 from .._validation import check_int
 from ..errors import SingularCovarianceError
 from ._base import FitResult
-from ._robust import exact_fit_from_scatter, fit_data, spatial_median, sq_distances
+from ._robust import (
+    exact_fit_from_scatter,
+    fit_data,
+    spatial_median,
+    sq_distances,
+    sq_distances_fast,
+)
 
 __all__ = ["TylerResult", "spatial_median_efficiency", "tyler"]
 
@@ -77,12 +82,15 @@ def tyler_shape(Z: np.ndarray, *, tol: float = 1e-12, max_iter: int = 10_000
     concentrated on a subspace)."""
     n, p = Z.shape
     V = np.eye(p)
+    zero = np.zeros(p)
     for it in range(1, max_iter + 1):
-        d2 = sq_distances(Z, np.zeros(p), V, "Tyler shape")
+        d2 = sq_distances_fast(Z, zero, V)[0]
         W = (Z / d2[:, None]).T @ Z * (p / n)
         W = (W + W.T) / 2
-        L = _linalg.cholesky(W, "Tyler shape")
-        W *= math.exp(-_linalg.log_det_from_cholesky(L) / p)
+        sign, ld = np.linalg.slogdet(W)
+        if not sign > 0:
+            raise SingularCovarianceError("Tyler's shape degenerated", min_eigenvalue=0.0)
+        W *= math.exp(-ld / p)
         change = float(np.max(np.abs(W - V)))
         V = W
         if change <= tol * float(np.max(np.abs(V))):
