@@ -36,7 +36,7 @@ def _contaminate(n: int, p: int, frac: float, seed: int, far: float = 1e3) -> np
     scattered far points (the two hardest kinds for location and scatter)."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, p))
-    m = int(round(frac * n))
+    m = round(frac * n)
     k = m // 2
     X[:k] = far + 0.01 * rng.standard_normal((k, p))
     X[k:m] = far * rng.standard_normal((m - k, p))

@@ -164,7 +164,7 @@ def test_fast_s_objective_and_fixed_point(name):
 def test_rrcov_bisquare_and_rocke_from_rrcov_start(name):
     d = _load(name)
     X = _a(d["X"])
-    n, p = X.shape
+    p = X.shape[1]
     for fit in d["sest"][1:3]:
         I_ = fit["internals"]
         med, sp = _a(I_["standardization_center"]), _a(I_["standardization_scale"])
@@ -199,7 +199,7 @@ def test_mm_from_rrcov_s_start(name):
     _close(st["scale"] ** 2 * V, m["cov"], 1e-10)
     assert loss == pytest.approx(m["loss_final"], rel=1e-12)
     # iterated to convergence instead, the loss is lower still and the estimate moves
-    mu2, V2, loss2, _, _, conv = MM_MOD.mm_iterate(*args)
+    _, V2, loss2, _, _, conv = MM_MOD.mm_iterate(*args)
     assert conv and loss2 <= loss * (1 + 1e-14)
     _close(st["scale"] ** 2 * V2, m["cov"], 1e-3)
     # end to end: the S-scale (rrcov's crit for CovMMest) is no worse than rrcov's
