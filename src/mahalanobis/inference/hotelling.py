@@ -10,6 +10,7 @@ solve (never an explicit inverse), and every null distribution is T^2 ~ scale * 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +22,11 @@ from .._linalg import mean_and_cov
 from .._validation import as_data, as_vector, check_choice, check_fraction, check_random_state
 from ..ellipsoid import Ellipsoid
 
-__all__ = ["HotellingResult", "SimultaneousIntervals", "hotelling_t2"]
+__all__ = ["HotellingResult", "SimultaneousIntervals", "hotelling_t2", "robust_t2",
+           "willems_approx"]
 
 _METHODS = ("pooled", "nel_van_der_merwe", "krishnamoorthy_yu", "yao", "johansen",
-            "random_projection")
+            "random_projection", "mcd")
 _UNEQUAL = ("nel_van_der_merwe", "krishnamoorthy_yu", "yao", "johansen")
 
 
@@ -139,6 +141,9 @@ class HotellingResult:
         M = self._check_region("simultaneous_intervals()")
         level = check_fraction(level, "level")
         check_choice(method, "method", ("t2", "bonferroni"))
+        if method == "bonferroni" and self._t_df is None:
+            raise ValueError(f"Bonferroni intervals need a t reference, which the "
+                             f"{self.method!r} test does not have; use method='t2'.")
         se = np.sqrt(np.diagonal(M))
         if method == "t2":
             mult = np.full(self.p, np.sqrt(self.critical_value(level)))
@@ -320,6 +325,11 @@ def _hotelling_iv(X: Any, Y: Any, mu: Any, paired: bool, method: str, nan_policy
                              "'random_projection').")
     if dy is None and method in _UNEQUAL:
         raise ValueError(f"method={method!r} compares two samples; pass Y.")
+    if method == "mcd" and dy is not None and not paired:
+        raise ValueError("method='mcd' is the robust one-sample test (Willems et al. 2002); "
+                         "there is no robust two-sample version (nor in rrcov). Test each "
+                         "mean against mu, or use mahalanobis.group_distances(..., "
+                         "method='mcd') to compare groups.")
     mu = np.zeros(p) if mu is None else as_vector(mu, "mu", p)
     return dx, dy, mu, names, p
 
@@ -346,6 +356,10 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
         ``"nel_van_der_merwe"``, ``"krishnamoorthy_yu"``, ``"yao"``, ``"johansen"``
         (unequal covariances; approximate F with the procedure's degrees of freedom, using
         weights 1/(N_i - 1)), or ``"random_projection"`` for any p (also one-sample/paired).
+        One sample (or paired): ``"mcd"``, the robust test of Willems, Pison, Rousseeuw & Van
+        Aelst (2002) with the reweighted MCD (support fraction 0.75) in place of the mean and
+        covariance and their approximate F distribution (rrcov ``T2.test(method="mcd")``;
+        ``random_state`` seeds the MCD).
     projection_dim, n_projections, pvalue_method, n_permutations, random_state
         ``"random_projection"`` only: projection dimension k (default floor(nu/2) with nu the
         covariance degrees of freedom, n - 1 or n1 + n2 - 2, capped at p), number of
@@ -399,6 +413,8 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
             return _rp_result(A - m, d, float(n), n - 1, projection_dim, n_projections,
                               random_state, common, estimate=m, n=n, label=label,
                               perm=(pvalue_method, n_permutations, A - mu, None))
+        if method == "mcd":
+            return _robust_one_sample(A, mu, random_state, common)
         if n <= p:
             raise _too_few(f"{'paired data have' if paired else 'X has'} {n} rows", p,
                            "n > p")
@@ -484,3 +500,71 @@ def _rp_result(C: np.ndarray, d: np.ndarray, factor: float, nu_s: int, k: Any, n
                            df=df, pvalue=p_final, estimate=estimate, method=method,
                            scale=scale, projection_dim=int(k), n_projections=int(n_proj),
                            projection_pvalues=pv, **sizes, **common)
+
+
+# --------------------------------------------------------------------------- robust
+def _kappa(alpha: float, p: int) -> float:
+    """Asymptotic variance factor of the reweighted MCD location at the normal (Croux &
+    Haesbroeck 1999; rrcov ``.kappa.s``): raw subset of the ``alpha`` fraction, reweighting
+    at chi2_p(0.975)."""
+    g = stats.gamma.cdf
+    qa = stats.chi2.ppf(alpha, p)
+    ca = g(qa / 2, p / 2 + 1)
+    c2 = -ca / 2
+    eff = 4 * c2 * c2 / ca
+    qd = stats.chi2.ppf(0.975, p)
+    c1i = g(qd / 2, p / 2 + 1)
+    c2d = -c1i / 2
+    c1t = g(qd / 2, p / 2)
+    return float((1 + 2 * c2d / c1t) ** 2 / eff - ca * (c1t + 2 * c2d) / (c1t ** 2 * c2)
+                 + c1i / c1t ** 2)
+
+
+def willems_approx(p: int, n: int) -> tuple[float, float]:
+    """(d, q) with T^2 ~ d F(p, q) for the reweighted-MCD T^2 under the null: the moments of
+    T^2 fitted by Willems, Pison, Rousseeuw & Van Aelst (2002, Sect. 3) to simulations (E and
+    Var as kappa p + exp(e1) n^e2 and 2 p kappa^2 + exp(v1) n^v2, the power laws interpolated
+    in p for p >= 3 and tabulated for p = 1, 2), matched to a scaled F. As rrcov
+    ``.getApprox``, q is set to n when the match gives q > n or q < 0 (it diverges as n
+    grows and the law tends to kappa chi2_p)."""
+    kap = _kappa(0.75, p)
+    limvar, limex = 2 * p * kap * kap, p * kap
+    lp = math.log(p)
+    la, lb = math.log(7 * p * p), math.log(10 * p * p)
+    if p == 1:
+        vy, ey = (6.202284, -1.731468), (2.741737, -1.403526)
+    elif p == 2:
+        vy, ey = (8.518773, -1.851881), (3.383723, -1.081893)
+    else:
+        A = np.array([[1.0, la], [1.0, lb]])
+        vy = tuple(np.linalg.solve(A, [4.829586 - 2.868279 * lp, 4.261745 - 3.023672 * lp]))
+        ey = tuple(np.linalg.solve(A, [1.050505 - 1.360808 * lp, 0.7280273 - 1.4685161 * lp]))
+    varx = limvar + math.exp(vy[0]) / n ** (-vy[1])
+    ex = limex + math.exp(ey[0]) / n ** (-ey[1])
+    q = (p + 2) / (varx / ex ** 2 * p / 2 - 1) + 4
+    if q > n or q < 0:
+        q = float(n)
+    return ex * (q - 2) / q, q
+
+
+def robust_t2(center: np.ndarray, cov: np.ndarray, n: int, mu: np.ndarray
+              ) -> tuple[float, float, float, float, float]:
+    """(T^2, F, d, q, p-value) of the robust one-sample test for a given MCD centre and
+    scatter (rrcov ``T2.test(method = "mcd")`` given its CovMcd)."""
+    p = center.shape[0]
+    _, z = _chol_solve_vec(cov, center - mu, "the MCD scatter")
+    T2 = n * float(z @ z)
+    d, q = willems_approx(p, n)
+    return T2, T2 / d, d, q, float(stats.f.sf(T2 / d, p, q))
+
+
+def _robust_one_sample(A: np.ndarray, mu: np.ndarray, random_state: Any,
+                       common: dict[str, Any]) -> HotellingResult:
+    from ..covariance import mcd
+    n, p = A.shape
+    r = mcd(A, support_fraction=0.75, random_state=random_state)
+    center, cov = np.asarray(r.center), np.asarray(r.cov)
+    T2, F, d, q, pv = robust_t2(center, cov, n, mu)
+    return HotellingResult(statistic=T2, f_statistic=F, df=(float(p), float(q)), pvalue=pv,
+                           estimate=center, method="mcd", scale=d, n=n,
+                           _estimate_cov=cov / n, _t_df=None, **common)
