@@ -31,7 +31,7 @@ from .errors import (
     IllConditionedWarning,
     SingularCovarianceError,
 )
-from .inference import group_distance, hotelling_t2, leverage
+from .inference import group_distance, group_distances, hotelling_t2, leverage
 from .metric import Metric, MetricLike
 from .variants import FunctionalMetric, KernelMetric, OnlineMetric, SketchedMetric
 
@@ -58,6 +58,7 @@ __all__ = [
     "distance",
     "fit",
     "group_distance",
+    "group_distances",
     "hotelling_t2",
     "inference",
     "leverage",

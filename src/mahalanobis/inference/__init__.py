@@ -1,6 +1,6 @@
 """Inference built on Mahalanobis distances: cutoffs and p-values for D^2 (chi-squared, Beta,
-F, Hardin-Rocke, Cerioli), Hotelling's T^2 tests, group distances, leverage, confidence
-ellipsoids and bootstrap cutoffs."""
+F, Hardin-Rocke, Cerioli), Hotelling's T^2 tests (classical and robust), distances among
+groups, leverage, confidence ellipsoids and bootstrap cutoffs."""
 
 from ..ellipsoid import Ellipsoid
 from .bootstrap import BootstrapCutoff, ConfidenceInterval, bootstrap_cutoff
@@ -12,7 +12,7 @@ from .cutoffs import (
     hardin_rocke,
     pvalue,
 )
-from .group import GroupDistance, group_distance
+from .group import GroupDistance, GroupDistances, adjust_pvalues, group_distance, group_distances
 from .hotelling import HotellingResult, SimultaneousIntervals, hotelling_t2
 from .leverage import leverage
 
@@ -22,13 +22,16 @@ __all__ = [
     "ConfidenceInterval",
     "Ellipsoid",
     "GroupDistance",
+    "GroupDistances",
     "HardinRocke",
     "HotellingResult",
     "SimultaneousIntervals",
+    "adjust_pvalues",
     "bootstrap_cutoff",
     "cerioli_cutoffs",
     "cutoff",
     "group_distance",
+    "group_distances",
     "hardin_rocke",
     "hotelling_t2",
     "leverage",

@@ -1,4 +1,5 @@
-"""Mahalanobis' (1936) generalised distance between two groups."""
+"""Mahalanobis' (1936) generalised distance between groups: two (:func:`group_distance`) or k
+(:func:`group_distances`, with a robust pooled scatter as an option)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .. import _linalg
 from .._deprecation import renamed_parameters
 from .._linalg import mean_and_cov
-from .._validation import as_data
+from .._validation import as_data, check_choice, is_dataframe
 from ..metric import Metric
 
-__all__ = ["GroupDistance", "group_distance"]
+__all__ = ["GroupDistance", "GroupDistances", "adjust_pvalues", "group_distance",
+           "group_distances"]
+
+_ADJUST = ("holm", "bonferroni", "bh", "none")
 
 
 @dataclass(frozen=True)
@@ -97,3 +102,388 @@ def group_distance(X: Any, Y: Any, *, unbiased: bool = False,
     return GroupDistance(statistic=d2u if unbiased else d2, d2=d2, d2_unbiased=float(d2u),
                          pvalue=pv, df=(float(p), float(dfd)), n1=n1, n2=n2, p=p,
                          unbiased=bool(unbiased))
+
+
+# --------------------------------------------------------------------------- k groups
+def adjust_pvalues(pvalues: Any, method: str = "holm") -> np.ndarray:
+    """Multiplicity-adjusted p-values (R's ``p.adjust``): ``"holm"`` (Holm 1979, step-down,
+    controls the family-wise error rate), ``"bonferroni"``, ``"bh"`` (Benjamini & Hochberg
+    1995, step-up, controls the false discovery rate) or ``"none"``. NaN entries are left
+    out of the family and stay NaN.
+
+    Examples
+    --------
+    >>> from mahalanobis.inference import adjust_pvalues
+    >>> adjust_pvalues([0.01, 0.04, 0.03])
+    array([0.03, 0.06, 0.06])
+    >>> adjust_pvalues([0.01, 0.04, 0.03], "bh")
+    array([0.03, 0.04, 0.04])
+    """
+    check_choice(method, "adjust", _ADJUST)
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    v = p[ok]
+    m = v.size
+    if m == 0 or method == "none":
+        out[ok] = v
+        return out
+    if method == "bonferroni":
+        out[ok] = np.minimum(1.0, m * v)
+        return out
+    order = np.argsort(v, kind="stable")
+    ranked = v[order]
+    if method == "holm":
+        adj = np.maximum.accumulate((m - np.arange(m)) * ranked)
+    else:
+        adj = np.minimum.accumulate(m / np.arange(m, 0, -1) * ranked[::-1])[::-1]
+    res = np.empty(m)
+    res[order] = np.minimum(1.0, adj)
+    out[ok] = res
+    return out
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class GroupDistances:
+    """Result of :func:`group_distances`: Mahalanobis' D^2 between every pair of k group
+    centres under one pooled scatter, with pairwise tests.
+
+    Attributes
+    ----------
+    groups : tuple
+        The group labels, in order (rows and columns of the matrices).
+    n : ndarray of int, shape (k,)
+        Group sizes.
+    centers : ndarray (k, p)
+        Group means (or robust centres).
+    cov : ndarray (p, p)
+        The pooled within-group scatter.
+    d2 : ndarray (k, k)
+        D^2_ij = (m_i - m_j)^T S^-1 (m_i - m_j), the plug-in estimate.
+    d2_unbiased : ndarray (k, k)
+        ``method="empirical"``: D^2_ij (nu - p - 1)/nu - p (1/n_i + 1/n_j), unbiased for the
+        population Delta^2 under normality (nu = N - k; can be negative); NaN when
+        nu <= p + 1 and for robust methods (no exact bias formula).
+    statistic : ndarray (k, k)
+        Pairwise test statistics: Hotelling's T^2 = n_i n_j / (n_i + n_j) D^2_ij (empirical),
+        or the Wald statistic D^2_ij / (kappa (1/n_i + 1/n_j)) (robust; kappa = 1 /
+        efficiency of the robust centre).
+    pvalue, pvalue_adjusted : ndarray (k, k)
+        Pairwise p-values (NaN on the diagonal), and adjusted for the k(k-1)/2 comparisons.
+    df : tuple
+        (p, nu - p + 1) of the F reference (empirical), or (p, inf) for the chi-squared one.
+    reference : str
+        The null law used, in words.
+    method, adjust : str
+    df_scatter : int
+        nu = N - k, the degrees of freedom of the pooled covariance (empirical).
+    """
+
+    groups: tuple[Any, ...]
+    n: np.ndarray
+    centers: np.ndarray
+    cov: np.ndarray
+    d2: np.ndarray
+    d2_unbiased: np.ndarray
+    statistic: np.ndarray
+    pvalue: np.ndarray
+    pvalue_adjusted: np.ndarray
+    df: tuple[float, float]
+    reference: str
+    method: str
+    adjust: str
+    df_scatter: int
+    p: int
+
+    @property
+    def distance(self) -> np.ndarray:
+        """D = sqrt(d2), (k, k)."""
+        return np.sqrt(self.d2)
+
+    def to_frame(self) -> Any:
+        """One row per pair (i < j): group_a, group_b, n_a, n_b, d2, d2_unbiased, distance,
+        statistic, pvalue, pvalue_adjusted."""
+        import pandas as pd
+        k = len(self.groups)
+        rows = []
+        for i in range(k):
+            for j in range(i + 1, k):
+                rows.append({"group_a": self.groups[i], "group_b": self.groups[j],
+                             "n_a": int(self.n[i]), "n_b": int(self.n[j]),
+                             "d2": self.d2[i, j], "d2_unbiased": self.d2_unbiased[i, j],
+                             "distance": float(np.sqrt(self.d2[i, j])),
+                             "statistic": self.statistic[i, j], "pvalue": self.pvalue[i, j],
+                             "pvalue_adjusted": self.pvalue_adjusted[i, j]})
+        return pd.DataFrame(rows)
+
+    def matrix(self, what: str = "d2") -> Any:
+        """A k x k DataFrame of ``d2``, ``d2_unbiased``, ``distance``, ``statistic``,
+        ``pvalue`` or ``pvalue_adjusted``, labelled by the groups."""
+        import pandas as pd
+        check_choice(what, "what", ("d2", "d2_unbiased", "distance", "statistic", "pvalue",
+                                    "pvalue_adjusted"))
+        return pd.DataFrame(np.asarray(getattr(self, what)), index=list(self.groups),
+                            columns=list(self.groups))
+
+    def __repr__(self) -> str:
+        k = len(self.groups)
+        lines = [f"GroupDistances(method={self.method!r}, k={k}, p={self.p}, "
+                 f"adjust={self.adjust!r}, reference={self.reference!r})"]
+        for i in range(k):
+            for j in range(i + 1, k):
+                lines.append(f"  {self.groups[i]!s} vs {self.groups[j]!s}: D2={self.d2[i, j]:.4g}"
+                             f", p={self.pvalue[i, j]:.3g}, adjusted p="
+                             f"{self.pvalue_adjusted[i, j]:.3g}")
+        return "\n".join(lines)
+
+
+def _split_groups(X: Any, groups: Any, nan_policy: str) -> tuple[np.ndarray, np.ndarray, list]:
+    """(values (N, p), integer codes (N,), labels) with rows of missing data or label handled
+    by ``nan_policy``."""
+    if isinstance(groups, str) and is_dataframe(X):
+        if groups not in X.columns:
+            raise ValueError(f"groups={groups!r} is not a column of X; pass a column name or "
+                             "one label per row.")
+        labels = X[groups].to_numpy()
+        X = X.drop(columns=[groups])
+    else:
+        labels = np.asarray(groups.to_numpy() if hasattr(groups, "to_numpy") else groups,
+                            dtype=object)
+    data = as_data(X, "X", nan_policy="propagate")
+    A = data.values
+    if labels.ndim != 1 or labels.shape[0] != A.shape[0]:
+        raise ValueError(f"groups must hold one label per row of X ({A.shape[0]}); got shape "
+                         f"{labels.shape}.")
+    missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in labels])
+    bad = missing | ~np.all(np.isfinite(A), axis=1)
+    if bad.any():
+        if nan_policy == "raise":
+            raise ValueError(f"X or groups has missing values in {int(bad.sum())} row(s) "
+                             f"(rows {np.flatnonzero(bad)[:5].tolist()}); pass "
+                             "nan_policy='omit' to drop them.")
+        A, labels = A[~bad], labels[~bad]
+    uniq, codes = np.unique(labels.astype(str) if labels.dtype == object and
+                            len({type(v) for v in labels}) > 1 else labels, return_inverse=True)
+    if uniq.size < 2:
+        raise ValueError(f"groups has {uniq.size} distinct label(s); group distances need at "
+                         "least 2 groups.")
+    return A, codes, [u.item() if hasattr(u, "item") else u for u in uniq]
+
+
+def _centres_and_scatter(A: np.ndarray, codes: np.ndarray, k: int, method: str,
+                         options: dict[str, Any], labels: list) -> tuple[np.ndarray, Any]:
+    """Group centres and the pooled scatter fit (robust: Hubert & Van Driessen's pooling)."""
+    from ..covariance import fit
+    fits = []
+    for g in range(k):
+        try:
+            fits.append(fit(A[codes == g], method=method, **options))
+        except ValueError as exc:
+            raise ValueError(f"group {labels[g]!r} ({int(np.sum(codes == g))} rows): {exc}"
+                             ) from None
+    centers = np.array([np.asarray(f.center) for f in fits])
+    pooled = fit(A - centers[codes], method=method, **options)
+    return centers + np.asarray(pooled.center), pooled
+
+
+def _pair_d2(centers: np.ndarray, S: np.ndarray) -> np.ndarray:
+    L = _linalg.cholesky(S, "the pooled scatter")
+    Zc = centers @ _linalg.inverse_triangular(L, lower=True).T
+    return np.maximum(np.sum((Zc[:, None, :] - Zc[None, :, :]) ** 2, axis=2), 0.0)
+
+
+def group_distances(X: Any, groups: Any, *, method: str = "empirical", adjust: str = "holm",
+                    pvalue_method: str = "auto", n_simulations: int = 199,
+                    random_state: Any = None, nan_policy: str = "raise",
+                    **options: Any) -> GroupDistances:
+    """Mahalanobis' D^2 between the centres of k groups under their pooled scatter, with
+    pairwise tests adjusted for multiplicity.
+
+    Mahalanobis (1936) compared populations by this distance; with k groups every pair is
+    measured in the same pooled within-group metric, so the k x k matrix is a metric space of
+    the groups (for clustering or ordination of populations).
+
+    Parameters
+    ----------
+    X : array-like or DataFrame (N, p)
+    groups : array-like of length N, or the name of a column of the DataFrame X
+        Group label of every row.
+    method : str
+        ``"empirical"`` (default): group means and the pooled covariance
+        S = sum (n_g - 1) S_g / (N - k). Any other estimator of
+        :func:`mahalanobis.available_methods` (``"mcd"``, ``"s_estimator"``, ...): robust
+        centres of each group from that estimator, and the pooled scatter from the same
+        estimator fitted to the rows centred at their group's centre (the pooling of Hubert &
+        Van Driessen 2004, their estimator B), so that outliers within a group neither move
+        its centre nor inflate the metric.
+    adjust : {"holm", "bonferroni", "bh", "none"}
+        Multiplicity adjustment over the k(k-1)/2 pairwise p-values (:func:`adjust_pvalues`).
+    pvalue_method : {"auto", "exact", "monte_carlo", "asymptotic"}
+        ``"exact"``: Hotelling's F (empirical only, exact under normality). ``"monte_carlo"``:
+        the pairwise statistics are compared with their null distribution simulated at the
+        same group sizes from N(0, S) with the same estimator (``n_simulations`` data sets,
+        p = (1 + #{T_b >= T}) / (1 + n_simulations)): valid at the n in hand for any
+        estimator. ``"asymptotic"``: the Wald statistic D^2_ij / (kappa (1/n_i + 1/n_j))
+        against chi2_p, kappa = 1 / efficiency of the robust centre; liberal for small groups
+        (measured: 7% at a nominal 5% for the MCD(0.75) with 50 rows per group, 14% with the
+        MCD(0.5)). ``"auto"``: exact for empirical, Monte Carlo otherwise.
+    n_simulations : int
+        Simulated data sets for ``"monte_carlo"`` (each fits the estimator k + 1 times).
+    random_state : None, int or numpy Generator
+        Seeds the robust estimator (passed on when it takes one) and the simulations.
+    nan_policy : {"raise", "omit"}
+        Rows with missing values in X or in the labels.
+    **options
+        Passed to the robust estimator (e.g. ``support_fraction=0.75``).
+
+    Returns
+    -------
+    GroupDistances
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 groups, labels of the wrong length, a pooled scatter with too few degrees
+        of freedom (N - k < p), or a group too small for the robust estimator.
+
+    See Also
+    --------
+    group_distance, hotelling_t2
+
+    Notes
+    -----
+    Mahalanobis, P. C. (1936), On the generalised distance in statistics, Proc. Natl. Inst.
+    Sci. India 2:49-55. Empirical: with nu = N - k, T^2_ij = n_i n_j/(n_i + n_j) D^2_ij and
+    T^2_ij (nu - p + 1)/(nu p) ~ F(p, nu - p + 1) exactly under normality with a common
+    covariance (the pooled-covariance two-sample test using all k groups' residuals);
+    E[D^2_ij] = nu/(nu - p - 1) (Delta^2_ij + p (1/n_i + 1/n_j)) gives ``d2_unbiased``
+    (Anderson 2003, Sect. 6.6). Robust: kappa is that of Lopuhaa (1989) for S and MM, of
+    Brown (1983) for the spatial median and of Croux & Haesbroeck (1999) for the reweighted
+    MCD; the Monte Carlo reference needs none of them. Hubert, M. & Van Driessen, K. (2004),
+    Fast and robust discriminant analysis, Comput. Statist. Data Anal. 45:301-320.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.standard_normal((30, 2)) + [0, 0],
+    ...                rng.standard_normal((30, 2)) + [0.2, 0],
+    ...                rng.standard_normal((30, 2)) + [3, 0]])
+    >>> g = mh.group_distances(X, ["a"] * 30 + ["b"] * 30 + ["c"] * 30)
+    >>> np.round(g.d2, 2)
+    array([[0.  , 0.27, 9.58],
+           [0.27, 0.  , 6.84],
+           [9.58, 6.84, 0.  ]])
+    >>> bool(g.pvalue_adjusted[0, 1] > 0.05), bool(g.pvalue_adjusted[0, 2] < 1e-10)
+    (True, True)
+    """
+    from .._validation import check_int, check_random_state
+    check_choice(adjust, "adjust", _ADJUST)
+    check_choice(pvalue_method, "pvalue_method", ("auto", "exact", "monte_carlo",
+                                                  "asymptotic"))
+    n_simulations = check_int(n_simulations, "n_simulations", 1)
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy must be 'raise' or 'omit'; got {nan_policy!r}.")
+    A, codes, labels = _split_groups(X, groups, nan_policy)
+    N, p = A.shape
+    k = len(labels)
+    n = np.bincount(codes, minlength=k)
+    nu = N - k
+    robust = method != "empirical"
+    if pvalue_method == "auto":
+        pvalue_method = "monte_carlo" if robust else "exact"
+    if pvalue_method == "exact" and robust:
+        raise ValueError("pvalue_method='exact' is the F test of the classical estimates; for "
+                         f"method={method!r} use 'monte_carlo' (or 'asymptotic').")
+    rng = check_random_state(random_state)
+    if robust:
+        import inspect
+
+        from ..covariance import get_estimator
+        if "random_state" in inspect.signature(get_estimator(method)).parameters:
+            options = {**options, "random_state": rng}
+        centers, pooled = _centres_and_scatter(A, codes, k, method, options, labels)
+        S = np.asarray(pooled.cov)
+    else:
+        if options:
+            raise ValueError(f"method='empirical' takes no options; got {sorted(options)}.")
+        if nu < p:
+            raise ValueError(f"the pooled covariance has N - k = {nu} degrees of freedom for "
+                             f"p = {p} features and is singular; select fewer features or "
+                             "pass more rows.")
+        centers = np.array([A[codes == g].mean(axis=0) for g in range(k)])
+        _, S = mean_and_cov(A - centers[codes], np.zeros(p), ddof=0)
+        S = S * N / nu
+    d2 = _pair_d2(centers, S)
+    inv_n = 1.0 / n
+    hsum = inv_n[:, None] + inv_n[None, :]
+    eye = np.eye(k, dtype=bool)
+    iu = np.triu_indices(k, 1)
+    d2u = np.full((k, k), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = d2 / hsum
+        if not robust and nu - p - 1 > 0:
+            d2u = d2 * (nu - p - 1) / nu - p * hsum
+        if pvalue_method == "exact":
+            df = (float(p), float(nu - p + 1))
+            pv = stats.f.sf(stat * (nu - p + 1) / (nu * p), *df)
+            reference = f"F({p}, {nu - p + 1}), exact under normality"
+        elif pvalue_method == "asymptotic":
+            kappa = _robust_kappa(pooled, p) if robust else 1.0
+            stat = stat / kappa
+            df = (float(p), float("inf"))
+            pv = stats.chi2.sf(stat, p) if np.isfinite(kappa) else np.full((k, k), np.nan)
+            reference = (f"chi2({p}) of the Wald statistic, asymptotic" if np.isfinite(kappa)
+                         else f"none: no known efficiency for method={method!r}")
+        else:
+            null = _simulate_null(S, codes, k, method, options, n_simulations, rng, hsum, iu)
+            obs = stat[iu]
+            pv = np.full((k, k), np.nan)
+            pv[iu] = (1.0 + np.sum(null >= obs * (1 - 1e-12), axis=0)) / (1.0 + n_simulations)
+            pv.T[iu] = pv[iu]
+            df = (float(p), float("nan"))
+            reference = (f"Monte Carlo: {n_simulations} simulated N(0, S) data sets of the same "
+                         "group sizes")
+    stat[eye] = 0.0
+    pv[eye] = np.nan
+    d2u[eye] = 0.0 if np.isfinite(d2u[iu]).all() else np.nan
+    adj = np.full((k, k), np.nan)
+    adj[iu] = adjust_pvalues(pv[iu], adjust)
+    adj.T[iu] = adj[iu]
+    return GroupDistances(groups=tuple(labels), n=n, centers=centers, cov=S, d2=d2,
+                          d2_unbiased=d2u, statistic=stat, pvalue=pv, pvalue_adjusted=adj,
+                          df=df, reference=reference, method=method, adjust=adjust,
+                          df_scatter=int(nu), p=p)
+
+
+def _simulate_null(S: np.ndarray, codes: np.ndarray, k: int, method: str,
+                   options: dict[str, Any], B: int, rng: np.random.Generator,
+                   hsum: np.ndarray, iu: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The pairwise statistics d2_ij / (1/n_i + 1/n_j) of B data sets simulated from
+    N(0, S) with the observed group sizes, estimated as the observed ones: (B, pairs)."""
+    N, p = codes.size, S.shape[0]
+    L = np.linalg.cholesky(S)
+    out = np.empty((B, iu[0].size))
+    labels = list(range(k))
+    for b in range(B):
+        Xb = rng.standard_normal((N, p)) @ L.T
+        if method == "empirical":
+            cb = np.array([Xb[codes == g].mean(axis=0) for g in range(k)])
+            _, Sb = mean_and_cov(Xb - cb[codes], np.zeros(p), ddof=0)
+        else:
+            cb, fb = _centres_and_scatter(Xb, codes, k, method, options, labels)
+            Sb = np.asarray(fb.cov)
+        out[b] = (_pair_d2(cb, Sb) / hsum)[iu]
+    return out
+
+
+def _robust_kappa(result: Any, p: int) -> float:
+    """Asymptotic variance factor (1 / efficiency) of a robust centre at the normal."""
+    eff = getattr(result, "efficiency", None)
+    if isinstance(eff, float) and eff > 0:
+        return 1.0 / eff
+    if getattr(result, "method", None) == "mcd" and getattr(result, "reweighted", False):
+        from .hotelling import _kappa
+        return _kappa(float(result.support_fraction), p)
+    return float("nan")
