@@ -107,7 +107,7 @@ def test_frames_labels_and_errors():
     assert list(frame.columns[:4]) == ["group_a", "group_b", "n_a", "n_b"] and len(frame) == 3
     assert r.matrix("distance").loc["a", "c"] == pytest.approx(np.sqrt(r.d2[0, 2]))
     assert "a vs b" in repr(r)
-    with pytest.raises(ValueError, match="NaN|missing"):
+    with pytest.raises(ValueError, match=r"NaN|missing"):
         mh.group_distances(df, "species")
     with pytest.raises(ValueError, match="at least 2 groups"):
         mh.group_distances(X, ["a"] * len(X))

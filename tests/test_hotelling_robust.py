@@ -30,7 +30,7 @@ def test_robust_t2_equals_rrcov_given_the_mcd(rec):
     X = np.asarray(rec["X"], dtype=float)
     n, p = X.shape
     m = rec["mcd"]
-    T2, F, d, q, pv = robust_t2(np.asarray(m["center"], float), np.asarray(m["cov"], float), n,
+    T2, F, _, q, pv = robust_t2(np.asarray(m["center"], float), np.asarray(m["cov"], float), n,
                                 np.asarray(rec["mu"], float))
     assert T2 == pytest.approx(rec["T2"], rel=1e-12)
     assert F == pytest.approx(rec["F"], rel=1e-12)
@@ -53,7 +53,7 @@ def test_robust_t2_equals_rrcov_given_the_mcd(rec):
 
 def test_robust_t2_result_and_errors():
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((60, 3)) + [0.0, 0.0, 1.0]
+    X = rng.standard_normal((60, 3)) + np.array([0.0, 0.0, 1.0])
     X[:6] += 25                                     # outliers wreck the classical test
     r = mh.hotelling_t2(X, mu=[0, 0, 1], method="mcd", random_state=1)
     c = mh.hotelling_t2(X, mu=[0, 0, 1])
