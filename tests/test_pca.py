@@ -151,3 +151,28 @@ def test_errors_and_frames():
         est.transform(X[["a", "b"]].rename(columns={"b": "z"}).assign(c=0.0))
     with pytest.raises(ValueError, match="support_fraction"):
         ROBPCA(support_fraction=0.3).fit(X)
+
+
+def test_outlier_map_plot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mahalanobis import plot
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 4)) @ np.diag([3.0, 2.0, 0.3, 0.3])
+    X[:3, 3] += 8
+    est = ROBPCA(n_components=2, random_state=0).fit(X)
+    ax = plot.outlier_map(est, labels=[f"r{i}" for i in range(60)])
+    gids = [ln.get_gid() for ln in ax.lines]
+    assert gids == ["cutoff-sd", "cutoff-od"]
+    assert ax.lines[0].get_xdata()[0] == pytest.approx(est.sd_cutoff_)
+    assert ax.lines[1].get_ydata()[0] == pytest.approx(est.od_cutoff_)
+    assert {"r0", "r1", "r2"} <= {t.get_text() for t in ax.texts}
+    # k = rank: no orthogonal distances, no OD line
+    full = PCA(n_components=4).fit(X)
+    ax2 = plot.outlier_map(full.classify())
+    assert [ln.get_gid() for ln in ax2.lines] == ["cutoff-sd"]
+    with pytest.raises(ValueError, match="fitted"):
+        plot.outlier_map(object())
+    plt.close("all")

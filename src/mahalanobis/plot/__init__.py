@@ -8,6 +8,7 @@ for :func:`ellipse_pairs`) and never calls ``plt.show()``.
 - :func:`qq_plot`: chi-squared Q-Q plot of D^2 with a simultaneous envelope;
 - :func:`distance_distance`: robust against classical distances;
 - :func:`index_plot`: D^2 by row with the cutoff;
+- :func:`outlier_map`: orthogonal against score distances of (robust) PCA;
 - :func:`control_chart`, :func:`myt_plot`: T^2 chart and the decomposition of a signal.
 """
 
@@ -15,6 +16,7 @@ from ._common import require_matplotlib
 from .chart import control_chart, myt_plot
 from .diagnostics import distance_distance, index_plot, qq_band, qq_plot
 from .ellipse import ellipse_pairs, tolerance_ellipse
+from .outlier_map import outlier_map
 
 __all__ = [
     "control_chart",
@@ -22,6 +24,7 @@ __all__ = [
     "ellipse_pairs",
     "index_plot",
     "myt_plot",
+    "outlier_map",
     "qq_band",
     "qq_plot",
     "require_matplotlib",
