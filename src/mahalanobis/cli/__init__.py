@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import chart, distance, outliers, pairwise, report, test
+from . import chart, distance, outliers, pairwise, pca, report, test
 from ._io import CLIError
 
 EPILOG = """\
@@ -20,6 +20,7 @@ examples:
   mahalanobis pairwise data.csv -o dist.csv
   mahalanobis test data.csv --group treatment
   mahalanobis chart phase1.csv --monitor new.csv
+  mahalanobis pca data.csv -k 3 --plot map.svg
   mahalanobis report data.csv -o report.html
 
 Run 'mahalanobis COMMAND --help' for the options and examples of each command.
@@ -34,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for command in (outliers, distance, pairwise, test, chart, report):
+    for command in (outliers, distance, pairwise, test, chart, pca, report):
         command.add_parser(sub)
     return parser
 

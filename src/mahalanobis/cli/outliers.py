@@ -67,6 +67,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print no table or summary")
     p.add_argument("--report", default=None, metavar="FILE.html",
                    help="also write a self-contained HTML report to this file")
+    p.add_argument("--pca", type=int, default=None, metavar="K",
+                   help="with --report: add a robust PCA section with K components")
     p.add_argument("--dask", default=None, metavar="SCHEDULER",
                    help="process with dask: 'local' or a scheduler address (see below)")
     add_progress_option(p)
@@ -174,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         from ..report import build_report
         html = build_report(X, method=args.method, alpha=args.alpha, source=label,
                             random_state=args.random_state if args.random_state is not None
-                            else 0)
+                            else 0, pca=args.pca)
     to_stdout = args.output in (None, "-")
     write_frame(res, args.output, fmt)
     if html is not None:

@@ -51,6 +51,8 @@ def add_report_options(p: argparse.ArgumentParser, *, default_method: str) -> No
                    help="reference distribution of the cutoff (default: chi2)")
     p.add_argument("--random-state", type=int, default=0,
                    help="seed for randomised estimators (default: 0, reproducible)")
+    p.add_argument("--pca", type=int, default=None, metavar="K",
+                   help="add a robust PCA section with K components (the outlier map)")
 
 
 def write_html(text: str, path: str | None) -> None:
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     label = cm.label_of(args.file)
     text = build_report(df, method=args.method, alpha=args.alpha, cutoff_method=args.cutoff,
                         columns=args.columns, title=args.title, source=label,
-                        random_state=args.random_state)
+                        random_state=args.random_state, pca=args.pca)
     write_html(text, args.output)
     if args.output not in (None, "-"):
         cm.say(args, f"wrote {args.output} ({len(text) // 1024} KiB)")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .._validation import check_choice, check_fraction
+from .._validation import check_choice, check_fraction, check_int
 from .._version import __version__
 from . import _html as h
 
@@ -134,7 +134,7 @@ def _diagnostics(metric: Any, classical: Any, n: int) -> list[tuple[str, Any]]:
 def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
                  cutoff_method: str = "chi2", labels: Any = None, id_column: str | None = None,
                  columns: Any = None, title: str | None = None, source: str | None = None,
-                 random_state: Any = 0, max_pairs: int = 6) -> str:
+                 random_state: Any = 0, max_pairs: int = 6, pca: int | None = None) -> str:
     """A self-contained HTML report of the outliers of a table.
 
     The page holds a data summary, the method and cutoff used (and why), diagnostics of the
@@ -160,6 +160,9 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
     columns : the analysis columns (default: every numeric column).
     title, source : heading of the page and the name of the data shown under it.
     random_state : seed of randomised estimators (MCD), so a report is reproducible.
+    pca : int, optional
+        Add a robust PCA section with this many components: ROBPCA's outlier map (score
+        against orthogonal distances) and the rows beyond either cutoff.
 
     Returns
     -------
@@ -169,6 +172,8 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
 
     require_matplotlib()
     alpha = check_fraction(alpha, "alpha")
+    if pca is not None:
+        check_int(pca, "pca", 1, "a positive number of components")
     check_choice(cutoff_method, "cutoff_method", _CUTOFF_METHODS)
     df, ignored = _frame(X, labels=labels, id_column=id_column, columns=columns)
     finite = np.isfinite(df.to_numpy()).all(axis=1)
@@ -299,4 +304,7 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
         "D² by row with the cutoff.", "index", wide=True))
     parts.append("<h2>Plots</h2>")
     parts.append(f'<div class="figs">{"".join(figs)}</div>')
+    if pca is not None:
+        from ._pca import pca_section
+        parts.append(pca_section(df, pca, alpha, random_state))
     return h.page(title or "Mahalanobis outlier report", "\n".join(parts), __version__)
