@@ -19,6 +19,7 @@ These are the core's kernels: no dependence on the rest of the package but the e
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -334,10 +335,12 @@ def sn(x: ArrayLike, *, finite_correction: bool = True, nan_policy: str = "raise
 
 
 # --------------------------------------------------------------------------- scaleTau2
+@functools.lru_cache(maxsize=16)
 def _tau_es2(c2: float) -> float:
     """E[min(Z, b)^2] for Z ~ N(0, 1), b = c2 Phi^-1(3/4) (robustbase ``Es2``)."""
-    b = c2 * stats.norm.ppf(0.75)
-    return float(2.0 * ((1.0 - b * b) * special.ndtr(b) - b * stats.norm.pdf(b) + b * b) - 1.0)
+    b = c2 * float(special.ndtri(0.75))
+    phi = math.exp(-0.5 * b * b) / math.sqrt(2.0 * math.pi)
+    return float(2.0 * ((1.0 - b * b) * special.ndtr(b) - b * phi + b * b) - 1.0)
 
 
 def _select_row(b: np.ndarray, ks: tuple[int, ...], lo: float, hi: float) -> list[float]:

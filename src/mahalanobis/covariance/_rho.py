@@ -208,8 +208,12 @@ class Loss:
                 2.0 * (t * rocke_weight(t, self.c)).mean(axis=1) if slope else None)
 
     def weights(self, d: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """Weights psi(u)/u of every entry, u = d / s (s per row)."""
-        return self.weight(d / s[:, None])
+        """Weights psi(u)/u of every entry, u = d / s (s per row; a zero scale, an exact
+        fit, gives weight 0 off the fit)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = d / s[:, None]
+        u[np.isnan(u)] = 0.0
+        return self.weight(u)
 
     def efficiency(self, p: int) -> float:
         """Asymptotic Gaussian efficiency of the S (or M) location with this loss (for

@@ -68,7 +68,7 @@ MAX_ITER = 1000
 #: Convergence of the final iterations: relative change of centre and shape.
 TOL = 1e-13
 #: Candidates scored at once (candidates x rows of distances).
-_BLOCK = 1 << 22
+_BLOCK = 1 << 17
 #: rrcov's constants of its "bisquare" method and of its stopping rules.
 RRCOV_BISQUARE_C = 1.56
 RRCOV_EPS = 1e-5
@@ -157,7 +157,7 @@ def _fast_s(Z: np.ndarray, loss: Loss, n_starts: int, rng: np.random.Generator,
     best_s = np.full(N_BEST, np.inf)
     best_mu = np.zeros((N_BEST, p))
     best_L = np.broadcast_to(np.eye(p), (N_BEST, p, p)).copy()
-    step = max(1, _BLOCK // n)
+    step = max(16, _BLOCK // n)
     for a in range(0, S, step):
         mu, Lb, d = _refine_batch(Q, start.mu[a:a + step], L[a:a + step], loss, K_STEPS)
         # only candidates that beat the current worst kept scale need their exact M-scale
