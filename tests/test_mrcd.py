@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import mahalanobis as mh
-from mahalanobis.covariance.mrcd import MRCDResult, _zeroin, mrcd
+from mahalanobis.covariance._rho import zeroin as _zeroin
+from mahalanobis.covariance.mrcd import MRCDResult, mrcd
 
 DATA = Path(__file__).parent / "reference" / "data"
 SETS = sorted(p.stem[5:] for p in DATA.glob("mrcd_*.json"))

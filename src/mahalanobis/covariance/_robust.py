@@ -5,7 +5,6 @@
   advice that works;
 * :func:`sq_distances` -- squared distances to (center, scatter) by one Cholesky factor;
 * :func:`weighted_mean_cov` -- weighted location and scatter;
-* :func:`det1` -- a shape matrix (det 1) and the log-determinant it was scaled by;
 * :func:`spatial_median` -- the L1 median by Weiszfeld's iteration with the Vardi-Zhang step
   (a data point as the median is handled exactly);
 * :func:`exact_fit_from_scatter` -- the ExactFitError of a singular robust scatter: the
@@ -20,8 +19,20 @@ from .. import _linalg
 from .._validation import Data, as_data
 from ..errors import ExactFitError, SingularCovarianceError
 
-__all__ = ["det1", "exact_fit_from_scatter", "fit_data", "require_rows", "spatial_median",
-           "sq_distances", "sq_distances_fast", "weighted_mean_cov"]
+__all__ = ["RejectionCount", "exact_fit_from_scatter", "fit_data", "require_rows",
+           "spatial_median", "sq_distances", "sq_distances_fast", "weighted_mean_cov"]
+
+
+class RejectionCount:
+    """``n_outliers`` of results whose boolean ``weights`` mark the points kept by a hard
+    rejection step."""
+
+    weights: np.ndarray
+
+    @property
+    def n_outliers(self) -> int:
+        """Number of points given weight 0 by the reweighting step."""
+        return int((~np.asarray(self.weights)).sum())
 
 
 def fit_data(X: object, nan_policy: str, min_samples: int = 2) -> Data:
@@ -74,13 +85,6 @@ def weighted_mean_cov(X: np.ndarray, w: np.ndarray, divisor: float | None = None
     E = X - m
     S = (E * w[:, None]).T @ E / (sw if divisor is None else divisor)
     return m, (S + S.T) / 2.0
-
-
-def det1(S: np.ndarray) -> tuple[np.ndarray, float]:
-    """(S / det(S)^(1/p), log det S); raises SingularCovarianceError for a singular S."""
-    L = _linalg.cholesky(S, "scatter")
-    ld = _linalg.log_det_from_cholesky(L)
-    return S * np.exp(-ld / S.shape[0]), ld
 
 
 def spatial_median(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 1000

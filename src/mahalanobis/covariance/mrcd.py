@@ -19,7 +19,6 @@ p > n. The algorithm (their Sect. 4, rrcov's ``.detmrcd``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,6 +31,7 @@ from ..errors import SingularCovarianceError
 from ._base import FitResult
 from ._mcd_factors import mcd_consistency
 from ._mcd_init import six_starts
+from ._rho import zeroin
 
 __all__ = ["MRCDResult", "mrcd"]
 
@@ -90,54 +90,6 @@ class MRCDResult(FitResult):
     alpha = deprecated_alias("alpha", "support_fraction")
 
 
-def _zeroin(f: Callable[[float], float], ax: float, bx: float, fa: float, fb: float,
-            tol: float, maxit: int = 1000) -> float:
-    """R's ``R_zeroin2`` (Brent's root finder), step for step, so that ``uniroot`` results
-    (and hence rho) agree with R to rounding."""
-    eps = np.finfo(float).eps
-    a, b, c = ax, bx, ax
-    fc = fa
-    if fa == 0.0:
-        return a
-    if fb == 0.0:
-        return b
-    for _ in range(maxit + 1):
-        prev_step = b - a
-        if abs(fc) < abs(fb):
-            a, b, c = b, c, b
-            fa, fb, fc = fb, fc, fb
-        tol_act = 2 * eps * abs(b) + tol / 2
-        new_step = (c - b) / 2
-        if abs(new_step) <= tol_act or fb == 0.0:
-            return b
-        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
-            cb = c - b
-            if a == c:
-                t1 = fb / fa
-                p = cb * t1
-                q = 1.0 - t1
-            else:
-                q = fa / fc
-                t1 = fb / fc
-                t2 = fb / fa
-                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
-                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
-            if p > 0:
-                q = -q
-            else:
-                p = -p
-            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
-                new_step = p / q
-        if abs(new_step) < tol_act:
-            new_step = tol_act if new_step > 0 else -tol_act
-        a, fa = b, fb
-        b += new_step
-        fb = f(b)
-        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
-            c, fc = a, fa
-    return b  # pragma: no cover - not reached within maxit for this monotone function
-
-
 def _rho_for(eig: np.ndarray, max_condition: float) -> float:
     """rho_k of rrcov: the root of cond(rho) = max_condition on [1e-5, 0.99] by uniroot, or
     the smallest grid value closest to it when there is no sign change (paper eq. 13)."""
@@ -149,7 +101,7 @@ def _rho_for(eig: np.ndarray, max_condition: float) -> float:
     lo, hi = 1e-5, 0.99
     flo, fhi = f(lo), f(hi)
     if np.isfinite(flo) and np.isfinite(fhi) and not flo * fhi > 0:
-        return _zeroin(f, lo, hi, flo, fhi, np.finfo(float).eps ** 0.25)
+        return zeroin(f, lo, hi, flo, fhi, np.finfo(float).eps ** 0.25)
     grid = np.concatenate([[1e-6], 0.001 + np.arange(990) * 0.001, [0.999999]])
     obj = np.abs(f(grid))
     return float(grid[obj == obj.min()].min())

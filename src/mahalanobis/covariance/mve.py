@@ -29,7 +29,7 @@ from ._batch import QuadraticFeatures
 from ._mcd_factors import h_alpha_n, mcd_consistency
 from ._mcd_fast import _cholesky, _logdet, _moments, _random_subsets
 from ._mcd_init import hyperplane_error
-from ._robust import fit_data, require_rows, sq_distances
+from ._robust import RejectionCount, fit_data, require_rows, sq_distances
 
 __all__ = ["MVEResult", "mve"]
 
@@ -45,7 +45,7 @@ MAX_STEPS = 100
 _BLOCK = 1 << 22
 
 
-class MVEResult(FitResult):
+class MVEResult(RejectionCount, FitResult):
     """A fitted MVE: a :class:`~mahalanobis.Metric` (``center``, ``cov``: reweighted, or raw
     with ``reweight=False``) and its diagnostics.
 
@@ -98,11 +98,6 @@ class MVEResult(FitResult):
     breakdown_point: float
     support_fraction: float
     reweighted: bool
-
-    @property
-    def n_outliers(self) -> int:
-        """Number of points given weight 0 by the reweighting step."""
-        return int((~np.asarray(self.weights)).sum())
 
 
 def h_smallest_mask(d2: np.ndarray, h: int, thr: np.ndarray | None = None) -> np.ndarray:

@@ -27,7 +27,7 @@ from .._validation import check_choice, check_fraction, check_int
 from ..errors import ExactFitError, SingularCovarianceError
 from ._base import FitResult
 from ._mcd_factors import mcd_consistency
-from ._robust import fit_data, weighted_mean_cov
+from ._robust import RejectionCount, fit_data, weighted_mean_cov
 
 __all__ = ["OGKResult", "ogk"]
 
@@ -35,7 +35,7 @@ _SCALES = ("tau2", "mad", "qn")
 _PAIRWISE = ("gk", "qc")
 
 
-class OGKResult(FitResult):
+class OGKResult(RejectionCount, FitResult):
     """A fitted OGK: a :class:`~mahalanobis.Metric` (``center``, ``cov``: the reweighted
     estimate, or the raw one with ``reweight=False``) and its diagnostics.
 
@@ -83,11 +83,6 @@ class OGKResult(FitResult):
     beta: float
     breakdown_point: float
     reweighted: bool
-
-    @property
-    def n_outliers(self) -> int:
-        """Number of points given weight 0 by the reweighting step."""
-        return int((~np.asarray(self.weights)).sum())
 
 
 def _location_scale_rows(M: np.ndarray, scale: str) -> tuple[np.ndarray, np.ndarray]:
