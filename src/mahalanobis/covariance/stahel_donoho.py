@@ -33,6 +33,8 @@ __all__ = ["SDEResult", "stahel_donoho"]
 
 #: rrcov's weight polynomial on (0.8, 1): W(t) = sum_k C_k t^(2k).
 _W_COEF = (-19.7187928669416, 82.3045267489739, -105.4526748971229, 42.8669410150906)
+#: Cap on the default number of directions (rrcov's rule exceeds it for p >= 11).
+MAX_DEFAULT_DIRECTIONS = 10_000
 #: Projections held at once (directions x rows).
 _BLOCK = 1 << 22
 
@@ -156,9 +158,10 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
     n_directions : int, optional
         Directions (hyperplanes through p random points). Default as rrcov: the number of
         p-subsets that holds a clean one with probability 0.99 when half of the data are
-        outliers, max(1000, ceil(log(0.01) / log(1 - 0.5^(p+1)))): 1000 up to p = 5, but
-        2356 for p = 8 and 9.7 million for p = 20 (minutes to hours; pass a smaller number, or
-        prefer the MCD or an S-estimator in high dimension).
+        outliers, max(1000, ceil(log(0.01) / log(1 - 0.5^(p+1)))) -- 1000 up to p = 5, 2356
+        for p = 8, 9430 for p = 10 -- but at most 10000 (rrcov's rule asks 9.7 million for
+        p = 20: hours). Pass a number to use more; in high dimension prefer the MCD or an
+        S-estimator, whose random subsets are refined.
     max_attempts : int, optional
         Subsets drawn at most (degenerate ones give no direction); default 2 n_directions.
     tune : float in (0, 1)
@@ -215,7 +218,8 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
     n, p = A.shape
     require_rows(n, p, "stahel_donoho")
     if n_directions is None:
-        n_directions = max(1000, math.ceil(math.log(0.01) / math.log(1 - 0.5 ** (p + 1))))
+        n_directions = min(MAX_DEFAULT_DIRECTIONS,
+                           max(1000, math.ceil(math.log(0.01) / math.log(1 - 0.5 ** (p + 1)))))
     n_directions = check_int(n_directions, "n_directions", 1)
     max_attempts = 2 * n_directions if max_attempts is None else \
         check_int(max_attempts, "max_attempts", 1)
