@@ -24,8 +24,9 @@ import numpy as np
 from scipy import special, stats
 
 __all__ = ["Loss", "bisquare_location_efficiency", "bisquare_rho", "bisquare_weight",
-           "location_efficiency", "m_scale", "mm_constant", "rocke_gamma", "rocke_rho",
-           "rocke_weight", "s_constants", "scale_at_normal", "shape_efficiency", "zeroin"]
+           "location_efficiency", "m_scale", "median_distance", "mm_constant", "rocke_gamma",
+           "rocke_rho", "rocke_weight", "s_constants", "scale_at_normal", "shape_efficiency",
+           "zeroin"]
 
 
 # --------------------------------------------------------------------------- bisquare
@@ -171,49 +172,53 @@ class Loss:
             return bisquare_weight(u, self.c)
         return rocke_weight(u * u, self.c)
 
-    def means(self, d: np.ndarray, s: np.ndarray, slope: bool = True
+    def means(self, d2: np.ndarray, s: np.ndarray, slope: bool = True
               ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Row means of rho(d / s) and of u psi(u) (u = d / s), fused block by block."""
-        S, n = d.shape
+        """Row means of rho(u) and of u psi(u), u = d / s, from the squared distances d2
+        (S, n) and the scales s (S,), fused block by block (no square root is taken)."""
+        S, n = d2.shape
         m_rho = np.empty(S)
         m_up = np.empty(S) if slope else None
         step = max(1, _BLOCK // max(n, 1))
         for a in range(0, S, step):
-            blk = d[a:a + step]
             # a zero scale (an exact fit) gives u = inf, rho at its supremum, weight 0
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                m_rho[a:a + step], up = self._block_means(blk, s[a:a + step], slope)
+                m_rho[a:a + step], up = self._block_means(d2[a:a + step], s[a:a + step],
+                                                          slope)
             if m_up is not None:
                 m_up[a:a + step] = up
         return m_rho, m_up
 
-    def _block_means(self, blk: np.ndarray, s: np.ndarray, slope: bool
+    def _block_means(self, d2: np.ndarray, s: np.ndarray, slope: bool
                      ) -> tuple[np.ndarray, np.ndarray | None]:
-        n = blk.shape[1]
+        n = d2.shape[1]
         if self.kind == "bisquare":
-            t = blk / (s[:, None] * self.c)
-            np.multiply(t, t, out=t)
+            t = d2 / ((s * self.c) ** 2)[:, None]                # (u / c)^2
             t[np.isnan(t)] = 0.0                                # 0 / 0: a point at the centre
-            np.minimum(t, 1.0, out=t)                           # t = min((u/c)^2, 1)
+            np.minimum(t, 1.0, out=t)
             w = 1.0 - t
             w2 = w * w                                          # bisquare weight
             m_rho = self.c * self.c / 6.0 * (1.0 - np.einsum("ij,ij->i", w2, w) / n)
             # u psi(u) = c^2 t w^2
             return m_rho, (self.c * self.c * np.einsum("ij,ij->i", t, w2) / n
                            if slope else None)
-        t = blk / s[:, None]
-        np.multiply(t, t, out=t)
+        t = d2 / (s * s)[:, None]
         t[np.isnan(t)] = 0.0
         return (rocke_rho(t, self.c).mean(axis=1),
                 2.0 * (t * rocke_weight(t, self.c)).mean(axis=1) if slope else None)
 
-    def weights(self, d: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """Weights psi(u)/u of every entry, u = d / s (s per row; a zero scale, an exact
-        fit, gives weight 0 off the fit)."""
+    def weights(self, d2: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Weights psi(u)/u of every entry, u^2 = d2 / s^2 (s per row; a zero scale, an
+        exact fit, gives weight 0 off the fit)."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            u = d / s[:, None]
-        u[np.isnan(u)] = 0.0
-        return self.weight(u)
+            t = d2 / (s * s)[:, None]
+        t[np.isnan(t)] = 0.0
+        if self.kind == "bisquare":
+            t *= 1.0 / (self.c * self.c)
+            np.minimum(t, 1.0, out=t)
+            np.subtract(1.0, t, out=t)
+            return np.multiply(t, t, out=t)
+        return rocke_weight(t, self.c)
 
     def efficiency(self, p: int) -> float:
         """Asymptotic Gaussian efficiency of the S (or M) location with this loss (for
@@ -235,19 +240,32 @@ class Loss:
         return location_efficiency(psi, dpsi, p)
 
 
-def m_scale(d: np.ndarray, loss: Loss, s0: np.ndarray | None = None, *,
+def median_distance(d2: np.ndarray) -> np.ndarray:
+    """Row medians of the distances sqrt(d2) (R's median: mean of the two middle values for an
+    even length), from one selection on d2."""
+    n = d2.shape[1]
+    from .._scale import select_rows
+    if n % 2:
+        return np.sqrt(select_rows(d2, (n // 2,))[0])
+    lo, hi = select_rows(d2, (n // 2 - 1, n // 2))
+    return (np.sqrt(lo) + np.sqrt(hi)) / 2.0
+
+
+def m_scale(d2: np.ndarray, loss: Loss, s0: np.ndarray | None = None, *,
             rtol: float = 1e-13, max_iter: int = 200) -> np.ndarray:
-    """For every row of d (S, n) (distances, >= 0) the scale s > 0 solving
-    mean rho(d / s) = b (``loss``: rho non-decreasing in |u|, bounded, b below its supremum).
+    """For every row of the squared distances d2 (S, n) the scale s > 0 of the distances
+    d = sqrt(d2) solving mean rho(d / s) = b (``loss``: rho non-decreasing in |u|, bounded,
+    b below its supremum).
 
     Newton's method on log s (from a warm start ``s0`` it takes two or three steps), inside a
     bracket that always holds the root; a step leaving the bracket is replaced by bisection.
-    Converges to ``rtol`` relative whatever the start."""
-    d = np.atleast_2d(d)
-    S = d.shape[0]
+    Converges to ``rtol`` relative whatever the start (default start median(d) / 0.6745)."""
+    d2 = np.atleast_2d(d2)
+    S = d2.shape[0]
     if s0 is None:
-        s0 = np.median(d, axis=1) / 0.6745
-    s0 = np.where(np.asarray(s0, dtype=float) > 0, s0, np.max(d, axis=1) + 1e-300)
+        s0 = median_distance(d2) / 0.6745
+    s0 = np.where(np.asarray(s0, dtype=float) > 0, s0,
+                  np.sqrt(np.max(d2, axis=1)) + 1e-300)
     t = np.log(np.broadcast_to(s0, (S,)).astype(float))
     lo = np.full(S, -np.inf)
     hi = np.full(S, np.inf)
@@ -255,7 +273,7 @@ def m_scale(d: np.ndarray, loss: Loss, s0: np.ndarray | None = None, *,
     for _ in range(max_iter):
         if act.size == 0:
             break
-        m_rho, m_up = loss.means(d[act], np.exp(t[act]))
+        m_rho, m_up = loss.means(d2[act], np.exp(t[act]))
         assert m_up is not None
         g = m_rho - loss.b
         pos = g > 0                               # the root lies at a larger s

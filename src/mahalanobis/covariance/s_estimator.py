@@ -43,6 +43,7 @@ from ._rho import (
     bisquare_location_efficiency,
     bisquare_rho,
     m_scale,
+    median_distance,
     rocke_gamma,
     rocke_rho,
     rocke_weight,
@@ -126,24 +127,24 @@ class SResult(FitResult):
 def _refine_batch(Q: QuadraticFeatures, mu: np.ndarray, L: np.ndarray, loss: Loss,
                   k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """k IRWLS steps for S candidates at once (rrcov ``refine_s`` with conv = 0): a step of
-    the scale equation from s, then weighted mean and det-1 scatter. Returns (mu, L, d) with
-    d the distances to the final estimates; a candidate whose scatter turns singular keeps
-    its start."""
+    the scale equation from s, then weighted mean and det-1 scatter. Returns (mu, L, d2) with
+    d2 the squared distances to the final estimates; a candidate whose scatter turns singular
+    keeps its start."""
     p = Q.p
-    d = np.sqrt(Q.sq_dists(mu, L))
-    s = np.median(d, axis=1) / 0.6745
+    d2 = Q.sq_dists(mu, L)
+    s = median_distance(d2) / 0.6745
     mu0, L0 = mu, L
     for _ in range(k):
-        s = s * np.sqrt(loss.means(d, s, slope=False)[0] / loss.b)
-        W = loss.weights(d, s)
+        s = s * np.sqrt(loss.means(d2, s, slope=False)[0] / loss.b)
+        W = loss.weights(d2, s)
         _, m1, C1 = Q.moments(W)
         L1, bad = _cholesky(C1)
         L1 = L1 * np.exp(-_logdet(np.where(bad[:, None, None], np.eye(p), L1))
                          / (2 * p))[:, None, None]
         L1[bad], m1[bad] = L0[bad], mu0[bad]
         mu, L = m1, L1
-        d = np.sqrt(Q.sq_dists(mu, L))
-    return mu, L, d
+        d2 = Q.sq_dists(mu, L)
+    return mu, L, d2
 
 
 def _fast_s(Z: np.ndarray, loss: Loss, n_starts: int, rng: np.random.Generator,
@@ -159,14 +160,14 @@ def _fast_s(Z: np.ndarray, loss: Loss, n_starts: int, rng: np.random.Generator,
     best_L = np.broadcast_to(np.eye(p), (N_BEST, p, p)).copy()
     step = max(16, _BLOCK // n)
     for a in range(0, S, step):
-        mu, Lb, d = _refine_batch(Q, start.mu[a:a + step], L[a:a + step], loss, K_STEPS)
+        mu, Lb, d2 = _refine_batch(Q, start.mu[a:a + step], L[a:a + step], loss, K_STEPS)
         # only candidates that beat the current worst kept scale need their exact M-scale
         worst = best_s.max()
-        test = (loss.means(d, np.full(d.shape[0], worst), slope=False)[0] < loss.b) \
-            if np.isfinite(worst) else np.ones(d.shape[0], dtype=bool)
+        test = (loss.means(d2, np.full(d2.shape[0], worst), slope=False)[0] < loss.b) \
+            if np.isfinite(worst) else np.ones(d2.shape[0], dtype=bool)
         cand = np.flatnonzero(test)
         if cand.size:
-            s = m_scale(d[cand], loss)
+            s = m_scale(d2[cand], loss)
             pool_s = np.concatenate([best_s, s])
             pool_mu = np.concatenate([best_mu, mu[cand]])
             pool_L = np.concatenate([best_L, Lb[cand]])
@@ -200,32 +201,32 @@ def _batch_iterate(Q: QuadraticFeatures, mu: np.ndarray, V: np.ndarray, loss: Lo
     over). Returns (mu, V, s)."""
     p = Q.p
     L, _ = _cholesky(V)
-    d = np.sqrt(Q.sq_dists(mu, L))
-    s = m_scale(d, loss)
+    d2 = Q.sq_dists(mu, L)
+    s = m_scale(d2, loss)
     act = np.arange(mu.shape[0])
     for _ in range(max_iter):
         if act.size == 0:
             break
-        W = loss.weights(d[act], s[act])
+        W = loss.weights(d2[act], s[act])
         _, m1, C1 = Q.moments(W)
         L1, bad = _cholesky(C1)
         good = ~bad
         L1[bad] = np.eye(p)
         L1 = L1 * np.exp(-_logdet(L1) / (2 * p))[:, None, None]
-        d1 = np.sqrt(Q.sq_dists(m1, L1))
-        s1 = m_scale(d1, loss, s[act])
+        d21 = Q.sq_dists(m1, L1)
+        s1 = m_scale(d21, loss, s[act])
         ok = good & (s1 <= s[act] * (1 + 1e-10))
         V1 = np.matmul(L1, L1.transpose(0, 2, 1))
         change = np.maximum(np.abs(m1 - mu[act]).max(axis=1) / (1 + np.abs(mu[act]).max(axis=1)),
                             np.abs(V1 - V[act]).max(axis=(1, 2)) / np.abs(V[act]).max(axis=(1, 2)))
         upd = act[ok]
-        mu[upd], V[upd], d[upd], s[upd] = m1[ok], V1[ok], d1[ok], s1[ok]
+        mu[upd], V[upd], d2[upd], s[upd] = m1[ok], V1[ok], d21[ok], s1[ok]
         act = act[ok & (change > tol)]
     return mu, V, s
 
 
-def _distances(Z: np.ndarray, mu: np.ndarray, V: np.ndarray) -> np.ndarray:
-    return np.sqrt(sq_distances_fast(Z, mu, V)[0])
+def _sq(Z: np.ndarray, mu: np.ndarray, V: np.ndarray) -> np.ndarray:
+    return sq_distances_fast(Z, mu, V)[0]
 
 
 def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
@@ -240,10 +241,10 @@ def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
     and shape change by less than ``tol`` (relative). Returns (mu, V, s, iterations,
     converged)."""
     p = Z.shape[1]
-    d = _distances(Z, mu, V)
-    s = float(m_scale(d[None], loss)[0])
+    d2 = _sq(Z, mu, V)
+    s = float(m_scale(d2[None], loss)[0])
     for it in range(1, max_iter + 1):
-        w = loss.weight(d / s)
+        w = loss.weights(d2[None], np.array([s]))[0]
         if w.sum() <= 0:
             return mu, V, s, it, False
         m1 = (w @ Z) / w.sum()
@@ -252,10 +253,11 @@ def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
         V1 = (V1 + V1.T) / 2
         try:
             V1 = V1 * math.exp(-float(np.linalg.slogdet(V1)[1]) / p)
-            d1 = _distances(Z, m1, V1)
+            d21 = _sq(Z, m1, V1)
         except SingularCovarianceError:
-            return mu, V, s, it, False
-        s1 = float(m_scale(d1[None], loss, np.array([s]))[0])
+            # the points with weight > 0 span a hyperplane: the S-scale implodes there
+            raise _Implosion(m1, (E * w[:, None]).T @ E) from None
+        s1 = float(m_scale(d21[None], loss, np.array([s]))[0])
         # near the minimum the scale is flat (quadratic in the parameters), so a step that
         # changes it by rounding only is still a step towards the fixed point
         if s1 > s * (1 + 1e-10):
@@ -265,7 +267,7 @@ def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
                 Vg = (1 - gam) * V + gam * V1
                 try:
                     Vg = Vg * math.exp(-float(np.linalg.slogdet(Vg)[1]) / p)
-                    dg = _distances(Z, mg, Vg)
+                    dg = _sq(Z, mg, Vg)
                 except SingularCovarianceError:
                     continue
                 sg = float(m_scale(dg[None], loss, np.array([s]))[0])
@@ -274,13 +276,21 @@ def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
             if best[1] is None:
                 return mu, V, s, it, True      # no direction lowers the scale
             s1 = best[0]
-            m1, V1, d1 = best[1]
+            m1, V1, d21 = best[1]
         change = max(float(np.max(np.abs(m1 - mu))) / (1 + float(np.max(np.abs(mu)))),
                      float(np.max(np.abs(V1 - V))) / float(np.max(np.abs(V))))
-        mu, V, d, s = m1, V1, d1, s1
+        mu, V, d2, s = m1, V1, d21, s1
         if change <= tol:
             return mu, V, s, it, True
     return mu, V, s, max_iter, False
+
+
+class _Implosion(Exception):
+    """The IRWLS reached a singular scatter (an exact fit): its centre and scatter."""
+
+    def __init__(self, center: np.ndarray, scatter: np.ndarray) -> None:
+        super().__init__("singular S scatter")
+        self.center, self.scatter = center, scatter
 
 
 # --------------------------------------------------------------------------- rrcov's methods
@@ -522,14 +532,20 @@ def s_estimator(X: ArrayLike, *, rho: str = "bisquare", algorithm: str = "fast_s
                 # the kept candidates together (batched), then the winner alone, exactly
                 mus, Vs, ss = _batch_iterate(QuadraticFeatures(Z), mus, Vs, loss)
                 k = int(np.argmin(ss))
-                mu, V, s, n_iter, converged = s_iterate(Z, mus[k], Vs[k], loss)
-                d = _distances(Z, mu, V)
-                w = loss.weight(d / s) / loss.wmax
+                try:
+                    mu, V, s, n_iter, converged = s_iterate(Z, mus[k], Vs[k], loss)
+                except _Implosion as imp:
+                    c_ = med + spread * imp.center
+                    raise exact_fit_from_scatter(
+                        A, c_, imp.scatter * np.outer(spread, spread), "S-estimate",
+                        "drop the redundant variable, or use method='mrcd'.") from None
+                d2 = _sq(Z, mu, V)
+                w = loss.weights(d2[None], np.array([s]))[0] / loss.wmax
                 shape_z, scale_z = V, s
                 # the bisquare S is consistent at the normal by its b; Rocke's sigma is not
                 # (delta depends on n): rescale by the median distance, as rrcov
                 cov_z = s * s * V if rho == "bisquare" else \
-                    float(np.median(d * d)) / stats.chi2.ppf(0.5, p) * V
+                    float(np.median(d2)) / stats.chi2.ppf(0.5, p) * V
                 tc, b, eff = loss.c, loss.b, loss.efficiency(p)
             else:
                 t0, S0 = _mve_start(Z, n_starts, rng)
