@@ -68,7 +68,14 @@ class TylerResult(FitResult):
 
 def spatial_median_efficiency(p: int) -> float:
     """Asymptotic Gaussian efficiency of the spatial median relative to the mean: 2/pi for
-    p = 1, else ((p - 1)^2 / p) E[1/||Z||]^2 (Brown 1983), 0.785 for p = 2, 0.92 for p = 5."""
+    p = 1, else ((p - 1)^2 / p) E[1/||Z||]^2 (Brown 1983).
+
+    Examples
+    --------
+    >>> from mahalanobis.covariance.tyler import spatial_median_efficiency
+    >>> round(spatial_median_efficiency(2), 4), round(spatial_median_efficiency(5), 4)
+    (0.7854, 0.9054)
+    """
     if p == 1:
         return 2.0 / math.pi
     e_inv = math.exp(special.gammaln((p - 1) / 2) - special.gammaln(p / 2)) / math.sqrt(2)

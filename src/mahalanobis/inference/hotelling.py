@@ -526,7 +526,15 @@ def willems_approx(p: int, n: int) -> tuple[float, float]:
     Var as kappa p + exp(e1) n^e2 and 2 p kappa^2 + exp(v1) n^v2, the power laws interpolated
     in p for p >= 3 and tabulated for p = 1, 2), matched to a scaled F. As rrcov
     ``.getApprox``, q is set to n when the match gives q > n or q < 0 (it diverges as n
-    grows and the law tends to kappa chi2_p)."""
+    grows and the law tends to kappa chi2_p).
+
+    Examples
+    --------
+    >>> from mahalanobis.inference.hotelling import willems_approx
+    >>> d, q = willems_approx(3, 75)
+    >>> round(d, 4), round(q, 2)
+    (3.674, 43.33)
+    """
     kap = _kappa(0.75, p)
     limvar, limex = 2 * p * kap * kap, p * kap
     lp = math.log(p)
@@ -544,13 +552,22 @@ def willems_approx(p: int, n: int) -> tuple[float, float]:
     q = (p + 2) / (varx / ex ** 2 * p / 2 - 1) + 4
     if q > n or q < 0:
         q = float(n)
-    return ex * (q - 2) / q, q
+    return float(ex * (q - 2) / q), float(q)
 
 
 def robust_t2(center: np.ndarray, cov: np.ndarray, n: int, mu: np.ndarray
               ) -> tuple[float, float, float, float, float]:
     """(T^2, F, d, q, p-value) of the robust one-sample test for a given MCD centre and
-    scatter (rrcov ``T2.test(method = "mcd")`` given its CovMcd)."""
+    scatter (rrcov ``T2.test(method = "mcd")`` given its CovMcd).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.inference.hotelling import robust_t2
+    >>> T2, F, d, q, pv = robust_t2(np.array([0.3, 0.0]), np.eye(2), 50, np.zeros(2))
+    >>> round(T2, 2), round(pv, 4)
+    (4.5, 0.186)
+    """
     p = center.shape[0]
     _, z = _chol_solve_vec(cov, center - mu, "the MCD scatter")
     T2 = n * float(z @ z)

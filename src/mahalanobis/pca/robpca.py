@@ -28,7 +28,7 @@ from .._validation import as_data, check_fraction, check_int, check_random_state
 from ..covariance import h_alpha_n, mcd
 from ._common import _PCABase, class_pc, k_rule
 
-__all__ = ["ROBPCA", "unimcd"]
+__all__ = ["ROBPCA"]
 
 MAX_DIRECTIONS = 250
 
