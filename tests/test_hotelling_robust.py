@@ -74,7 +74,7 @@ def test_robust_t2_size_at_the_normal():
     # seeded simulation on clean data: the rejection rate at 5% lies in the binomial bounds
     rng = np.random.default_rng(2)
     reps = 150
-    pv = np.array([mh.hotelling_t2(rng.standard_normal((50, 2)), method="mcd",
+    pv = np.array([mh.hotelling_t2(rng.standard_normal((40, 2)), method="mcd",
                                    random_state=k).pvalue for k in range(reps)])
     lo, hi = stats.binom.interval(0.999, reps, 0.05)
     assert lo <= np.sum(pv < 0.05) <= hi

@@ -98,29 +98,28 @@ def _location_scale_rows(M: np.ndarray, scale: str) -> tuple[np.ndarray, np.ndar
 
 def _pairwise_matrix(YT: np.ndarray, scale: str, pairwise: str) -> np.ndarray:
     """U with unit diagonal and U_jk the GK covariance (or quadrant correlation) of the
-    standardised columns j, k (rows of YT), in blocks of about 2 MB."""
+    standardised columns j, k (rows of YT), the pairs in blocks of about 2 MB."""
     p, n = YT.shape
     U = np.eye(p)
+    I, J = np.triu_indices(p, 1)
     if pairwise == "qc":
-        med = median_rows(YT)
-        sgn = np.sign(YT - med[:, None])
+        sgn = np.sign(YT - median_rows(YT)[:, None])
     step = max(1, (1 << 18) // max(n, 1))
-    for i in range(p - 1):
-        for j0 in range(i + 1, p, step):
-            j1 = min(p, j0 + step)
-            if pairwise == "gk":
-                # s(y_j - y_i) = s(y_i - y_j) exactly: every scale here is symmetric
-                _, sp = _location_scale_rows(YT[j0:j1] + YT[i], scale)
-                _, sm = _location_scale_rows(YT[j0:j1] - YT[i], scale)
-                u = (sp * sp - sm * sm) / 4.0
-            else:  # rrcov's qc: sin(pi/2 r), r from the signs about the medians
-                prod = sgn[j0:j1] * sgn[i]
-                concord = (prod > 0).sum(axis=1)
-                discord = (prod < 0).sum(axis=1)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    r = (concord - discord) / (concord + discord)
-                u = np.sin(np.pi / 2 * np.nan_to_num(r))
-            U[i, j0:j1] = U[j0:j1, i] = u
+    for a in range(0, I.size, step):
+        i, j = I[a:a + step], J[a:a + step]
+        if pairwise == "gk":
+            # s(y_j - y_i) = s(y_i - y_j) exactly: every scale here is symmetric
+            _, sp = _location_scale_rows(YT[i] + YT[j], scale)
+            _, sm = _location_scale_rows(YT[i] - YT[j], scale)
+            u = (sp * sp - sm * sm) / 4.0
+        else:  # rrcov's qc: sin(pi/2 r), r from the signs about the medians
+            prod = sgn[i] * sgn[j]
+            concord = (prod > 0).sum(axis=1)
+            discord = (prod < 0).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = (concord - discord) / (concord + discord)
+            u = np.sin(np.pi / 2 * np.nan_to_num(r))
+        U[i, j] = U[j, i] = u
     return U
 
 
