@@ -66,6 +66,8 @@ __all__ = [
     "namespace",
     "pairwise_sq",
     "result_dtype",
+    "row_sq_norms",
+    "rows_finite",
     "same_library",
     "scatter_and_fourth_moment",
     "sq_norms",
@@ -436,10 +438,32 @@ class Factor:
     device, in one dtype: what a batch of distances needs. Built once per (library, device,
     dtype) and cached by :class:`~mahalanobis.Metric`."""
 
-    __slots__ = ("W", "W_lower", "center", "xp")
+    __slots__ = ("W", "W_lower", "center", "xp", "zero_center")
 
     def __init__(self, xp: ModuleType, center: Any, W: Any, W_lower: bool) -> None:
         self.xp, self.center, self.W, self.W_lower = xp, center, W, W_lower
+        #: A zero centre (pairwise shifts, the OOD metric) saves the centring pass.
+        self.zero_center = not bool(xp.any(center != 0))
+
+    def centred(self, X: Any) -> Any:
+        return X if self.zero_center else X - self.center
+
+
+def row_sq_norms(xp: ModuleType, Z: Any) -> Any:
+    """Squared l2 norms of the rows of Z (``vecdot``: no n x p temporary)."""
+    return xp.vecdot(Z, Z, axis=-1)
+
+
+def rows_finite(xp: ModuleType, X: Any) -> Any:
+    """Boolean (n,) mask of rows of X with only finite values.
+
+    One reduction (row sums) answers for almost every row without an n x p boolean
+    temporary; only rows whose sum is not finite (a NaN or inf, or a float32 overflow) are
+    looked at entry by entry."""
+    ok = xp.isfinite(xp.sum(X, axis=1))
+    if bool(xp.all(ok)):
+        return ok
+    return xp.all(xp.isfinite(X), axis=1)
 
 
 def sq_norms(f: Factor, X: Any) -> Any:
@@ -455,8 +479,8 @@ def sq_norms(f: Factor, X: Any) -> Any:
     parts = []
     with matmul_precision(xp):
         for s in range(0, n, rows):
-            Z = (X[s:min(n, s + rows), :] - f.center) @ Wt
-            parts.append(xp.sum(Z * Z, axis=1))
+            Z = f.centred(X[s:min(n, s + rows), :]) @ Wt
+            parts.append(row_sq_norms(xp, Z))
     return parts[0] if len(parts) == 1 else xp.concat(parts)
 
 
@@ -467,7 +491,7 @@ def whiten_rows(f: Factor, X: Any) -> Any:
     rows = chunk_rows(X, p)
     Wt = f.W.T
     with matmul_precision(xp):
-        parts = [(X[s:min(n, s + rows), :] - f.center) @ Wt for s in range(0, n, rows)]
+        parts = [f.centred(X[s:min(n, s + rows), :]) @ Wt for s in range(0, n, rows)]
     if not parts:
         return xp.zeros((0, p), dtype=f.W.dtype, device=device_of(X))
     return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
@@ -489,8 +513,8 @@ def pairwise_sq(xp: ModuleType, ZA: Any, ZB: Any | None) -> Any:
     """
     symmetric = ZB is None
     ZB_ = ZA if symmetric else ZB
-    na2 = xp.sum(ZA * ZA, axis=1)
-    nb2 = na2 if symmetric else xp.sum(ZB_ * ZB_, axis=1)
+    na2 = row_sq_norms(xp, ZA)
+    nb2 = na2 if symmetric else row_sq_norms(xp, ZB_)
     with matmul_precision(xp):
         G = ZA @ ZB_.T
     scale = na2[:, None] + nb2[None, :]

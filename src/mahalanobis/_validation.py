@@ -419,7 +419,7 @@ def as_xp_data(X: Any, name: str = "X", *, nan_policy: str = "raise", min_sample
         X = xp.astype(X, dt)
     kept = None
     if check_finite and n:
-        finite = xp.all(xp.isfinite(X), axis=1)
+        finite = _array_api.rows_finite(xp, X)
         if not bool(xp.all(finite)):
             _, _, kept = apply_nan_policy(np.empty((n, 0)), None, _array_api.to_numpy(finite),
                                           nan_policy, name)

@@ -650,10 +650,10 @@ def _xp_apply_nan_policy(values: Any, data: Data, nan_policy: str, name: str) ->
     xp = _array_api.namespace(values)
     if nan_policy == "propagate":
         return values
-    ok = xp.isfinite(values) if values.ndim == 1 else xp.all(xp.isfinite(values), axis=1)
+    ok = xp.isfinite(values) if values.ndim == 1 else _array_api.rows_finite(xp, values)
     if bool(xp.all(ok)):
         return values
-    finite_rows = _array_api.to_numpy(xp.all(xp.isfinite(data.values), axis=1))
+    finite_rows = _array_api.to_numpy(_array_api.rows_finite(xp, data.values))
     n = int(data.values.shape[0])
     _, _, kept = apply_nan_policy(np.empty((n, 0)), None, finite_rows, nan_policy, name)
     if kept is None:
@@ -733,7 +733,7 @@ def _xp_pairwise(m: Metric, XA: Any, XB: Any, squared: bool, nan_policy: str,
     xp = _array_api.namespace(A.values)
     dev = _array_api.device_of(A.values)
     f = _xp_factor(m, xp, dev, A.values.dtype)
-    finite = xp.all(xp.isfinite(A.values), axis=1)
+    finite = _array_api.rows_finite(xp, A.values)
     # centring by a common shift leaves differences unchanged but shrinks the norms
     shift = xp.mean(A.values[finite], axis=0) if bool(xp.any(finite)) else f.center
     fs = _array_api.Factor(xp, shift, f.W, f.W_lower)

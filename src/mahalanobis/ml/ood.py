@@ -26,7 +26,7 @@ def _l2_normalize(X: np.ndarray) -> np.ndarray:
 
 def _l2_normalize_xp(xp: Any, X: Any) -> Any:
     """Rows scaled to unit l2 norm (zero rows kept), in X's namespace and dtype."""
-    norms = xp.sqrt(xp.sum(X * X, axis=1))
+    norms = xp.sqrt(_array_api.row_sq_norms(xp, X))
     return X / xp.where(norms == 0, xp.ones_like(norms), norms)[:, None]
 
 
@@ -230,8 +230,6 @@ class MahalanobisOOD(BaseEstimator):
                             "of the same library (or fit again on the library you score).")
         A = as_xp_data(X, "X", n_features=self.n_features_in_).values
         xp, dev = _array_api.namespace(A), _array_api.device_of(A)
-        if self.normalize:
-            A = _l2_normalize_xp(xp, A)
         M = self.metric_.whiten(_array_api.to_namespace(self.means_, xp, dev, A.dtype))
         shift = xp.mean(M, axis=0)
         M = M - shift
@@ -240,6 +238,8 @@ class MahalanobisOOD(BaseEstimator):
         parts = []
         for s in range(0, n, rows):
             B = A[s:min(n, s + rows), :]
+            if self.normalize:
+                B = _l2_normalize_xp(xp, B)
             d2 = _array_api.pairwise_sq(xp, self.metric_.whiten(B) - shift, M)
             if self.relative:
                 d2 = d2 - self.background_metric_.distance(B, squared=True)[:, None]
