@@ -88,7 +88,7 @@ def readonly(a: Any) -> np.ndarray:
 
     Arrays of other libraries (Array API input) have no read-only flag and are returned as
     they are: they stay in their own namespace and on their own device."""
-    if _array_api.is_foreign(a):
+    if not isinstance(a, np.ndarray) and _array_api.is_foreign(a):
         return a
     v = np.asarray(a).view()
     v.setflags(write=False)

@@ -554,7 +554,7 @@ def _direct_quadratic(A: np.ndarray, center: np.ndarray, P: np.ndarray) -> np.nd
 # namespace and on their own device; the kernels are in mahalanobis._array_api.
 def _np_dtype(values: Any, dtype: Any) -> Any:
     """NumPy results in the asked-for dtype (computed in float64; float32 only casts)."""
-    if _array_api.check_dtype(dtype) == "float32":
+    if dtype is not None and _array_api.check_dtype(dtype) == "float32":
         return values.astype(np.float32)
     return values
 
