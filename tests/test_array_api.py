@@ -26,6 +26,10 @@ pytest.importorskip("array_api_compat")
 xs = pytest.importorskip("array_api_strict")
 
 
+_HAS_JAX = importlib.util.find_spec("jax") is not None
+_HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+
 # --------------------------------------------------------------------------- backends
 class Backend:
     """One library on one device: make arrays, read them back, check where results live."""
@@ -65,12 +69,12 @@ def _strict(device_name: str | None = None, f64: bool = True) -> Backend:
                    lambda a: np.asarray(a.to_device(cpu)), f64)
 
 
-def _jax(x64: bool) -> Backend:
+def _jax(x64: bool, platform: str = "cpu") -> Backend:
     import jax
     import jax.numpy as jnp
     jax.config.update("jax_enable_x64", x64)
-    return Backend(f"jax-{'x64' if x64 else 'x32'}", jnp, jax.devices("cpu")[0], np.asarray,
-                   x64)
+    return Backend(f"jax-{platform}-{'x64' if x64 else 'x32'}", jnp, jax.devices(platform)[0],
+                   np.asarray, x64)
 
 
 def _torch(device: str) -> Backend:
@@ -93,6 +97,16 @@ def _has_cuda_torch() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def _has_jax_gpu() -> bool:
+    if not _HAS_JAX:
+        return False
+    import jax
+    try:
+        return bool(jax.devices("gpu"))
+    except RuntimeError:
+        return False
+
+
 def _has_cupy() -> bool:
     if importlib.util.find_spec("cupy") is None:
         return False
@@ -103,8 +117,6 @@ def _has_cupy() -> bool:
         return False
 
 
-_HAS_JAX = importlib.util.find_spec("jax") is not None
-_HAS_TORCH = importlib.util.find_spec("torch") is not None
 _NO_TORCH = "torch is not installed (make test-torch installs the CPU wheel)"
 BACKENDS = [
     pytest.param("strict", id="strict"),
@@ -117,6 +129,8 @@ BACKENDS = [
         not _has_cuda_torch(), reason="no CUDA device visible to torch")),
     pytest.param("cupy", id="cupy", marks=pytest.mark.skipif(
         not _has_cupy(), reason="no CuPy with a CUDA device")),
+    pytest.param("jax-gpu", id="jax-gpu", marks=pytest.mark.skipif(
+        not _has_jax_gpu(), reason="no GPU visible to JAX")),
 ]
 
 
@@ -124,15 +138,15 @@ BACKENDS = [
 #: loaded 2-core machine), so the exhaustive parametrisations run on the other backends and
 #: JAX runs the tests that reach each code path once (its own: NaN from a failed Cholesky,
 #: immutable arrays, its triangular solve and gammaincc, no float64 without x64).
-BACKENDS_LIGHT = [b for b in BACKENDS if b.id != "jax-cpu"]
+BACKENDS_LIGHT = [b for b in BACKENDS if b.id not in ("jax-cpu", "jax-gpu")]
 
 
 def _make_backend(request):
     name = request.param
-    if name == "jax":
+    if name in ("jax", "jax-gpu"):
         import jax
         old = jax.config.jax_enable_x64
-        yield _jax(True)
+        yield _jax(True, "gpu" if name == "jax-gpu" else "cpu")
         jax.config.update("jax_enable_x64", old)
         return
     yield {"strict": lambda: _strict(), "strict-device1": lambda: _strict("device1"),
