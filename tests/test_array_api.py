@@ -249,6 +249,19 @@ def test_array_metric_scores_numpy_input_on_the_host(be_light, data):
     _close(m.pairwise(X[:4]), mh.Metric(c, S).pairwise(X[:4]))
 
 
+def test_metrics_pickle_after_scoring_arrays(be_light, data):
+    """The per-device factor caches are dropped when pickling and rebuilt afterwards."""
+    import pickle
+    be = be_light
+    X, _, c, S = data
+    for m in (mh.Metric(c, S), mh.fit(be.asarray(X), method="ledoit_wolf")):
+        before = be.np(m.distance(be.asarray(X)))
+        m2 = pickle.loads(pickle.dumps(m))
+        _close(be.check(m2.distance(be.asarray(X))), before)
+        with pytest.raises(AttributeError, match="immutable"):
+            m2.n_samples = 3
+
+
 def test_function_forms(be, data):
     X, Y, c, S = data
     Xb, Yb = be.asarray(X), be.asarray(Y)

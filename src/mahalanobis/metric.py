@@ -133,6 +133,18 @@ class Metric:
     def _freeze(self) -> None:
         object.__setattr__(self, "_frozen", True)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Caches of device copies hold library modules, which do not pickle: they are rebuilt.
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_factors", "_host_metric")}
+        if state.get("_xp") is not None:
+            state["_xp"] = True  # the namespace is found again from the arrays
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if state.get("_xp") is True:
+            self.__dict__["_xp"] = _array_api.namespace(self._center)
+
     def _cache(self, name: str, value: Any) -> Any:
         """Store a lazily computed value (the only mutation after construction)."""
         object.__setattr__(self, name, value)
