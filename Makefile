@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench reference clean
+.PHONY: demo test test-torch lint bench reference clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(PY) -m pytest -q
+
+# The Array API tests on PyTorch's CPU build as well (pip takes the CPU wheel of torch 2.13.0
+# from this machine's disk; a plain `pip install torch` would pull a CUDA build of several GB).
+test-torch: $(STAMP)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pytest -q tests/test_array_api.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

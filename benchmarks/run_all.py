@@ -16,7 +16,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ORDER = ["distance", "mcd", "robust", "shrinkage", "control", "ml", "extensions", "dask"]
+ORDER = ["distance", "mcd", "robust", "shrinkage", "control", "ml", "arrayapi", "extensions",
+         "dask"]
 # bench_online.py and bench_sketch.py both write sections of results/extensions.md.
 SCRIPTS = {"extensions": ["online", "sketch"]}
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _array_api
 from .errors import SingularCovarianceError
 
 __all__ = [
@@ -23,6 +24,9 @@ __all__ = [
     "as_data",
     "as_square_matrix",
     "as_vector",
+    "as_xp_data",
+    "as_xp_square_matrix",
+    "as_xp_vector",
     "check_choice",
     "check_fraction",
     "check_int",
@@ -80,7 +84,12 @@ class Data:
 
 
 def readonly(a: Any) -> np.ndarray:
-    """A read-only view of an array (results never share writable memory with callers)."""
+    """A read-only view of an array (results never share writable memory with callers).
+
+    Arrays of other libraries (Array API input) have no read-only flag and are returned as
+    they are: they stay in their own namespace and on their own device."""
+    if not isinstance(a, np.ndarray) and _array_api.is_foreign(a):
+        return a
     v = np.asarray(a).view()
     v.setflags(write=False)
     return v
@@ -189,6 +198,8 @@ def _to_float_array(X: Any, name: str) -> np.ndarray:
         return X.to_numpy(dtype=float, na_value=np.nan)
     if _is_series(X):
         X = X.to_numpy()
+    if _array_api.is_foreign(X):
+        raise _array_api.unsupported(X, name)
     try:
         arr = np.asarray(X)
     except ValueError as exc:  # ragged nested lists
@@ -248,33 +259,45 @@ def as_data(X: Any, name: str = "X", *, nan_policy: str = "raise", min_samples: 
             X = X[list(feature_names)]
         index, columns = X.index, X.columns
     arr = _to_float_array(X, name)
-    if arr.ndim != 2:
-        if arr.ndim == 1:
-            raise ValueError(
-                f"{name} must be 2-D (n_samples, n_features); got a 1-D array of length "
-                f"{arr.shape[0]}. Use {name}.reshape(-1, 1) for a single feature or "
-                f"{name}.reshape(1, -1) for a single sample.")
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features); got {arr.ndim} "
-                         f"dimensions with shape {arr.shape}.")
-    n, p = arr.shape
-    if p == 0:
-        raise ValueError(f"{name} has no columns; pass at least one feature.")
-    if n_features is not None and p != n_features:
-        raise ValueError(f"{name} has {p} columns but {n_features} were expected (the "
-                         "dimension of the centre and scatter); pass data with matching columns.")
+    n, _ = _check_matrix_shape(arr.shape, name, n_features)
     kept = None
     if check_finite:
         finite_rows = _finite_rows(arr)
         if not finite_rows.all():
             arr, index, kept = apply_nan_policy(arr, index, finite_rows, nan_policy, name)
-    if arr.shape[0] < max(min_samples, 1):
-        what = "after dropping rows with NaN" if kept is not None else ""
-        if arr.shape[0] == 0:
+    _check_min_samples(arr.shape[0], min_samples, name, kept is not None)
+    return Data(values=arr, index=index, columns=columns, kept=kept, n_input=n)
+
+
+def _check_matrix_shape(shape: tuple[int, ...], name: str,
+                        n_features: int | None) -> tuple[int, int]:
+    """(n, p) of a data matrix's shape, or the error for a wrong number of dimensions or
+    columns."""
+    if len(shape) != 2:
+        if len(shape) == 1:
+            raise ValueError(
+                f"{name} must be 2-D (n_samples, n_features); got a 1-D array of length "
+                f"{shape[0]}. Use {name}.reshape(-1, 1) for a single feature or "
+                f"{name}.reshape(1, -1) for a single sample.")
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features); got {len(shape)} "
+                         f"dimensions with shape {tuple(shape)}.")
+    n, p = int(shape[0]), int(shape[1])
+    if p == 0:
+        raise ValueError(f"{name} has no columns; pass at least one feature.")
+    if n_features is not None and p != n_features:
+        raise ValueError(f"{name} has {p} columns but {n_features} were expected (the "
+                         "dimension of the centre and scatter); pass data with matching columns.")
+    return n, p
+
+
+def _check_min_samples(n_rows: int, min_samples: int, name: str, dropped: bool) -> None:
+    if n_rows < max(min_samples, 1):
+        what = "after dropping rows with NaN" if dropped else ""
+        if n_rows == 0:
             raise ValueError(f"{name} is empty {what}".rstrip() + "; pass at least "
                              f"{max(min_samples, 1)} row(s) of data.")
-        raise ValueError(f"{name} has {arr.shape[0]} row(s) {what}".replace("  ", " ")
+        raise ValueError(f"{name} has {n_rows} row(s) {what}".replace("  ", " ")
                          + f"; at least {min_samples} are needed.")
-    return Data(values=arr, index=index, columns=columns, kept=kept, n_input=n)
 
 
 def _finite_rows(arr: np.ndarray) -> np.ndarray:
@@ -367,6 +390,87 @@ def check_sample_covariance(data: Data, name: str = "X") -> None:
             f"{name} has {n} rows for {p} features: a sample covariance needs more rows than "
             "features (n_samples > n_features). Use method='ledoit_wolf', 'oas', 'mrcd' or "
             "'modified_cholesky', or select fewer columns.", rank=min(n - 1, p))
-    const = np.flatnonzero(np.ptp(data.values, axis=0) == 0)
+    if _array_api.is_foreign(data.values):  # p booleans come to the host
+        xp = _array_api.namespace(data.values)
+        const = np.flatnonzero(_array_api.to_numpy(
+            xp.max(data.values, axis=0) == xp.min(data.values, axis=0)))
+    else:
+        const = np.flatnonzero(np.ptp(data.values, axis=0) == 0)
     if const.size:
         raise constant_columns_error(name, const, data.columns, p)
+
+
+# --------------------------------------------------------------------------- Array API input
+def as_xp_data(X: Any, name: str = "X", *, nan_policy: str = "raise", min_samples: int = 1,
+               n_features: int | None = None, dtype: str | None = None,
+               check_finite: bool = True) -> Data:
+    """:func:`as_data` for an array of another library (PyTorch, JAX, CuPy, ...).
+
+    ``values`` stays in the array's namespace and on its device, cast to the floating dtype of
+    :func:`mahalanobis._array_api.result_dtype` (float32 input stays float32 unless
+    ``dtype="float64"``). The NaN scan is one reduction on the device; only when a row is not
+    finite does the row mask come to the host (to name the rows or record ``kept``).
+    """
+    check_nan_policy(nan_policy)
+    xp = _array_api.namespace(X)
+    n, _ = _check_matrix_shape(tuple(X.shape), name, n_features)
+    dt = _array_api.result_dtype(xp, X, dtype)
+    if X.dtype != dt:
+        X = xp.astype(X, dt)
+    kept = None
+    if check_finite and n:
+        finite = _array_api.rows_finite(xp, X)
+        if not bool(xp.all(finite)):
+            _, _, kept = apply_nan_policy(np.empty((n, 0)), None, _array_api.to_numpy(finite),
+                                          nan_policy, name)
+            if kept is not None:
+                X = X[xp.asarray(kept, device=_array_api.device_of(X))]
+    _check_min_samples(int(X.shape[0]), min_samples, name, kept is not None)
+    return Data(values=X, kept=kept, n_input=n)
+
+
+def as_xp_vector(v: Any, name: str, xp: Any, device: Any, dtype: Any,
+                 length: int | None = None) -> Any:
+    """:func:`as_vector` for Array API input: a finite 1-D vector in namespace ``xp`` on
+    ``device`` (NumPy vectors and lists are moved there; they are p numbers)."""
+    if not _array_api.is_foreign(v):
+        v = as_vector(v, name, length)
+    arr = _array_api.to_namespace(v, xp, device, dtype)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D vector; got shape {tuple(arr.shape)}.")
+    if length is not None and arr.shape[0] != length:
+        raise ValueError(f"{name} has length {arr.shape[0]} but {length} was expected (the "
+                         "number of features); pass a vector with one value per feature.")
+    if not bool(xp.all(xp.isfinite(arr))):
+        raise ValueError(f"{name} has NaN or infinite values; pass finite numbers.")
+    return arr
+
+
+def as_xp_square_matrix(S: Any, name: str, xp: Any, device: Any, dtype: Any,
+                        n_features: int | None = None, *, symmetric: bool = True,
+                        sym_rtol: float = 1e-8) -> Any:
+    """:func:`as_square_matrix` for Array API input, in namespace ``xp`` on ``device``: the
+    same checks (shape, finite, symmetric up to ``sym_rtol``, then symmetrised), each a
+    reduction on the device with one scalar read back."""
+    if not _array_api.is_foreign(S):
+        S = as_square_matrix(S, name, n_features, symmetric=symmetric, sym_rtol=sym_rtol)
+    arr = _array_api.to_namespace(S, xp, device, dtype)
+    shape = tuple(arr.shape)
+    if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0:
+        raise ValueError(f"{name} must be a square 2-D matrix; got shape {shape}.")
+    p = shape[0]
+    if n_features is not None and p != n_features:
+        raise ValueError(f"{name} is {p} x {p} but the data have {n_features} features; pass a "
+                         f"{n_features} x {n_features} matrix.")
+    if not bool(xp.all(xp.isfinite(arr))):
+        raise ValueError(f"{name} has NaN or infinite entries; pass a finite matrix.")
+    if symmetric and p > 1:
+        scale = float(xp.max(xp.abs(arr)))
+        asym = float(xp.max(xp.abs(arr - arr.T)))
+        if asym > sym_rtol * scale:
+            raise ValueError(
+                f"{name} is not symmetric (max |{name} - {name}.T| = {asym:.3g}, largest entry "
+                f"{scale:.3g}); pass a symmetric matrix, e.g. ({name} + {name}.T) / 2 if the "
+                "asymmetry is rounding.")
+        arr = (arr + arr.T) / 2.0
+    return arr

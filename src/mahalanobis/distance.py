@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from . import _array_api
 from ._deprecation import renamed_parameters
 from ._linalg import mean_and_cov
-from ._validation import as_data, as_square_matrix, is_dask
+from ._validation import as_data, as_square_matrix, as_xp_data, is_dask
 from .metric import Metric
 
 __all__ = ["distance", "pairwise", "whiten"]
@@ -23,28 +25,98 @@ def _metric(center: Any, cov: Any, precision: Any, p: int | None = None) -> Metr
     return Metric.from_precision(center, precision)
 
 
-def distance(X: Any, center: Any, cov: Any = None, *, precision: Any = None,
-             squared: bool = False, nan_policy: str = "raise") -> Any:
+def distance(X: ArrayLike, center: ArrayLike, cov: ArrayLike | None = None, *,
+             precision: ArrayLike | None = None, squared: bool = False,
+             nan_policy: str = "raise", dtype: Any = None) -> Any:
     """Mahalanobis distances of the rows of X to ``center``.
 
     Pass the scatter as ``cov=`` (covariance) or ``precision=`` (inverse covariance), by
     keyword. To reuse one scatter for many calls, build a :class:`Metric` once instead.
 
-    Returns D (``squared=False``) or D^2 (``squared=True``), shape (n,), or a Series carrying
-    X's index when X is a DataFrame.
+    Parameters
+    ----------
+    X : array-like of shape (n, p)
+        The points: a NumPy array, a DataFrame, or an array of an Array API library
+        (PyTorch, JAX, CuPy, ...), which is scored on its own device.
+    center : array-like of shape (p,)
+    cov, precision : array-like of shape (p, p)
+        The scatter or its inverse, exactly one of them, by keyword.
+    squared : bool
+        False returns D, True returns D^2.
+    nan_policy : {"raise", "omit", "propagate"}
+    dtype : {None, "float32", "float64"}
+        Dtype of the computation and result; None keeps float32 Array API input in float32
+        (see :meth:`Metric.distance` for the accuracy) and computes everything else in float64.
+
+    Returns
+    -------
+    D (``squared=False``) or D^2 (``squared=True``), shape (n,): a NumPy array, a Series
+    carrying X's index when X is a DataFrame, or an array of X's library on X's device.
+
+    Raises
+    ------
+    ValueError
+        When neither or both of ``cov`` and ``precision`` are given, or for bad input.
+    SingularCovarianceError
+        When the scatter is not positive definite.
+
+    See Also
+    --------
+    Metric.distance : the same with the scatter factored once for many calls.
+    pairwise : distances between all pairs of rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> mh.distance([[1.0, 1.0], [2.0, 0.0]], [0.0, 0.0], cov=[[1.0, 0.5], [0.5, 1.0]])
+    array([1.15470054, 2.30940108])
     """
-    return _metric(center, cov, precision).distance(X, squared=squared, nan_policy=nan_policy)
+    return _metric(center, cov, precision).distance(X, squared=squared, nan_policy=nan_policy,
+                                                    dtype=dtype)
 
 
 @renamed_parameters(method="kind")
-def whiten(X: Any, center: Any, cov: Any, *, kind: str = "cholesky",
-           nan_policy: str = "raise") -> Any:
-    """Whitened coordinates of X under N(center, cov); see :meth:`Metric.whiten`."""
-    return Metric(center, cov).whiten(X, kind=kind, nan_policy=nan_policy)
+def whiten(X: ArrayLike, center: ArrayLike, cov: ArrayLike, *, kind: str = "cholesky",
+           nan_policy: str = "raise", dtype: Any = None) -> Any:
+    """Whitened coordinates of X under N(center, cov); see :meth:`Metric.whiten`.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, p)
+        NumPy, DataFrame, or an Array API array (whitened on its own device).
+    center : array-like of shape (p,)
+    cov : array-like of shape (p, p)
+    kind : {"cholesky", "zca", "pca"}
+    nan_policy : {"raise", "omit", "propagate"}
+    dtype : {None, "float32", "float64"}
+        As for :func:`distance`.
+
+    Returns
+    -------
+    Z of shape (n, p) with ||z||^2 = D^2(x), in X's library and on X's device.
+
+    Raises
+    ------
+    SingularCovarianceError
+        When ``cov`` is not positive definite.
+
+    See Also
+    --------
+    Metric.whiten, distance
+
+    Examples
+    --------
+    >>> import mahalanobis as mh
+    >>> mh.whiten([[2.0, 0.0]], [0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]])
+    array([[1., 0.]])
+    """
+    return Metric(center, cov).whiten(X, kind=kind, nan_policy=nan_policy, dtype=dtype)
 
 
-def pairwise(XA: Any, XB: Any = None, *, cov: Any = None, precision: Any = None,
-             squared: bool = False, nan_policy: str = "raise") -> Any:
+def pairwise(XA: ArrayLike, XB: ArrayLike | None = None, *, cov: ArrayLike | None = None,
+             precision: ArrayLike | None = None, squared: bool = False,
+             nan_policy: str = "raise", dtype: Any = None) -> Any:
     """All-pairs Mahalanobis distances between the rows of XA and XB (or XA with itself).
 
     Both sets are whitened once (one triangular multiply each); the n_A x n_B squared
@@ -57,10 +129,23 @@ def pairwise(XA: Any, XB: Any = None, *, cov: Any = None, precision: Any = None,
 
     Returns an (n_A, n_B) array, or a DataFrame labelled by the inputs' indexes. Dask arrays
     give a lazy dask array blocked like XA's and XB's rows (needs ``cov=`` or ``precision=``).
+    Arrays of an Array API library (PyTorch, JAX, CuPy, ...) give an array of that library
+    on their device (the default covariance is then accumulated there too); ``dtype`` as for
+    :func:`distance`.
+
+    Examples
+    --------
+    >>> import mahalanobis as mh
+    >>> mh.pairwise([[0.0, 0.0], [2.0, 0.0]], cov=[[4.0, 0.0], [0.0, 1.0]])
+    array([[0., 1.],
+           [1., 0.]])
     """
     if is_dask(XA) or is_dask(XB):
         from ._dask._pairwise import pairwise_dask
         return pairwise_dask(XA, XB, cov=cov, precision=precision, squared=squared)
+    if _array_api.is_foreign(XA, XB, cov, precision):
+        return _metric_for_pairs_xp(XA, XB, cov, precision).pairwise(
+            XA, XB, squared=squared, nan_policy=nan_policy, dtype=dtype)
     A = as_data(XA, "XA", nan_policy=nan_policy)
     p = A.values.shape[1]
     B = None if XB is None else as_data(XB, "XB", n_features=p, nan_policy=nan_policy)
@@ -69,10 +154,7 @@ def pairwise(XA: Any, XB: Any = None, *, cov: Any = None, precision: Any = None,
         stacked = A.values if B is None else np.vstack([A.values, B.values])
         stacked = stacked[np.isfinite(stacked).all(axis=1)]
         if stacked.shape[0] <= p:
-            raise ValueError(
-                f"pairwise needs cov= or precision= when XA (and XB) have {stacked.shape[0]} "
-                f"rows for {p} features: the sample covariance is singular. Pass cov= from a "
-                "regularised estimator, e.g. mh.fit(X, method='ledoit_wolf').cov.")
+            raise _too_few_rows(stacked.shape[0], p)
         shift, S = mean_and_cov(stacked)
         metric = Metric(shift, S)
     elif cov is not None and precision is not None:
@@ -81,4 +163,37 @@ def pairwise(XA: Any, XB: Any = None, *, cov: Any = None, precision: Any = None,
         metric = Metric(shift, as_square_matrix(cov, "cov", p))
     else:
         metric = Metric.from_precision(shift, as_square_matrix(precision, "precision", p))
-    return metric._pairwise_data(A, B, squared)
+    out = metric._pairwise_data(A, B, squared)
+    return out.astype(np.float32) if _array_api.check_dtype(dtype) == "float32" else out
+
+
+def _too_few_rows(n: int, p: int) -> ValueError:
+    return ValueError(
+        f"pairwise needs cov= or precision= when XA (and XB) have {n} rows for {p} features: "
+        "the sample covariance is singular. Pass cov= from a regularised estimator, e.g. "
+        "mh.fit(X, method='ledoit_wolf').cov.")
+
+
+def _metric_for_pairs_xp(XA: Any, XB: Any, cov: Any, precision: Any) -> Metric:
+    """The metric of :func:`pairwise` for Array API input: the given scatter, or the sample
+    covariance of XA and XB together accumulated on their device (float64 where it has it)."""
+    if cov is not None and precision is not None:
+        raise ValueError("pass cov= or precision=, not both.")
+    if cov is not None or precision is not None:
+        p = int(XA.shape[-1]) if hasattr(XA, "shape") else len(XA[0])
+        if cov is not None:
+            return Metric(np.zeros(p), cov)
+        return Metric.from_precision(np.zeros(p), precision)
+    A = as_xp_data(XA, "XA", nan_policy="omit").values
+    p = int(A.shape[1])
+    xp = _array_api.namespace(A)
+    if XB is not None:
+        B = as_xp_data(XB, "XB", n_features=p, nan_policy="omit").values
+        if B.dtype != A.dtype:  # one common dtype: the work dtype (float64 where available)
+            wd = _array_api.work_dtype(xp, _array_api.device_of(A))
+            A, B = xp.astype(A, wd), xp.astype(B, wd)
+        A = xp.concat([A, B], axis=0)
+    if A.shape[0] <= p:
+        raise _too_few_rows(int(A.shape[0]), p)
+    center, M = _array_api.comoments(A, _array_api.work_dtype(xp, _array_api.device_of(A)))
+    return Metric(center, M / (A.shape[0] - 1))

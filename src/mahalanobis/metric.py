@@ -8,7 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from scipy import stats
 
-from . import _linalg
+from . import _array_api, _linalg
 from ._deprecation import keyword_only, renamed_parameters
 from ._validation import (
     Data,
@@ -16,6 +16,9 @@ from ._validation import (
     as_data,
     as_square_matrix,
     as_vector,
+    as_xp_data,
+    as_xp_square_matrix,
+    as_xp_vector,
     check_choice,
     check_fraction,
     check_int,
@@ -98,12 +101,18 @@ class Metric:
 
     _center: np.ndarray
     _W: np.ndarray
+    #: Array API namespace of a metric built from another library's arrays (None: NumPy).
+    _xp: Any = None
 
     #: Name of the estimator that produced the metric (None for given parameters).
     method: str | None = None
 
     def __init__(self, center: Any, cov: Any, *, n_samples: Any = None,
                  feature_names: Any = None) -> None:
+        if _array_api.is_foreign(center, cov):  # factored in that library, on its device
+            self._setup_xp(center, cov=cov, feature_names=feature_names, n_samples=n_samples)
+            self._freeze()
+            return
         center = as_vector(center, "center")
         cov = as_square_matrix(cov, "cov", center.shape[0])
         L, rcond = _linalg.cholesky(cov, "cov", return_rcond=True)
@@ -124,6 +133,18 @@ class Metric:
     def _freeze(self) -> None:
         object.__setattr__(self, "_frozen", True)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Caches of device copies hold library modules, which do not pickle: they are rebuilt.
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_factors", "_host_metric")}
+        if state.get("_xp") is not None:
+            state["_xp"] = True  # the namespace is found again from the arrays
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if state.get("_xp") is True:
+            self.__dict__["_xp"] = _array_api.namespace(self._center)
+
     def _cache(self, name: str, value: Any) -> Any:
         """Store a lazily computed value (the only mutation after construction)."""
         object.__setattr__(self, name, value)
@@ -135,10 +156,13 @@ class Metric:
                W: np.ndarray | None = None, W_lower: bool = True,
                log_det: float | None = None, rcond: float | None = None,
                feature_names: Any = None, warn: bool = True, n_samples: Any = None) -> None:
-        self._center = readonly(np.array(center, dtype=float))
-        self._cov = None if cov is None else readonly(np.array(cov, dtype=float))
+        xp = _array_api.namespace(center) if _array_api.is_foreign(center) else None
+        self._xp = xp  # Array API arrays are kept as they are (namespace, device, dtype)
+        self._center = readonly(center if xp else np.array(center, dtype=float))
+        self._cov = None if cov is None else readonly(cov if xp else np.array(cov, dtype=float))
         self._L = None if L is None else readonly(L)
-        self._precision = None if precision is None else readonly(np.array(precision))
+        self._precision = None if precision is None else readonly(
+            precision if xp else np.array(precision))
         if W is None:
             assert L is not None
             W, W_lower = _linalg.inverse_triangular(L, lower=True), True
@@ -166,10 +190,22 @@ class Metric:
         #: Positions of input rows dropped before fitting (``nan_policy="omit"``).
         self.omitted: np.ndarray = np.empty(0, dtype=np.intp)
 
+    def _setup_xp(self, center: Any, **kwargs: Any) -> None:
+        """:meth:`_setup` for arrays of another library (see :func:`_xp_factorise`)."""
+        setup = {k: kwargs.pop(k) for k in ("feature_names", "n_samples", "warn")
+                 if k in kwargs}
+        self._setup(**_xp_factorise(center, **kwargs), **setup)
+
     @classmethod
     def from_precision(cls, center: Any, precision: Any, *, n_samples: Any = None,
                        feature_names: Any = None) -> Metric:
         """A metric from a precision (inverse covariance) matrix P: D^2 = (x-m)^T P (x-m)."""
+        if _array_api.is_foreign(center, precision):
+            self = cls.__new__(cls)
+            self._setup_xp(center, precision=precision, feature_names=feature_names,
+                           n_samples=n_samples)
+            self._freeze()
+            return self
         center = as_vector(center, "center")
         P = as_square_matrix(precision, "precision", center.shape[0])
         Lp, rcond = _linalg.cholesky(P, "precision", return_rcond=True)
@@ -189,6 +225,12 @@ class Metric:
         Only the triangle named by ``lower`` is read. Columns with a negative diagonal are
         flipped (that leaves S unchanged); a zero on the diagonal is a singular scatter.
         """
+        if _array_api.is_foreign(center, cholesky):
+            self = cls.__new__(cls)
+            self._setup_xp(center, cholesky=cholesky, lower=lower, feature_names=feature_names,
+                           n_samples=n_samples)
+            self._freeze()
+            return self
         center = as_vector(center, "center")
         T = as_square_matrix(cholesky, "cholesky", center.shape[0], symmetric=False)
         L = np.tril(T) if lower else np.triu(T).T
@@ -261,6 +303,9 @@ class Metric:
     @property
     def condition_number(self) -> float:
         """Exact 2-norm condition number of S (largest over smallest eigenvalue)."""
+        if self._cond_exact is None and self._xp is not None:
+            eig = self._xp.linalg.eigvalsh(self.cov)
+            self._cache("_cond_exact", float(eig[-1] / eig[0]) if float(eig[0]) > 0 else np.inf)
         if self._cond_exact is None:
             S = self._cov if self._cov is not None else self.precision
             self._cache("_cond_exact", _linalg.condition_number(np.asarray(S)))
@@ -312,7 +357,8 @@ class Metric:
         return _linalg.sq_norms_of_whitened(A, self._center, self._W, self._W_lower)
 
     @keyword_only(2, "squared")
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> Any:
+    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise",
+                 dtype: Any = None) -> Any:
         """Mahalanobis distances of the rows of X to the centre.
 
         Parameters
@@ -323,20 +369,38 @@ class Metric:
         nan_policy : {"raise", "omit", "propagate"}
             Rows with NaN: an error (default), dropped (with a warning naming them), or NaN.
 
+        dtype : {None, "float32", "float64"}
+            Floating dtype of the computation and result. None: float64 for NumPy input, the
+            input's own for Array API input (float32 stays float32).
+
         Returns
         -------
-        ndarray of shape (n,), or a pandas Series with X's index when X is a DataFrame.
+        ndarray of shape (n,), or a pandas Series with X's index when X is a DataFrame; for an
+        array of another library (PyTorch, JAX, CuPy...) an array of that library on X's device.
+
+        Notes
+        -----
+        Arrays of other libraries are scored in their own namespace, on their own device (one
+        GEMM per chunk with the inverse Cholesky factor, cached per library, device and dtype).
+        float32 input is computed in float32: D^2 then has a relative error of about
+        ``sqrt(p) * 6e-8`` plus ``6e-8 * |x - m| * |m| / D^2`` from rounding the data about
+        the centre (about 1e-6 for standardised data); ``dtype="float64"`` computes in float64
+        (where the device has it), which matches the NumPy result to 1e-12 for covariances
+        with a correlation-form condition number below 1e5 (NumPy input above that gets one
+        step of extended-precision refinement, Array API input does not).
         """
+        if self._xp is not None or _array_api.is_foreign(X):
+            return _xp_distance(self, X, squared, nan_policy, dtype)
         if is_dask(X):
             from ._dask._score import metric_distance
             return metric_distance(self, X, squared=squared, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
         if not squared:
             np.sqrt(d2, out=d2)
-        return _wrap(d2, data, "d2" if squared else "distance")
+        return _wrap(_np_dtype(d2, dtype), data, "d2" if squared else "distance")
 
     def pairwise(self, XA: Any, XB: Any = None, *, squared: bool = False,
-                 nan_policy: str = "raise") -> Any:
+                 nan_policy: str = "raise", dtype: Any = None) -> Any:
         """Mahalanobis distances between every row of XA and every row of XB under this
         metric's scatter (the centre plays no part), or among the rows of XA.
 
@@ -346,12 +410,16 @@ class Metric:
         accuracy. Without XB the result is exactly symmetric with a zero diagonal.
 
         Returns an (n_A, n_B) array, or a DataFrame labelled by the inputs' indexes when either
-        is a DataFrame. ``squared=True`` gives D^2.
+        is a DataFrame. ``squared=True`` gives D^2. Arrays of another library give an array of
+        that library on their device, in their floating dtype unless ``dtype`` says otherwise
+        (see :meth:`distance`).
         """
+        if self._xp is not None or _array_api.is_foreign(XA, XB):
+            return _xp_pairwise(self, XA, XB, squared, nan_policy, dtype)
         check_nan_policy(nan_policy)
         A = self._check_X(XA, nan_policy, "XA")
         B = None if XB is None else self._check_X(XB, nan_policy, "XB")
-        return self._pairwise_data(A, B, squared)
+        return _np_dtype(self._pairwise_data(A, B, squared), dtype)
 
     def _pairwise_data(self, A: Data, B: Data | None, squared: bool) -> Any:
         """:meth:`pairwise` of checked data."""
@@ -374,15 +442,19 @@ class Metric:
 
     @keyword_only(2, "kind")
     @renamed_parameters(method="kind")
-    def whiten(self, X: Any, *, kind: str = "cholesky", nan_policy: str = "raise") -> Any:
+    def whiten(self, X: Any, *, kind: str = "cholesky", nan_policy: str = "raise",
+               dtype: Any = None) -> Any:
         """Whitened coordinates z with ||z||^2 = D^2(x) and identity covariance under S.
 
         ``kind="cholesky"`` (default): z = L^-1 (x - m) with S = L L^T; coordinate k is the
         standardised residual of feature k given features 1..k-1. ``"zca"``: z = S^-1/2 (x - m),
         the whitening closest to the original coordinates. ``"pca"``: z = Lambda^-1/2 U^T (x - m)
-        with components by decreasing variance.
+        with components by decreasing variance. Arrays of another library are whitened on their
+        device and returned in their namespace (see :meth:`distance` for ``dtype``).
         """
         check_choice(kind, "kind", _WHITEN_KINDS)
+        if self._xp is not None or _array_api.is_foreign(X):
+            return _xp_whiten(self, X, kind, nan_policy, dtype)
         data = self._check_X(X, nan_policy)
         A = data.values - self._center
         if kind == "cholesky":
@@ -391,7 +463,7 @@ class Metric:
                                             if data.columns is not None else None)
         else:
             lam, U = np.linalg.eigh(np.asarray(self.cov))
-            lam, U = lam[::-1], U[:, ::-1]
+            lam, U = lam[::-1], _sign_fixed(U[:, ::-1])
             Z = (A @ U) / np.sqrt(lam)
             if kind == "zca":
                 Z = Z @ U.T
@@ -400,22 +472,30 @@ class Metric:
             else:
                 names = [f"pc{k + 1}" for k in range(self.n_features)]
         if data.index is None:
-            return Z
+            return _np_dtype(Z, dtype)
         import pandas as pd
         return pd.DataFrame(Z, index=data.index, columns=names)
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any:
+    def pvalue(self, X: Any, *, nan_policy: str = "raise", dtype: Any = None) -> Any:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2): the chance that a point drawn from
-        N(m, S) lies at least this far out, with m and S taken as known."""
+        N(m, S) lies at least this far out, with m and S taken as known. Arrays of another
+        library give p-values in that library, computed on their device."""
+        if self._xp is not None or _array_api.is_foreign(X):
+            return _xp_pvalue(self, X, nan_policy, dtype)
         if is_dask(X):
             from ._dask._score import metric_pvalue
             return metric_pvalue(self, X, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
-        return _wrap(stats.chi2.sf(d2, self.n_features), data, "pvalue")
+        return _wrap(_np_dtype(stats.chi2.sf(d2, self.n_features), dtype), data, "pvalue")
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
-        """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}."""
+    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise",
+                 dtype: Any = None) -> Any:
+        """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}.
+        Arrays of another library give a boolean array of that library (the cutoff is the one
+        number computed on the host)."""
         alpha = check_fraction(alpha, "alpha")
+        if self._xp is not None or _array_api.is_foreign(X):
+            return _xp_outliers(self, X, alpha, nan_policy, dtype)
         if is_dask(X):
             from ._dask._score import metric_outliers
             return metric_outliers(self, X, alpha=alpha, nan_policy=nan_policy)
@@ -432,6 +512,8 @@ class Metric:
         observation and for the mean when they were estimated from ``n`` points (default
         ``n_samples``). See :class:`mahalanobis.Ellipsoid`.
         """
+        if self._xp is not None:
+            raise _array_api.unsupported(self._center, "metric", "Metric.ellipsoid()")
         from .ellipsoid import Ellipsoid
         return Ellipsoid.from_metric(self, level, kind, n=n)
 
@@ -457,6 +539,17 @@ def _match_names(X: Any, names: tuple[str, ...]) -> list[Any]:
     return [by_str[n] for n in names]
 
 
+def _sign_fixed(U: Any) -> Any:
+    """Eigenvectors (columns) with the sign that makes each one's largest entry positive, so
+    that PCA whitening does not depend on the eigensolver's arbitrary signs (NumPy and every
+    Array API library give the same components)."""
+    if not _array_api.is_foreign(U):
+        return U * np.sign(U[np.argmax(np.abs(U), axis=0), np.arange(U.shape[1])])
+    xp = _array_api.namespace(U)
+    big = xp.take_along_axis(U, xp.argmax(xp.abs(U), axis=0)[None, :], axis=0)
+    return U * xp.sign(big)
+
+
 def _direct_quadratic(A: np.ndarray, center: np.ndarray, P: np.ndarray) -> np.ndarray:
     """(x - m)^T P (x - m) accumulated in long double, for ill-conditioned precision input."""
     out = np.empty(A.shape[0])
@@ -466,3 +559,197 @@ def _direct_quadratic(A: np.ndarray, center: np.ndarray, P: np.ndarray) -> np.nd
         V = (A[s:s + rows] - center).astype(np.longdouble)
         out[s:s + rows] = np.einsum("ij,ij->i", V @ P_ld, V).astype(float)
     return out
+
+
+# --------------------------------------------------------------------------- Array API
+# Arrays of other libraries (PyTorch, JAX, CuPy, array-api-strict) are scored in their own
+# namespace and on their own device; the kernels are in mahalanobis._array_api.
+def _np_dtype(values: Any, dtype: Any) -> Any:
+    """NumPy results in the asked-for dtype (computed in float64; float32 only casts)."""
+    if dtype is not None and _array_api.check_dtype(dtype) == "float32":
+        return values.astype(np.float32)
+    return values
+
+
+def _xp_factorise(center: Any, *, cov: Any = None, precision: Any = None,
+                  cholesky: Any = None, lower: bool = True) -> dict[str, Any]:
+    """Centre and factored scatter of a metric given as arrays of another library.
+
+    Everything stays in that library, on the scatter's device, in its work dtype (float64
+    where the device has it): the checks of :func:`as_xp_square_matrix`, then the Cholesky
+    factor L, W = L^-1 and the singularity rule of :func:`mahalanobis._array_api.cholesky`.
+    A precision P is factored as given (P = Lp Lp^T, log det S = -log det P), then S = P^-1
+    from the inverse factor; a Cholesky factor is checked and multiplied out.
+    """
+    given = [a for a in (cov, precision, cholesky, center) if _array_api.is_foreign(a)]
+    _array_api.namespace(*given)  # one library for all of them
+    xp, dev, dt = _array_api.context(given[0])
+    center = as_xp_vector(center, "center", xp, dev, dt)
+    p = int(center.shape[0])
+    log_det = None
+    if precision is not None:
+        P = as_xp_square_matrix(precision, "precision", xp, dev, dt, p)
+        Lp, Wp, rcond = _array_api.cholesky(P, "precision")
+        S = Wp.T @ Wp
+        cov = (S + S.T) / 2
+        log_det = -2.0 * float(xp.sum(xp.log(xp.linalg.diagonal(Lp))))
+    elif cholesky is not None:
+        T = as_xp_square_matrix(cholesky, "cholesky", xp, dev, dt, p, symmetric=False)
+        Lg = xp.tril(T) if lower else xp.triu(T).T
+        if bool(xp.any(xp.linalg.diagonal(Lg) == 0)):
+            raise SingularCovarianceError(
+                "cholesky has a zero on its diagonal, so the covariance it represents is "
+                "singular; use a regularised estimator (method='ledoit_wolf', 'oas' or 'mrcd').",
+                min_eigenvalue=0.0)
+        cov = Lg @ Lg.T
+    else:
+        cov = as_xp_square_matrix(cov, "cov", xp, dev, dt, p)
+    L, W, rc = _array_api.cholesky(cov, "cov")
+    if precision is None:
+        rcond = rc
+        log_det = 2.0 * float(xp.sum(xp.log(xp.linalg.diagonal(L))))
+    return dict(center=center, cov=cov, L=L, precision=None if precision is None else P,
+                W=W, W_lower=True, log_det=log_det, rcond=rcond)
+
+
+def _xp_factor(m: Metric, xp: Any, device: Any, dtype: Any, whitening: bool = False
+               ) -> _array_api.Factor:
+    """The metric's centre and whitening matrix in namespace xp, on ``device``, in ``dtype``:
+    built once (p + p^2 numbers moved or cast) and cached on the metric. ``whitening`` asks
+    for W = L^-1 of the covariance's Cholesky factor (a metric built from a NumPy precision
+    matrix otherwise uses the precision's factor)."""
+    key = (xp.__name__, str(device), str(dtype), whitening and not m._W_lower)
+    cache = m.__dict__.get("_factors")
+    if cache is None:
+        cache = m._cache("_factors", {})
+    f = cache.get(key)
+    if f is None:
+        W, lower = m._W, m._W_lower
+        if whitening and not lower:
+            W, lower = _linalg.inverse_triangular(np.asarray(m.cholesky), lower=True), True
+        f = _array_api.Factor(xp, _array_api.to_namespace(m._center, xp, device, dtype),
+                              _array_api.to_namespace(W, xp, device, dtype), lower)
+        cache[key] = f
+    return f
+
+
+def _host(m: Metric) -> Metric:
+    """A NumPy copy of a metric built from another library's arrays (for NumPy input)."""
+    h = m.__dict__.get("_host_metric")
+    if h is None:
+        h = Metric.__new__(Metric)
+        np64 = lambda a: None if a is None else _array_api.to_numpy(a).astype(float)  # noqa: E731
+        h._setup(np64(m._center), cov=np64(m._cov), L=np64(m._L), W=np64(m._W),
+                 W_lower=m._W_lower, log_det=m._log_det, rcond=m._rcond,
+                 feature_names=m._feature_names, warn=False, n_samples=m.n_samples)
+        h._freeze()
+        m._cache("_host_metric", h)
+    return h
+
+
+def _xp_data(m: Metric, X: Any, name: str, nan_policy: str, dtype: Any) -> Data:
+    if nan_policy == "marginal":
+        raise _array_api.unsupported(X, name, "nan_policy='marginal'")
+    check_nan_policy(nan_policy)
+    return as_xp_data(X, name, nan_policy=nan_policy, n_features=m.n_features,
+                      dtype=_array_api.check_dtype(dtype), check_finite=False)
+
+
+def _xp_apply_nan_policy(values: Any, data: Data, nan_policy: str, name: str) -> Any:
+    """Apply ``nan_policy`` to per-row results after the fact (as :meth:`Metric._sq_checked`):
+    one device reduction says whether any result is non-finite; only then does the row mask
+    come to the host, to name the rows or drop them."""
+    xp = _array_api.namespace(values)
+    if nan_policy == "propagate":
+        return values
+    ok = xp.isfinite(values) if values.ndim == 1 else _array_api.rows_finite(xp, values)
+    if bool(xp.all(ok)):
+        return values
+    finite_rows = _array_api.to_numpy(_array_api.rows_finite(xp, data.values))
+    n = int(data.values.shape[0])
+    _, _, kept = apply_nan_policy(np.empty((n, 0)), None, finite_rows, nan_policy, name)
+    if kept is None:
+        return values
+    _report_omitted(Data(values=data.values, kept=kept, n_input=n), name)
+    return values[xp.asarray(kept, device=_array_api.device_of(values))]
+
+
+def _xp_sq(m: Metric, X: Any, nan_policy: str, dtype: Any) -> Any:
+    """Squared distances of an Array API batch, on its device."""
+    data = _xp_data(m, X, "X", nan_policy, dtype)
+    xp = _array_api.namespace(data.values)
+    f = _xp_factor(m, xp, _array_api.device_of(data.values), data.values.dtype)
+    return _xp_apply_nan_policy(_array_api.sq_norms(f, data.values), data, nan_policy, "X")
+
+
+def _xp_distance(m: Metric, X: Any, squared: bool, nan_policy: str, dtype: Any) -> Any:
+    if not _array_api.is_foreign(X):
+        return _host(m).distance(X, squared=squared, nan_policy=nan_policy, dtype=dtype)
+    d2 = _xp_sq(m, X, nan_policy, dtype)
+    return d2 if squared else _array_api.namespace(d2).sqrt(d2)
+
+
+def _xp_pvalue(m: Metric, X: Any, nan_policy: str, dtype: Any) -> Any:
+    if not _array_api.is_foreign(X):
+        return _host(m).pvalue(X, nan_policy=nan_policy, dtype=dtype)
+    d2 = _xp_sq(m, X, nan_policy, dtype)
+    return _array_api.chi2_sf(_array_api.namespace(d2), d2, m.n_features)
+
+
+def _xp_outliers(m: Metric, X: Any, alpha: float, nan_policy: str, dtype: Any) -> Any:
+    if not _array_api.is_foreign(X):
+        return _host(m).outliers(X, alpha, nan_policy=nan_policy, dtype=dtype)
+    return _xp_sq(m, X, nan_policy, dtype) > float(stats.chi2.isf(alpha, m.n_features))
+
+
+def _xp_whiten(m: Metric, X: Any, kind: str, nan_policy: str, dtype: Any) -> Any:
+    if not _array_api.is_foreign(X):
+        return _host(m).whiten(X, kind=kind, nan_policy=nan_policy, dtype=dtype)
+    data = _xp_data(m, X, "X", nan_policy, dtype)
+    A = data.values
+    xp = _array_api.namespace(A)
+    f = _xp_factor(m, xp, _array_api.device_of(A), A.dtype, whitening=True)
+    if kind == "cholesky":
+        Z = _array_api.whiten_rows(f, A)
+    else:
+        S = _array_api.to_namespace(m.cov if m._xp is not None else np.asarray(m.cov), xp,
+                                    _array_api.device_of(A), A.dtype)
+        lam, U = xp.linalg.eigh(S)
+        lam, U = xp.flip(lam), _sign_fixed(xp.flip(U, axis=1))
+        with _array_api.matmul_precision(xp):
+            Z = ((A - f.center) @ U) / xp.sqrt(lam)
+            if kind == "zca":
+                Z = Z @ U.T
+    return _xp_apply_nan_policy(Z, data, nan_policy, "X")
+
+
+def _xp_pairwise(m: Metric, XA: Any, XB: Any, squared: bool, nan_policy: str,
+                 dtype: Any) -> Any:
+    """:meth:`Metric.pairwise` on Array API input: both sets whitened about a common shift on
+    their device, then :func:`mahalanobis._array_api.pairwise_sq`."""
+    if not _array_api.is_foreign(XA, XB):
+        return _host(m).pairwise(XA, XB, squared=squared, nan_policy=nan_policy, dtype=dtype)
+    check_nan_policy(nan_policy)
+    if XB is not None and _array_api.is_foreign(XA) != _array_api.is_foreign(XB):
+        raise TypeError("XA and XB must come from the same library: pass both as NumPy arrays "
+                        "or both as arrays of one Array API library.")
+    dtype = _array_api.check_dtype(dtype)
+    if dtype is None and XB is not None:  # a common dtype: the wider of the two
+        xp = _array_api.namespace(XA, XB)
+        wide = xp.float64 in (XA.dtype, XB.dtype)
+        dtype = "float64" if wide else None
+    A = as_xp_data(XA, "XA", nan_policy=nan_policy, n_features=m.n_features, dtype=dtype)
+    B = None if XB is None else as_xp_data(XB, "XB", nan_policy=nan_policy,
+                                           n_features=m.n_features,
+                                           dtype=dtype or str(A.values.dtype).rsplit(".")[-1])
+    xp = _array_api.namespace(A.values)
+    dev = _array_api.device_of(A.values)
+    f = _xp_factor(m, xp, dev, A.values.dtype)
+    finite = _array_api.rows_finite(xp, A.values)
+    # centring by a common shift leaves differences unchanged but shrinks the norms
+    shift = xp.mean(A.values[finite], axis=0) if bool(xp.any(finite)) else f.center
+    fs = _array_api.Factor(xp, shift, f.W, f.W_lower)
+    ZA = _array_api.whiten_rows(fs, A.values)
+    ZB = None if B is None else _array_api.whiten_rows(fs, B.values)
+    D = _array_api.pairwise_sq(xp, ZA, ZB)
+    return D if squared else xp.sqrt(D)

@@ -12,6 +12,7 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
+from .. import _array_api
 from .._scale import mad, qn, scale_tau2, sn
 from .._validation import is_dask
 from ._base import FitResult
@@ -30,6 +31,7 @@ from .stahel_donoho import SDEResult, stahel_donoho
 from .tyler import TylerResult, tyler
 
 __all__ = [
+    "ARRAY_API_METHODS",
     "FitResult",
     "MCDResult",
     "MMResult",
@@ -68,6 +70,10 @@ __all__ = [
     "stahel_donoho",
     "tyler",
 ]
+
+#: Methods that take arrays of Array API libraries (PyTorch, JAX, CuPy, ...) and fit on their
+#: device; the others raise a TypeError saying how to convert.
+ARRAY_API_METHODS = ("empirical", "ledoit_wolf", "oas", "ridge")
 
 # name -> "module:function"; modules are imported on first use.
 _METHODS: dict[str, str] = {
@@ -111,6 +117,8 @@ def fit(X: Any, method: str = "empirical", **options: Any) -> FitResult:
     (e.g. ``fit(X, method="empirical", location="median")``).
     """
     estimator = get_estimator(method)
+    if _array_api.is_foreign(X) and method not in ARRAY_API_METHODS:
+        raise _array_api.unsupported(X, "X", f"fit(X, method={method!r})")
     if is_dask(X):
         from .._dask._fit import fit as fit_dask
         return fit_dask(X, method=method, **options)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import _linalg
+from .. import _array_api, _linalg
 from .._validation import Data, readonly
 from ..metric import Metric
 
@@ -63,23 +63,15 @@ class FitResult(Metric):
         if missing or extra:  # pragma: no cover - a programming error in an estimator
             raise TypeError(f"{cls.__name__}._build: missing {missing}, unexpected {extra}")
         self = cls.__new__(cls)
-        center = np.asarray(center, dtype=float)
-        if cov is not None and L is None:
-            cov = np.asarray(cov, dtype=float)
-            L, rcond = _linalg.cholesky((cov + cov.T) / 2, "cov", return_rcond=True)
-        if precision is not None:
-            precision = np.asarray(precision, dtype=float)
-            Lp, rcond = _linalg.cholesky(precision, "precision", return_rcond=True)
-            W, W_lower = np.ascontiguousarray(Lp.T), False
-            log_det = -_linalg.log_det_from_cholesky(Lp)
-        elif W is not None and rcond is None:
-            P = W.T @ W
-            _, rcond = _linalg.cholesky((P + P.T) / 2, "precision", return_rcond=True)
         if feature_names is None and data is not None and data.columns is not None:
             feature_names = [str(c) for c in data.columns]
-        self._setup(center, cov=cov, L=L, precision=precision, W=W, W_lower=W_lower,
-                    log_det=log_det, rcond=rcond,
-                    feature_names=feature_names, warn=warn, n_samples=n_samples)
+        if _array_api.is_foreign(center, cov):  # Array API fit: factored on its device
+            self._setup_xp(center, cov=cov, feature_names=feature_names, warn=warn,
+                           n_samples=n_samples)
+        else:
+            self._setup_numpy(center, cov=cov, L=L, rcond=rcond, precision=precision, W=W,
+                              W_lower=W_lower, log_det=log_det, feature_names=feature_names,
+                              warn=warn, n_samples=n_samples)
         self.method = method
         if data is not None:
             omitted = data.dropped
@@ -92,6 +84,25 @@ class FitResult(Metric):
             setattr(self, name, value)
         self._freeze()
         return self
+
+    def _setup_numpy(self, center: Any, *, cov: Any, L: np.ndarray | None,
+                     rcond: float | None, precision: Any, W: np.ndarray | None, W_lower: bool,
+                     log_det: float | None, **setup: Any) -> None:
+        """The factorisation behind :meth:`_build` for NumPy estimates."""
+        center = np.asarray(center, dtype=float)
+        if cov is not None and L is None:
+            cov = np.asarray(cov, dtype=float)
+            L, rcond = _linalg.cholesky((cov + cov.T) / 2, "cov", return_rcond=True)
+        if precision is not None:
+            precision = np.asarray(precision, dtype=float)
+            Lp, rcond = _linalg.cholesky(precision, "precision", return_rcond=True)
+            W, W_lower = np.ascontiguousarray(Lp.T), False
+            log_det = -_linalg.log_det_from_cholesky(Lp)
+        elif W is not None and rcond is None:
+            P = W.T @ W
+            _, rcond = _linalg.cholesky((P + P.T) / 2, "precision", return_rcond=True)
+        self._setup(center, cov=cov, L=L, precision=precision, W=W, W_lower=W_lower,
+                    log_det=log_det, rcond=rcond, **setup)
 
     # ----------------------------------------------------------------- display
     def _row_fields(self) -> list[str]:

@@ -6,8 +6,15 @@ from typing import Any
 
 import numpy as np
 
+from .. import _array_api
 from .._linalg import mean_and_cov
-from .._validation import as_data, as_vector, check_sample_covariance
+from .._validation import (
+    as_data,
+    as_vector,
+    as_xp_data,
+    as_xp_vector,
+    check_sample_covariance,
+)
 from ._base import FitResult
 
 __all__ = ["empirical"]
@@ -22,6 +29,9 @@ def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        Also an array of an Array API library (PyTorch, JAX, CuPy, ...): the estimate is then
+        accumulated on X's device in float64 where the device has it (float32 data included)
+        and the result keeps its centre and factor there.
     location : {"mean", "median"} or array-like of shape (p,)
         Scatter about the column means, the componentwise medians, or a given location.
     ddof : int, optional
@@ -37,7 +47,8 @@ def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,
     if nan_policy == "propagate":
         raise ValueError("nan_policy='propagate' makes no sense for fitting; use 'raise' or "
                          "'omit'.")
-    data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    xp = _array_api.is_foreign(X)  # Array API input: computed on its own device
+    data = (as_xp_data if xp else as_data)(X, "X", nan_policy=nan_policy, min_samples=2)
     check_sample_covariance(data)
     A = data.values
     p = A.shape[1]
@@ -45,10 +56,12 @@ def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,
         if location not in _LOCATIONS:
             raise ValueError(f"location must be 'mean', 'median' or an array of length {p}; "
                              f"got {location!r}.")
-        center = None if location == "mean" else np.median(A, axis=0)
+        center = None if location == "mean" else (
+            _array_api.median(A) if xp else np.median(A, axis=0))
         ddof = 1 if ddof is None else ddof
     else:
-        center = as_vector(location, "location", p)
+        center = (as_xp_vector(location, "location", *_array_api.context(A), p) if xp
+                  else as_vector(location, "location", p))
         ddof = 0 if ddof is None else ddof
-    center, S = mean_and_cov(A, center, ddof=ddof)
+    center, S = (_array_api.mean_and_cov if xp else mean_and_cov)(A, center, ddof=ddof)
     return FitResult._build(center, cov=S, method="empirical", n_samples=A.shape[0], data=data)

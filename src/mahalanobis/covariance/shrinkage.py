@@ -16,8 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from .. import _array_api
 from .._linalg import chunk_rows, mean_and_cov
-from .._validation import Data, as_data, check_choice, check_nonnegative, check_random_state
+from .._validation import (
+    Data,
+    as_data,
+    as_xp_data,
+    check_choice,
+    check_nonnegative,
+    check_random_state,
+)
 from ._base import FitResult
 
 __all__ = ["RidgeCovariance", "ShrunkCovariance", "ledoit_wolf", "oas", "ridge"]
@@ -77,7 +85,15 @@ def _fit_data(X: Any, nan_policy: str, min_samples: int) -> Data:
     if nan_policy == "propagate":
         raise ValueError("nan_policy='propagate' makes no sense for fitting; use 'raise' or "
                          "'omit'.")
-    return as_data(X, "X", nan_policy=nan_policy, min_samples=min_samples)
+    check = as_xp_data if _array_api.is_foreign(X) else as_data  # Array API: on its device
+    return check(X, "X", nan_policy=nan_policy, min_samples=min_samples)
+
+
+def _scatter_pass(A: Any, assume_centered: bool, fourth: bool = True) -> tuple[Any, Any, float]:
+    """:func:`_scatter_and_fourth_moment`, on the device of an Array API array."""
+    if _array_api.is_foreign(A):
+        return _array_api.scatter_and_fourth_moment(A, assume_centered, fourth)
+    return _scatter_and_fourth_moment(A, assume_centered, fourth)
 
 
 def _scatter_and_fourth_moment(A: np.ndarray, assume_centered: bool, fourth: bool = True
@@ -136,9 +152,8 @@ def _ledoit_wolf_shrinkage(S: np.ndarray, q4: float, n: int) -> float:
     p = S.shape[0]
     if p == 1:
         return 0.0
-    tr = float(np.trace(S))
+    tr, fro2 = _array_api.trace_and_fro2(S)         # trace(S), ||S||_F^2
     mu = tr / p
-    fro2 = float(np.sum(S * S))                     # ||S||_F^2
     beta = (q4 / n - fro2) / (p * n)                # bbar^2
     delta = (fro2 - 2.0 * mu * tr + p * mu**2) / p  # d^2
     beta = min(beta, delta)
@@ -163,8 +178,9 @@ def _oas_shrinkage(S: np.ndarray, n: int, formula: str) -> float:
     p = S.shape[0]
     if p == 1:
         return 0.0  # the target equals S: any intensity gives the same estimate
-    alpha = float(np.mean(S**2))
-    mu = float(np.trace(S)) / p
+    tr, fro2 = _array_api.trace_and_fro2(S)
+    alpha = fro2 / p**2                             # mean(S**2)
+    mu = tr / p
     mu2 = mu**2
     if formula == "sklearn":
         num = alpha + mu2
@@ -178,11 +194,8 @@ def _oas_shrinkage(S: np.ndarray, n: int, formula: str) -> float:
 
 
 def _shrunk(S: np.ndarray, shrinkage: float) -> tuple[np.ndarray, float]:
-    p = S.shape[0]
-    mu = float(np.trace(S)) / p
-    C = (1.0 - shrinkage) * S
-    C.flat[:: p + 1] += shrinkage * mu
-    return C, mu
+    mu = _array_api.trace_and_fro2(S)[0] / S.shape[0]
+    return _array_api.add_diagonal((1.0 - shrinkage) * S, shrinkage * mu), mu
 
 
 def _shrunk_metric(data: Data, center: np.ndarray, S: np.ndarray, shrinkage: float,
@@ -231,7 +244,7 @@ def ledoit_wolf(X: Any, *, assume_centered: bool = False,
     """
     data = _fit_data(X, nan_policy, 1 if assume_centered else 2)
     A = data.values
-    center, S, q4 = _scatter_and_fourth_moment(A, bool(assume_centered))
+    center, S, q4 = _scatter_pass(A, bool(assume_centered))
     shrinkage = _ledoit_wolf_shrinkage(S, q4, A.shape[0])
     return _shrunk_metric(data, center, S, shrinkage, "ledoit_wolf")
 
@@ -276,7 +289,7 @@ def oas(X: Any, *, assume_centered: bool = False, formula: str = "paper",
     check_choice(formula, "formula", _OAS_FORMULAS)
     data = _fit_data(X, nan_policy, 1 if assume_centered else 2)
     A = data.values
-    center, S, _ = _scatter_and_fourth_moment(A, bool(assume_centered), fourth=False)
+    center, S, _ = _scatter_pass(A, bool(assume_centered), fourth=False)
     shrinkage = _oas_shrinkage(S, A.shape[0], formula)
     return _shrunk_metric(data, center, S, shrinkage, "oas")
 
@@ -293,7 +306,8 @@ def _check_lams(lams: Any, name: str) -> np.ndarray:
 def _default_ridge_grid(S: np.ndarray) -> np.ndarray:
     """From 1e-6 times the smallest positive variance to 10 times the mean variance, four
     values per decade (the smallest variance matters for columns on very different scales)."""
-    d = np.diagonal(S)
+    d = (_array_api.to_numpy(_array_api.namespace(S).linalg.diagonal(S))  # p numbers
+         if _array_api.is_foreign(S) else np.diagonal(S))
     hi = 10.0 * float(d.mean())
     lo = 1e-6 * float(d[d > 0].min())
     decades = np.log10(hi / lo)
@@ -337,6 +351,38 @@ def _heldout_loglik(A_test: np.ndarray, m: np.ndarray, e: np.ndarray, V: np.ndar
     logdet = np.log(e[:, None] + lams[None, :]).sum(axis=0) + (p - r) * np.log(lams)
     nt = C.shape[0]
     return -0.5 * (nt * (p * _LOG_2PI + logdet) + d2.sum(axis=0))
+
+
+def _heldout_loglik_xp(A: Any, train: np.ndarray, test: np.ndarray, lams: np.ndarray
+                      ) -> np.ndarray:
+    """One fold of :func:`ridge`'s cross-validation on an Array API array, on its device:
+    the training spectrum (:func:`_fold_spectrum`: eigendecomposition, or thin SVD when the
+    training rows are fewer than p) and :func:`_heldout_loglik` for the whole grid. Only the
+    grid's log-likelihoods come back to the host."""
+    xp, dev, wd = _array_api.context(A)
+    At = xp.astype(A[xp.asarray(train, device=dev)], wd)
+    Ate = xp.astype(xp.take(A, xp.asarray(test, device=dev), axis=0), wd)
+    nt, p = At.shape
+    if nt > p:
+        m, S = _array_api.mean_and_cov(At, ddof=1)
+        e, V = xp.linalg.eigh(S)
+        e = xp.clip(e, min=0.0)
+    else:
+        m = xp.mean(At, axis=0)
+        _, sv, Vt = xp.linalg.svd(At - m, full_matrices=False)
+        keep = sv > float(sv[0]) * max(nt, p) * float(xp.finfo(wd).eps)
+        e, V = sv[keep] ** 2 / (nt - 1), Vt[keep].T
+    C = Ate - m
+    Z = C @ V
+    z2 = Z * Z
+    r = V.shape[1]
+    resid = (xp.clip(xp.sum(C * C, axis=1) - xp.sum(z2, axis=1), min=0.0) if r < p
+             else xp.zeros(C.shape[0], dtype=wd, device=dev))
+    lam = xp.asarray(lams, dtype=wd, device=dev)
+    d2 = z2 @ (1.0 / (e[:, None] + lam[None, :])) + resid[:, None] / lam[None, :]
+    logdet = xp.sum(xp.log(e[:, None] + lam[None, :]), axis=0) + (p - r) * xp.log(lam)
+    out = -0.5 * (C.shape[0] * (p * _LOG_2PI + logdet) + xp.sum(d2, axis=0))
+    return _array_api.to_numpy(out).astype(float)
 
 
 def _cv_folds(n: int, cv: Any, rng: np.random.Generator) -> list[np.ndarray]:
@@ -394,13 +440,14 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
     """
     data = _fit_data(X, nan_policy, 2)
     A = data.values
-    n, p = A.shape
-    center, S = mean_and_cov(A, ddof=1)
+    n = A.shape[0]
+    xp = _array_api.is_foreign(A)  # Array API input: every pass on its device
+    center, S = (_array_api.mean_and_cov if xp else mean_and_cov)(A, ddof=1)
     grid: np.ndarray | None = None
     scores: np.ndarray | None = None
     if lam is None:
         if lams is None:
-            if not np.trace(S) > 0:
+            if not _array_api.trace_and_fro2(S)[0] > 0:
                 raise ValueError("X has zero variance in every column; give lam directly.")
             grid = _default_ridge_grid(S)
         else:
@@ -410,13 +457,15 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
         for test in _cv_folds(n, cv, rng):
             train = np.ones(n, dtype=bool)
             train[test] = False
+            if xp:
+                total += _heldout_loglik_xp(A, train, test, grid)
+                continue
             m, e, V = _fold_spectrum(A[train])
             total += _heldout_loglik(A[test], m, e, V, grid)
         scores = total / n
         lam = float(grid[int(np.argmax(scores))])
     else:
         lam = check_nonnegative(lam, "lam")
-    C = S.copy()
-    C.flat[:: p + 1] += lam
+    C = _array_api.add_diagonal(S, lam)
     return RidgeCovariance._build(center, cov=C, method="ridge", n_samples=n, data=data,
                                   lam=float(lam), lams=grid, cv_scores=scores)

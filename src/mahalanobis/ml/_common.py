@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _array_api
 from ..metric import Metric
 
 __all__ = ["check_sklearn", "fit_metric", "ridge_metric", "shared_scatter"]
@@ -56,10 +57,14 @@ def fit_metric(X: np.ndarray, method: Any, options: dict[str, Any] | None = None
 
 
 def ridge_metric(center: np.ndarray, S: np.ndarray, reg: float) -> Metric:
-    """Metric(center, S + reg * mean(diag S) * I): a ridge relative to the average variance."""
-    S = np.asarray(S, dtype=float)
+    """Metric(center, S + reg * mean(diag S) * I): a ridge relative to the average variance.
+
+    S may be an array of an Array API library: the metric is then built on its device."""
+    if not _array_api.is_foreign(S):
+        S = np.asarray(S, dtype=float)
     if reg > 0:
-        S = S + reg * max(float(np.mean(np.diag(S))), np.finfo(float).tiny) * np.eye(S.shape[0])
+        mean_var = _array_api.trace_and_fro2(S)[0] / S.shape[0]
+        S = _array_api.add_diagonal(S, reg * max(mean_var, np.finfo(float).tiny))
     return Metric(center, S)
 
 

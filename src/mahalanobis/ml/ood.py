@@ -11,7 +11,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from .._validation import check_fraction
+from .. import _array_api
+from .._validation import as_xp_data, check_fraction
 from ._common import ridge_metric
 
 __all__ = ["MahalanobisOOD", "OODMetrics", "ood_metrics"]
@@ -21,6 +22,12 @@ def _l2_normalize(X: np.ndarray) -> np.ndarray:
     norms = np.sqrt(np.einsum("ij,ij->i", X, X))
     norms[norms == 0] = 1.0
     return X / norms[:, None]
+
+
+def _l2_normalize_xp(xp: Any, X: Any) -> Any:
+    """Rows scaled to unit l2 norm (zero rows kept), in X's namespace and dtype."""
+    norms = xp.sqrt(_array_api.row_sq_norms(xp, X))
+    return X / xp.where(norms == 0, xp.ones_like(norms), norms)[:, None]
 
 
 class MahalanobisOOD(BaseEstimator):
@@ -48,6 +55,15 @@ class MahalanobisOOD(BaseEstimator):
     reg : float, default=1e-6
         Ridge added to the covariance(s), relative to their mean variance: embeddings often
         have dead or collinear units, which would make the covariance singular.
+
+    Array API input (PyTorch, JAX, CuPy, ...): ``fit``, ``score_samples``, ``predict`` and
+    ``class_distances`` run on the features' device. The class means and the shared scatter
+    are accumulated in float64 where the device has it (float32 features included); scores
+    of float32 features are computed in float32 (about 1e-6 relative accuracy, see
+    :meth:`mahalanobis.Metric.distance`). Fitted attributes are then arrays of that library;
+    ``classes_`` are in the library of ``y`` (labels given as a NumPy array stay NumPy, and
+    :meth:`predict` then returns NumPy labels). A model fitted on one library scores arrays
+    of that library only.
 
     Attributes
     ----------
@@ -83,6 +99,8 @@ class MahalanobisOOD(BaseEstimator):
     def fit(self, X: Any, y: Any) -> MahalanobisOOD:
         """Fit class means and the shared covariance to in-distribution features X, labels y."""
         reg = check_fraction(self.reg, "reg", low=0.0, high=np.inf, low_open=False)
+        if _array_api.is_foreign(X):
+            return self._fit_xp(X, y, reg)
         X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64)
         check_classification_targets(y)
         if self.normalize:
@@ -111,6 +129,8 @@ class MahalanobisOOD(BaseEstimator):
         """Squared distances to every class mean under the shared covariance, shape (n, K)
         (minus the background distance when ``relative``)."""
         check_is_fitted(self)
+        if self._fitted_on_xp() or _array_api.is_foreign(X):
+            return self._scores_xp(X, reduce=False)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         if self.normalize:
             X = _l2_normalize(X)
@@ -121,12 +141,112 @@ class MahalanobisOOD(BaseEstimator):
 
     def score_samples(self, X: Any) -> np.ndarray:
         """-min_c D^2_c(x): higher means more in-distribution."""
+        check_is_fitted(self)
+        if self._fitted_on_xp() or _array_api.is_foreign(X):
+            return -self._scores_xp(X, reduce=True)
         return -np.min(self.class_distances(X), axis=1)
 
     def predict(self, X: Any) -> np.ndarray:
         """The nearest class (the class the score refers to)."""
         d2 = self.class_distances(X)
-        return self.classes_[np.argmin(d2, axis=1)]
+        if not _array_api.is_foreign(d2):
+            return self.classes_[np.argmin(d2, axis=1)]
+        xp = _array_api.namespace(d2)
+        nearest = xp.argmin(d2, axis=1)
+        if _array_api.is_foreign(self.classes_):
+            return xp.take(self.classes_, nearest, axis=0)
+        return self.classes_[_array_api.to_numpy(nearest)]  # NumPy labels: n indices moved
+
+    # ----------------------------------------------------------------- Array API
+    def _fitted_on_xp(self) -> bool:
+        return _array_api.is_foreign(self.means_)
+
+    def _fit_xp(self, X: Any, y: Any, reg: float) -> MahalanobisOOD:
+        """:meth:`fit` on the device of an Array API array: class sums and counts by one-hot
+        GEMMs and the residual scatter, chunk by chunk, in float64 where the device has it."""
+        A = as_xp_data(X, "X", min_samples=2).values
+        xp, dev, wd = _array_api.context(A)
+        n, p = A.shape
+        if _array_api.is_foreign(y):
+            labels = xp.reshape(y, (-1,))
+            if not _array_api.same_library(xp, labels):
+                raise TypeError("y must be a NumPy array or an array of the same library as X.")
+            classes, codes = xp.unique_inverse(labels)
+            codes = _array_api.to_namespace(codes, xp, dev)
+        else:
+            labels = np.asarray(y).reshape(-1)
+            check_classification_targets(labels)
+            classes, codes_np = np.unique(labels, return_inverse=True)
+            codes = xp.asarray(codes_np, device=dev)
+        if codes.shape[0] != n:
+            raise ValueError(f"y has {codes.shape[0]} labels but X has {n} rows; pass one "
+                             "label per row.")
+        K = int(classes.shape[0])
+        rows = _array_api.chunk_rows(A, p + K)
+        ks = xp.arange(K, device=dev)
+
+        def chunks() -> Any:
+            for s in range(0, n, rows):
+                B = xp.astype(A[s:min(n, s + rows), :], wd)
+                yield (_l2_normalize_xp(xp, B) if self.normalize else B), codes[s:min(n, s + rows)]
+
+        sums = xp.zeros((K, p), dtype=wd, device=dev)
+        counts = xp.zeros(K, dtype=wd, device=dev)
+        with _array_api.matmul_precision(xp):
+            for B, c in chunks():
+                onehot = xp.astype(c[:, None] == ks[None, :], wd)
+                sums = sums + onehot.T @ B
+                counts = counts + xp.sum(onehot, axis=0)
+            means = sums / counts[:, None]
+            S = xp.zeros((p, p), dtype=wd, device=dev)
+            for B, c in chunks():
+                R = B - xp.take(means, c, axis=0)
+                S = S + R.T @ R
+        S = S / n
+        self.classes_ = classes
+        self.n_features_in_ = p
+        self.means_ = means
+        self.metric_ = ridge_metric(np.zeros(p), (S + S.T) / 2, reg)
+        self.covariance_ = self.metric_.cov
+        if self.relative:
+            B = _l2_normalize_xp(xp, xp.astype(A, wd)) if self.normalize else A
+            mu0, S0 = _array_api.mean_and_cov(B, ddof=0)
+            self.background_metric_ = ridge_metric(mu0, S0, reg)
+            self.background_mean_ = mu0
+            self.background_covariance_ = self.background_metric_.cov
+        return self
+
+    def _scores_xp(self, X: Any, reduce: bool) -> Any:
+        """Class distances (n, K), or their row minimum when ``reduce``, for Array API X on
+        its device, chunk by chunk: the whitened means W m_c (K x p) once, then per chunk one
+        whitening GEMM and one GEMM against them (:func:`mahalanobis._array_api.pairwise_sq`,
+        with near pairs recomputed), about a common shift (the mean of the whitened means) that
+        keeps cancellation small."""
+        if not _array_api.is_foreign(X) or (self._fitted_on_xp()
+                                            and not _array_api.same_library(
+                                                _array_api.namespace(self.means_), X)):
+            lib = (_array_api.library_name(self.means_) if self._fitted_on_xp() else "NumPy")
+            raise TypeError(f"MahalanobisOOD was fitted on {lib} arrays; pass X as an array "
+                            "of the same library (or fit again on the library you score).")
+        A = as_xp_data(X, "X", n_features=self.n_features_in_).values
+        xp, dev = _array_api.namespace(A), _array_api.device_of(A)
+        M = self.metric_.whiten(_array_api.to_namespace(self.means_, xp, dev, A.dtype))
+        shift = xp.mean(M, axis=0)
+        M = M - shift
+        n = A.shape[0]
+        rows = _array_api.chunk_rows(A, A.shape[1] + M.shape[0])
+        parts = []
+        for s in range(0, n, rows):
+            B = A[s:min(n, s + rows), :]
+            if self.normalize:
+                B = _l2_normalize_xp(xp, B)
+            d2 = _array_api.pairwise_sq(xp, self.metric_.whiten(B) - shift, M)
+            if self.relative:
+                d2 = d2 - self.background_metric_.distance(B, squared=True)[:, None]
+            parts.append(xp.min(d2, axis=1) if reduce else d2)
+        if not parts:
+            return xp.zeros((0,) if reduce else (0, M.shape[0]), dtype=A.dtype, device=dev)
+        return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
 
 
 @dataclass(frozen=True)

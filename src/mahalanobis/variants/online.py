@@ -51,10 +51,10 @@ from typing import Any
 import numpy as np
 from scipy.linalg import lapack
 
-from .. import _linalg
+from .. import _array_api, _linalg
 from .._cholupdate import CholeskyDowndateWarning, chol_downdate, chol_update
 from .._linalg import mean_and_cov
-from .._validation import as_data, check_fraction
+from .._validation import as_data, as_xp_data, check_fraction
 from ..errors import SingularCovarianceError
 from ..metric import Metric
 from ._common import check_rows
@@ -72,9 +72,15 @@ class _Sum:
 
     __slots__ = ("hi", "lo")
 
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.hi = np.zeros(shape)
-        self.lo = np.zeros(shape)
+    def __init__(self, shape: tuple[int, ...], like: Any = None) -> None:
+        if like is None:
+            self.hi = np.zeros(shape)
+            self.lo = np.zeros(shape)
+        else:  # an Array API array: the sums live in its namespace, on its device
+            xp = _array_api.namespace(like)
+            dev = _array_api.device_of(like)
+            self.hi = xp.zeros(shape, dtype=like.dtype, device=dev)
+            self.lo = xp.zeros(shape, dtype=like.dtype, device=dev)
 
     def add(self, term: np.ndarray) -> None:
         s = self.hi + term
@@ -161,6 +167,8 @@ class OnlineMetric:
         self.forgetting = forgetting
         self.window = window
         self._p: int | None = None
+        #: A 0-d array of the library, device and work dtype of Array API batches (else None).
+        self._like: Any = None
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -170,8 +178,9 @@ class OnlineMetric:
         # Sums are kept about a shift K (the first point): S = sum_i w_i (x_i - K) and the
         # co-moment M, both with compensated summation; the mean is K + S / W.
         self._K: np.ndarray | None = None
-        self._S: _Sum | None = None if self._p is None else _Sum((self._p,))
-        self._Mc: _Sum | None = None if self._p is None else _Sum((self._p, self._p))
+        self._S: _Sum | None = None if self._p is None else _Sum((self._p,), self._like)
+        self._Mc: _Sum | None = None if self._p is None else _Sum((self._p, self._p),
+                                                                   self._like)
         self._L: np.ndarray | None = None
         self._mods = 0
         self._buf: np.ndarray | None = None
@@ -179,6 +188,8 @@ class OnlineMetric:
 
     # ----------------------------------------------------------------- input
     def _check(self, X: Any, name: str = "X") -> np.ndarray:
+        if _array_api.is_foreign(X) or self._like is not None:
+            return self._check_xp(X, name)
         A = as_data(X, name, n_features=self._p).values
         if self._p is None:
             if self.window is not None and self.window <= A.shape[1]:
@@ -192,11 +203,34 @@ class OnlineMetric:
             self._K = A[0].copy()
         return A
 
+    def _check_xp(self, X: Any, name: str) -> Any:
+        """Batches of an Array API library: checked on their device, in float64 where it has
+        it; the running sums and the factor then live there too (:meth:`partial_fit` only)."""
+        if self.forgetting is not None or self.window is not None:
+            raise _array_api.unsupported(X, name, "OnlineMetric with forgetting= or window= "
+                                         "(updated point by point on the host)")
+        if self._p is not None and (self._like is None or not _array_api.is_foreign(X)
+                                    or not _array_api.same_library(
+                                        _array_api.namespace(self._like), X)):
+            lib = "NumPy" if self._like is None else _array_api.library_name(self._like)
+            raise TypeError(f"OnlineMetric holds a state built from {lib} batches; pass every "
+                            "batch from that one library (or start a new OnlineMetric).")
+        A = as_xp_data(X, name, n_features=self._p).values
+        xp, dev, wd = _array_api.context(A)
+        if self._p is None:
+            self._p = int(A.shape[1])
+            self._like = xp.zeros((), dtype=wd, device=dev)
+            self._S = _Sum((self._p,), self._like)
+            self._Mc = _Sum((self._p, self._p), self._like)
+        if self._K is None:
+            self._K = xp.astype(A[0, :], wd, copy=True)
+        return A
+
     @property
     def _mean(self) -> np.ndarray:
         assert self._K is not None and self._S is not None
         if self.weight_sum == 0:
-            return self._K.copy()
+            return self._K.copy() if self._like is None else self._K * 1
         return self._K + self._S.value() / self.weight_sum
 
     @property
@@ -214,7 +248,10 @@ class OnlineMetric:
             return
         try:
             M = self._M
-            self._L = np.asfortranarray(_linalg.cholesky((M + M.T) / 2, "co-moment matrix"))
+            if self._like is not None:  # on the batches' device
+                self._L = _array_api.cholesky((M + M.T) / 2, "co-moment matrix")[0]
+            else:
+                self._L = np.asfortranarray(_linalg.cholesky((M + M.T) / 2, "co-moment matrix"))
         except SingularCovarianceError:
             self._L = None
 
@@ -290,11 +327,20 @@ class OnlineMetric:
     def fit(self, X: Any, y: Any = None) -> OnlineMetric:
         """Forget everything seen so far and start again from the rows of X; returns self."""
         self._p = None
+        self._like = None
         self._reset_state()
         return self.partial_fit(X)
 
     def partial_fit(self, X: Any) -> OnlineMetric:
         """Add the rows of X (n, p) to the estimate, in order; returns self.
+
+        Batches of an Array API library (PyTorch, JAX, CuPy, ...) are reduced on their device:
+        the running sums and the Cholesky factor then stay there (in float64 where the device
+        has it), each batch is merged by the pairwise formula below and the factor recomputed
+        (O(p^3) on the device, no per-row updates), and :meth:`distance`, :meth:`pvalue` and
+        :meth:`outliers` score arrays of that library. Every batch must come from that one
+        library; ``forgetting``, ``window``, :meth:`remove` and :meth:`merge`, which work
+        point by point on the host, take NumPy arrays only.
 
         Without forgetting or a window, a chunk is merged by the pairwise formula of Chan,
         Golub & LeVeque (its mean and co-moment by a two-pass pass over the chunk); the factor
@@ -310,7 +356,7 @@ class OnlineMetric:
             for x in A:
                 self._add_window(x)
             return self
-        if A.shape[0] == 1:
+        if A.shape[0] == 1 and self._like is None:
             self._add_one(A[0].copy())
             return self
         self._add_chunk(A)
@@ -320,18 +366,18 @@ class OnlineMetric:
         assert self._S is not None and self._Mc is not None and self._p is not None
         assert self._K is not None
         m = A.shape[0]
-        b, S_b = mean_and_cov(A, ddof=0)
+        b, S_b = (_array_api.mean_and_cov if self._like is not None else mean_and_cov)(A, ddof=0)
         M_b = S_b * m
         n = self.weight_sum
         n_new = n + m
         d = b - self._mean
         coef = n * m / n_new
         self._S.add((b - self._K) * m)
-        self._Mc.add(M_b + coef * np.outer(d, d))
+        self._Mc.add(M_b + coef * (d[:, None] * d[None, :]))
         self.weight_sum = n_new
         self._w2 += m
         self.n_samples += m
-        if self._L is None or m >= self._p:
+        if self._L is None or m >= self._p or self._like is not None:
             self._refactor()
             return
         for v in A - b:
@@ -367,6 +413,8 @@ class OnlineMetric:
             what = "forgetting" if self.forgetting is not None else "window"
             raise ValueError(f"remove() is not available with {what}=: that mode discounts old "
                              "points itself. Use OnlineMetric() without it to remove points.")
+        if self._like is not None or _array_api.is_foreign(X):
+            raise _array_api.unsupported(X, "X", "OnlineMetric.remove()")
         A = self._check(X)
         if A.shape[0] > self.n_samples:
             raise ValueError(f"X has {A.shape[0]} rows but the estimate holds only "
@@ -384,6 +432,9 @@ class OnlineMetric:
         """
         if not isinstance(other, OnlineMetric):
             raise ValueError(f"other must be an OnlineMetric; got {type(other).__name__}.")
+        if self._like is not None or other._like is not None:
+            raise _array_api.unsupported(self._like if self._like is not None else other._like,
+                                         "other", "OnlineMetric.merge()")
         if self.window is not None or other.window is not None:
             raise ValueError("merge() is not defined for window= metrics (the union of two "
                              "windows is not a window); merge metrics without a window.")
@@ -450,7 +501,8 @@ class OnlineMetric:
         """Current (weighted) mean, shape (p,) (a copy)."""
         if self.n_samples == 0:
             raise ValueError("OnlineMetric has no points yet; call partial_fit(X) first.")
-        return self._mean.copy()
+        m = self._mean
+        return m if self._like is not None else m.copy()
 
     @property
     def comoment(self) -> np.ndarray:
@@ -477,7 +529,7 @@ class OnlineMetric:
     @property
     def cholesky(self) -> np.ndarray:
         """Lower Cholesky factor of :attr:`cov` (from the maintained factor, no new O(p^3))."""
-        return self._factor() / np.sqrt(self._divisor())
+        return self._factor() / float(np.sqrt(self._divisor()))
 
     def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
                  ) -> np.ndarray:
@@ -487,6 +539,8 @@ class OnlineMetric:
         covariance divisor: one triangular solve, O(p^2) per row. ``squared=True`` gives D^2.
         """
         L = self._factor()
+        if self._like is not None or _array_api.is_foreign(X):
+            return self.to_metric().distance(X, squared=squared, nan_policy=nan_policy)
         A = check_rows(X, "X", self._p, nan_policy)
         Z, info = lapack.dtrtrs(L, (A - self._mean).T, lower=1)
         if info != 0:  # pragma: no cover - the factor has a positive diagonal
