@@ -80,8 +80,9 @@ suppressMessages(library(rrcov))
 tm <- function(expr) system.time(expr)[["elapsed"]]
 t <- tm(o <- CovOgk(X)); cat(sprintf("ogk_time=%.17g\\n", t))
 write(sprintf("%.17g", o@raw.cov), file = "OGKFILE")
-set.seed(1); t <- tm(s <- CovSest(X)); cat(sprintf("s_estimator_time=%.17g\\ns_estimator_obj=%.17g\\n", t, s@crit))
-set.seed(1); t <- tm(m <- CovMMest(X)); cat(sprintf("mm_estimator_time=%.17g\\nmm_estimator_obj=%.17g\\n", t, m@crit))
+out <- function(name, t, obj) cat(sprintf("%s_time=%.17g\\n%s_obj=%.17g\\n", name, t, name, obj))
+set.seed(1); t <- tm(s <- CovSest(X)); out("s_estimator", t, s@crit)
+set.seed(1); t <- tm(m <- CovMMest(X)); out("mm_estimator", t, m@crit)
 set.seed(1); t <- tm(v <- CovMve(X)); cat(sprintf("mve_time=%.17g\\nmve_obj=%.17g\\n", t, v@crit))
 set.seed(1); t <- tm(d <- CovSde(X, nsamp = NDIR)); w <- d@wt
 cat(sprintf("stahel_donoho_time=%.17g\\nstahel_donoho_obj=%.17g\\n", t, mean(w[seq_len(K)] == 0)))
