@@ -125,11 +125,11 @@ class SResult(FitResult):
 
 # --------------------------------------------------------------------------- fast-S
 def _refine_batch(Q: QuadraticFeatures, mu: np.ndarray, L: np.ndarray, loss: Loss,
-                  k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """k IRWLS steps for S candidates at once (rrcov ``refine_s`` with conv = 0): a step of
-    the scale equation from s, then weighted mean and det-1 scatter. Returns (mu, L, d2) with
-    d2 the squared distances to the final estimates; a candidate whose scatter turns singular
-    keeps its start."""
+    the scale equation from s, then weighted mean and det-1 scatter. Returns (mu, L, d2, s)
+    with d2 the squared distances to the final estimates and s the last scale step (a warm
+    start for the exact scale); a candidate whose scatter turns singular keeps its start."""
     p = Q.p
     d2 = Q.sq_dists(mu, L)
     s = median_distance(d2) / 0.6745
@@ -144,7 +144,7 @@ def _refine_batch(Q: QuadraticFeatures, mu: np.ndarray, L: np.ndarray, loss: Los
         L1[bad], m1[bad] = L0[bad], mu0[bad]
         mu, L = m1, L1
         d2 = Q.sq_dists(mu, L)
-    return mu, L, d2
+    return mu, L, d2, s
 
 
 def _fast_s(Z: np.ndarray, loss: Loss, n_starts: int, rng: np.random.Generator,
@@ -160,14 +160,15 @@ def _fast_s(Z: np.ndarray, loss: Loss, n_starts: int, rng: np.random.Generator,
     best_L = np.broadcast_to(np.eye(p), (N_BEST, p, p)).copy()
     step = max(16, _BLOCK // n)
     for a in range(0, S, step):
-        mu, Lb, d2 = _refine_batch(Q, start.mu[a:a + step], L[a:a + step], loss, K_STEPS)
+        mu, Lb, d2, s_step = _refine_batch(Q, start.mu[a:a + step], L[a:a + step], loss,
+                                           K_STEPS)
         # only candidates that beat the current worst kept scale need their exact M-scale
         worst = best_s.max()
         test = (loss.means(d2, np.full(d2.shape[0], worst), slope=False)[0] < loss.b) \
             if np.isfinite(worst) else np.ones(d2.shape[0], dtype=bool)
         cand = np.flatnonzero(test)
         if cand.size:
-            s = m_scale(d2[cand], loss)
+            s = m_scale(d2[cand], loss, s_step[cand])
             pool_s = np.concatenate([best_s, s])
             pool_mu = np.concatenate([best_mu, mu[cand]])
             pool_L = np.concatenate([best_L, Lb[cand]])
