@@ -343,25 +343,13 @@ def _tau_es2(c2: float) -> float:
     return float(2.0 * ((1.0 - b * b) * special.ndtr(b) - b * phi + b * b) - 1.0)
 
 
-def _select_row(b: np.ndarray, ks: tuple[int, ...], lo: float, hi: float) -> list[float]:
-    below = int(np.count_nonzero(b < lo))
-    if below <= ks[0]:
-        w = b[(b >= lo) & (b <= hi)]
-        if below + w.size > ks[-1]:
-            kk = [k - below for k in ks]
-            P = np.partition(w, kk)
-            return [float(P[k]) for k in kk]
-    P = np.partition(b, ks)
-    return [float(P[k]) for k in ks]
-
-
 def select_rows(M: np.ndarray, ks: tuple[int, ...]) -> np.ndarray:
     """The order statistics ``ks`` (0-based, increasing) of every row of M, shape
     (len(ks), rows). Long rows (n >= 40000, where ``np.partition`` runs out of cache) use a
     sampling selection: the order statistics of a fixed sample of about 4 sqrt(n) positions
-    bracket the answer, one pass counts the values below the bracket and a partition of the
-    few inside it finishes exactly (Floyd & Rivest 1975); a missed bracket falls back to
-    ``np.partition``."""
+    bracket the answer, one pass over all rows counts the values below the bracket and a
+    partition of the few inside it finishes exactly (Floyd & Rivest 1975); a missed bracket
+    falls back to ``np.partition``."""
     r, n = M.shape
     if n < 40_000:
         P = np.partition(M, ks, axis=1)
@@ -369,11 +357,21 @@ def select_rows(M: np.ndarray, ks: tuple[int, ...]) -> np.ndarray:
     s = int(4 * math.sqrt(n)) + 64
     S = np.sort(M[:, np.linspace(0, n - 1, s).astype(np.intp)], axis=1)
     d = int(2.5 * math.sqrt(s)) + 4
-    ilo = max(0, ks[0] * s // n - d)
-    ihi = min(s - 1, -(-ks[-1] * s // n) + d)
+    lo = S[:, max(0, ks[0] * s // n - d)][:, None]
+    hi = S[:, min(s - 1, -(-ks[-1] * s // n) + d)][:, None]
+    below = np.count_nonzero(M < lo, axis=1)
+    inside = (M >= lo) & (M <= hi)
+    count = np.count_nonzero(inside, axis=1)
+    vals = M[inside]                                   # the windows, row after row
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
     out = np.empty((len(ks), r))
     for t in range(r):
-        out[:, t] = _select_row(M[t], ks, S[t, ilo], S[t, ihi])
+        kk = [k - int(below[t]) for k in ks]
+        if kk[0] >= 0 and kk[-1] < count[t]:
+            P = np.partition(vals[start[t]:start[t] + count[t]], kk)
+            out[:, t] = P[kk]
+        else:
+            out[:, t] = np.partition(M[t], ks)[list(ks)]
     return out
 
 
