@@ -17,6 +17,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._linalg import single_threaded_blas
 from .._validation import check_choice, check_fraction
 from ..errors import SingularCovarianceError
 from ._base import FitResult
@@ -194,8 +195,9 @@ def mm_estimator(X: ArrayLike, *, efficiency: float = 0.95, efficiency_of: str =
     c1 = mm_constant(p, efficiency, shape=efficiency_of == "shape")
     s = float(S.objective)
     mu0, V0 = np.asarray(S.center), np.asarray(S.shape)
-    L0, _ = _loss(A, mu0, V0, s, c1)
-    mu, V, L, d, n_iter, converged = mm_iterate(A, mu0, V0, s, c1)
+    with single_threaded_blas():   # small products in a loop: one BLAS thread is faster
+        L0, _ = _loss(A, mu0, V0, s, c1)
+        mu, V, L, d, n_iter, converged = mm_iterate(A, mu0, V0, s, c1)
     reverted = L > L0
     if reverted:  # pragma: no cover - rrcov's safeguard; the M-steps lower the loss
         mu, V, L = mu0, V0, L0

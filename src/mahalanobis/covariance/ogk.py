@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 from scipy import linalg, stats
 
 from .. import _linalg
+from .._linalg import single_threaded_blas
 from .._scale import median_rows, tau2_rows
 from .._validation import check_choice, check_fraction, check_int
 from ..errors import ExactFitError, SingularCovarianceError
@@ -255,7 +256,8 @@ def ogk(X: ArrayLike, *, n_iterations: int = 2, beta: float = 0.9, scale: str = 
     if p < 2:
         raise ValueError("X has one column: OGK needs at least 2 (for one variable use "
                          "mahalanobis.covariance.scale_tau2 or method='mcd').")
-    t0, V0, dist2 = ogk_raw(A, n_iterations=n_iterations, scale=scale, pairwise=pairwise)
+    with single_threaded_blas():
+        t0, V0, dist2 = ogk_raw(A, n_iterations=n_iterations, scale=scale, pairwise=pairwise)
     c_delta = float(np.median(dist2) / stats.chi2.ppf(0.5, p))
     raw_cov = c_delta * V0
     raw_d2 = dist2 / c_delta

@@ -4,7 +4,8 @@ Locantore et al. (1999), Visuri, Koivunen & Oja (2000): the covariance of the un
 u_i = (x_i - m) / ||x_i - m||, m the spatial median. For elliptical data it has the
 eigenvectors of the covariance but compressed eigenvalues, so it is made consistent as in
 spherical PCA (Locantore et al. 1999; Maronna 2005): keep its eigenvectors and replace its
-eigenvalues by squared robust scales (Qn by default) of the data projected on them. Fast
+eigenvalues by squared robust scales (the tau-scale by default) of the data projected on
+them. Fast
 (O(n p^2)), bounded influence, breakdown point 0.5 for the location and the eigenvectors;
 orthogonally, not affinely, equivariant.
 """
@@ -15,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _linalg
+from .._linalg import single_threaded_blas
 from .._scale import mad, qn, scale_tau2
 from .._validation import check_choice
 from ..errors import SingularCovarianceError
@@ -60,7 +62,7 @@ class SpatialSignResult(FitResult):
     efficiency: float
 
 
-def spatial_sign(X: ArrayLike, *, scale: str = "qn", nan_policy: str = "raise"
+def spatial_sign(X: ArrayLike, *, scale: str = "tau2", nan_policy: str = "raise"
                  ) -> SpatialSignResult:
     """Spatial sign covariance matrix around the spatial median, with robust eigenvalues so
     that it is consistent at the normal.
@@ -68,8 +70,9 @@ def spatial_sign(X: ArrayLike, *, scale: str = "qn", nan_policy: str = "raise"
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
-    scale : {"qn", "mad", "tau2"}
-        Robust scale of the projections on the SSCM's eigenvectors.
+    scale : {"tau2", "qn", "mad"}
+        Robust scale of the projections on the SSCM's eigenvectors: the tau-scale (default;
+        O(n), 80% Gaussian efficiency), Qn (82%, O(n log n) but slower) or the MAD (37%).
     nan_policy : {"raise", "omit"}
 
     Returns
@@ -108,7 +111,8 @@ def spatial_sign(X: ArrayLike, *, scale: str = "qn", nan_policy: str = "raise"
     data = fit_data(X, nan_policy)
     A = data.values
     n, p = A.shape
-    m, loc_it = spatial_median(A)
+    with single_threaded_blas():
+        m, loc_it = spatial_median(A)
     Z = A - m
     r = np.sqrt(np.einsum("ij,ij->i", Z, Z))
     keep = r > 1e-14 * max(float(np.max(r)), 1e-300)

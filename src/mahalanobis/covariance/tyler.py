@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special, stats
 
+from .._linalg import single_threaded_blas
 from .._validation import check_int
 from ..errors import SingularCovarianceError
 from ._base import FitResult
@@ -166,11 +167,13 @@ def tyler(X: ArrayLike, *, max_iter: int = 10_000, nan_policy: str = "raise") ->
         raise SingularCovarianceError(
             f"X has {n} rows for {p} features: Tyler's shape needs n_samples > n_features. "
             "Use method='mrcd' or 'ledoit_wolf' for n <= p.", rank=max(n - 1, 0))
-    m, loc_it = spatial_median(A)
+    with single_threaded_blas():
+        m, loc_it = spatial_median(A)
     Z = A - m
     keep = np.sqrt(np.einsum("ij,ij->i", Z, Z)) > 1e-14 * max(float(np.max(np.abs(Z))), 1e-300)
     try:
-        V, it, converged = tyler_shape(Z[keep], max_iter=max_iter)
+        with single_threaded_blas():
+            V, it, converged = tyler_shape(Z[keep], max_iter=max_iter)
     except SingularCovarianceError:
         S = (Z[keep].T @ Z[keep]) / max(int(keep.sum()), 1)
         raise exact_fit_from_scatter(
