@@ -33,14 +33,23 @@ class QuadraticFeatures:
         self.q = self.iu[0].size
         self.r = self.q + p + 1
         self.rows = max(256, _CHUNK_ELEMS // self.r)
-        self._full = self._features(0, n) if n * self.r <= 4 * _CHUNK_ELEMS else None
+        self._full = self._features(0, n) if n * self.r <= 16 * _CHUNK_ELEMS else None
+
+    @property
+    def cached(self) -> bool:
+        """Whether the features are held for all rows (else rebuilt chunk by chunk on every
+        call: callers then score more candidates per call)."""
+        return self._full is not None
 
     def _features(self, a: int, b: int) -> np.ndarray:
-        """F^T for rows a:b, shape (r, b - a)."""
-        Zc = self.Z[a:b]
+        """F^T for rows a:b, shape (r, b - a): products x_j x_k (j <= k) written row block by
+        row block in place (no gathered copies), then x and 1."""
+        ZT = np.ascontiguousarray(self.Z[a:b].T)
         F = np.empty((self.r, b - a))
-        ZT = Zc.T
-        np.multiply(ZT[self.iu[0]], ZT[self.iu[1]], out=F[:self.q])
+        off = 0
+        for j in range(self.p):
+            np.multiply(ZT[j], ZT[j:], out=F[off:off + self.p - j])
+            off += self.p - j
         F[self.q:self.q + self.p] = ZT
         F[-1] = 1.0
         return F

@@ -158,7 +158,9 @@ def _fast_s(Z: np.ndarray, loss: Loss, n_starts: int, rng: np.random.Generator,
     best_s = np.full(N_BEST, np.inf)
     best_mu = np.zeros((N_BEST, p))
     best_L = np.broadcast_to(np.eye(p), (N_BEST, p, p)).copy()
-    step = max(16, _BLOCK // n)
+    # small blocks keep the temporaries in cache; when the features are rebuilt on every
+    # call, larger blocks spread that cost over more candidates
+    step = max(16, (_BLOCK if Q.cached else 64 * _BLOCK) // n)
     for a in range(0, S, step):
         mu, Lb, d2, s_step = _refine_batch(Q, start.mu[a:a + step], L[a:a + step], loss,
                                            K_STEPS)
