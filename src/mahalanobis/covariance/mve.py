@@ -39,6 +39,8 @@ REWEIGHT_QUANTILE = 0.975
 #: REFINE_BUDGET / (n p) allows (all of them on small data, where it is cheap).
 N_REFINE = 10
 REFINE_BUDGET = 150_000
+#: Above this many rows the random candidates are screened on a subsample of this size.
+SCREEN_N = 20_000
 #: Cap on the C-steps of one candidate.
 MAX_STEPS = 100
 #: Distances held at once (candidates x rows).
@@ -140,22 +142,20 @@ def _step(Q: QuadraticFeatures, d2: np.ndarray, thr: np.ndarray | None, h: int
     return M, obj, d2H, thr_next
 
 
-def _search(Q: QuadraticFeatures, idx: np.ndarray, h: int, n_refine: int
-            ) -> tuple[np.ndarray, float, int, int]:
-    """Score the (p+1)-subsets ``idx`` (one step each, as rrcov), then concentrate the best
-    ``n_refine`` distinct candidates (C-steps until their subset repeats), keeping the best
-    objective met. Returns (best subset mask, objective, steps of the winner, singular
-    starts)."""
-    n = Q.n
-    mu, C = _moments(Q.Z, idx)
-    L, bad = _cholesky(C)
-    good = np.flatnonzero(~bad)
+def _first_steps(Q: QuadraticFeatures, mu: np.ndarray, L: np.ndarray, good: np.ndarray,
+                 h: int) -> tuple[np.ndarray, np.ndarray]:
+    """rrcov's one step for the candidates ``good``: their h-subset masks and objectives."""
+    S, n = mu.shape[0], Q.n
     step = max(1, _BLOCK // n)
-    objs = np.full(idx.shape[0], np.inf)
-    masks = np.zeros((idx.shape[0], n), dtype=bool)
+    objs = np.full(S, np.inf)
+    masks = np.zeros((S, n), dtype=bool)
     for a in range(0, good.size, step):
         g = good[a:a + step]
         masks[g], objs[g], _, _ = _step(Q, Q.sq_dists(mu[g], L[g]), None, h)
+    return masks, objs
+
+
+def _distinct_best(masks: np.ndarray, objs: np.ndarray, k: int) -> list[int]:
     order = np.argsort(objs, kind="stable")
     keep: list[int] = []
     seen: set[bytes] = set()
@@ -164,8 +164,30 @@ def _search(Q: QuadraticFeatures, idx: np.ndarray, h: int, n_refine: int
         if key not in seen:
             seen.add(key)
             keep.append(int(s))
-        if len(keep) == n_refine:
+        if len(keep) == k:
             break
+    return keep
+
+
+def _search(Q: QuadraticFeatures, idx: np.ndarray, h: int, n_refine: int,
+            rng: np.random.Generator) -> tuple[np.ndarray, float, int, int]:
+    """Score the (p+1)-subsets ``idx`` (one step each, as rrcov), then concentrate the best
+    ``n_refine`` distinct candidates (C-steps until their subset repeats), keeping the best
+    objective met. For n > SCREEN_N the candidates are first scored on a random subsample of
+    SCREEN_N rows and only the best 5 n_refine are scored on all rows (the subsample ranks
+    them as the full data would, up to its noise, at a fraction of the cost). Returns (best
+    subset mask, objective, steps of the winner, singular starts)."""
+    n = Q.n
+    mu, C = _moments(Q.Z, idx)
+    L, bad = _cholesky(C)
+    good = np.flatnonzero(~bad)
+    if n > SCREEN_N:
+        sub = np.sort(rng.choice(n, SCREEN_N, replace=False))
+        hs = math.ceil(h * SCREEN_N / n)
+        sm, so = _first_steps(QuadraticFeatures(Q.Z[sub]), mu, L, good, hs)
+        good = np.array(sorted(_distinct_best(sm, so, 5 * n_refine)), dtype=np.intp)
+    masks, objs = _first_steps(Q, mu, L, good, h)
+    keep = _distinct_best(masks, objs, n_refine)
     if not keep:
         return masks[0], np.inf, 0, int(bad.sum())
     best_M, best_obj, best_steps = masks[keep[0]].copy(), float(objs[keep[0]]), 0
@@ -277,7 +299,8 @@ def mve(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
         with single_threaded_blas():
             idx = _random_subsets(n, p + 1, n_starts, rng)
             n_refine = max(N_REFINE, REFINE_BUDGET // (n * p))
-            mask, obj, n_iter, n_singular = _search(QuadraticFeatures(Z), idx, h, n_refine)
+            mask, obj, n_iter, n_singular = _search(QuadraticFeatures(Z), idx, h, n_refine,
+                                                    rng)
             bar.update(2)
             if not np.isfinite(obj):
                 raise hyperplane_error(A, idx[0], h, "every candidate subset is singular")
