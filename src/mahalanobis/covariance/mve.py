@@ -38,7 +38,7 @@ REWEIGHT_QUANTILE = 0.975
 #: Candidates concentrated further after the random search: N_REFINE, or as many as
 #: REFINE_BUDGET / (n p) allows (all of them on small data, where it is cheap).
 N_REFINE = 10
-REFINE_BUDGET = 150_000
+REFINE_BUDGET = 100_000
 #: Above this many rows the random candidates are screened on a subsample of this size.
 SCREEN_N = 20_000
 #: Cap on the C-steps of one candidate.
