@@ -359,14 +359,17 @@ def as_square_matrix(S: Any, name: str, n_features: int | None = None, *,
     return arr
 
 
-def check_sample_covariance(data: Data, name: str = "X") -> None:
-    """Errors for data whose sample covariance must be singular: n <= p, constant columns."""
+def check_sample_covariance(data: Data, name: str = "X",
+                            constant: np.ndarray | None = None) -> None:
+    """Errors for data whose sample covariance must be singular: n <= p, constant columns
+    (``constant``: their mask when the caller already knows it, e.g. from
+    ``_linalg.moments``; else found here)."""
     n, p = data.values.shape
     if n <= p:
         raise SingularCovarianceError(
             f"{name} has {n} rows for {p} features: a sample covariance needs more rows than "
             "features (n_samples > n_features). Use method='ledoit_wolf', 'oas', 'mrcd' or "
             "'modified_cholesky', or select fewer columns.", rank=min(n - 1, p))
-    const = np.flatnonzero(np.ptp(data.values, axis=0) == 0)
+    const = np.flatnonzero(np.ptp(data.values, axis=0) == 0 if constant is None else constant)
     if const.size:
         raise constant_columns_error(name, const, data.columns, p)

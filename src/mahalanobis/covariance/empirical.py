@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .._linalg import mean_and_cov
-from .._validation import as_data, as_vector, check_sample_covariance
+from .._sample import sample_moments
+from .._validation import as_vector
 from ._base import FitResult
 
 __all__ = ["empirical"]
@@ -33,22 +33,28 @@ def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,
     Returns
     -------
     Metric with ``method="empirical"`` and ``n_samples``.
+
+    Notes
+    -----
+    One pass over X (:func:`mahalanobis._linalg.moments`): the sums are accumulated exactly,
+    so the mean and the covariance are correctly rounded (R's long-double ``cov`` gives the
+    same numbers) for n p^2 up to 6.7e7, and within a few units in the last place beyond; the
+    same pass finds constant columns and NaN/inf.
     """
-    if nan_policy == "propagate":
-        raise ValueError("nan_policy='propagate' makes no sense for fitting; use 'raise' or "
-                         "'omit'.")
-    data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
-    check_sample_covariance(data)
+    data, mom = sample_moments(X, "X", nan_policy=nan_policy, min_samples=2)
     A = data.values
     p = A.shape[1]
+    about = None  # the co-moments' reference point: the mean unless another location is asked
     if isinstance(location, str):
         if location not in _LOCATIONS:
             raise ValueError(f"location must be 'mean', 'median' or an array of length {p}; "
                              f"got {location!r}.")
-        center = None if location == "mean" else np.median(A, axis=0)
+        center = mom.mean if location == "mean" else np.median(A, axis=0)
+        if location == "median":
+            about = center
         ddof = 1 if ddof is None else ddof
     else:
-        center = as_vector(location, "location", p)
+        center = about = as_vector(location, "location", p)
         ddof = 0 if ddof is None else ddof
-    center, S = mean_and_cov(A, center, ddof=ddof)
+    S = mom.scatter(ddof, center=about)
     return FitResult._build(center, cov=S, method="empirical", n_samples=A.shape[0], data=data)
