@@ -89,6 +89,20 @@ def _singular_error(S: np.ndarray, name: str, what: str) -> SingularCovarianceEr
     return SingularCovarianceError(msg, rank=rank, min_eigenvalue=float(eig[0]))
 
 
+#: Factorisations of matrices from this size up to SMALL_BLAS_MAX run on one BLAS thread:
+#: they take well under a millisecond there, while waking OpenBLAS's thread pool costs more
+#: (and its spinning threads then compete with the work that follows, DESIGN.md section 6).
+SMALL_BLAS_MIN, SMALL_BLAS_MAX = 48, 1024
+
+
+def _small_blas(p: int) -> Any:
+    if SMALL_BLAS_MIN <= p <= SMALL_BLAS_MAX:
+        limit = _kernels.blas_single_thread()
+        if limit is not None:
+            return limit
+    return nullcontext()
+
+
 def cholesky(S: np.ndarray, name: str = "cov", *, return_rcond: bool = False) -> Any:
     """Lower Cholesky factor L of a symmetric positive definite S (S = L L^T).
 
@@ -99,12 +113,13 @@ def cholesky(S: np.ndarray, name: str = "cov", *, return_rcond: bool = False) ->
     need not compute it again.
     """
     S = np.asarray(S, dtype=float)
-    L, info = lapack.dpotrf(S, lower=1, clean=1, overwrite_a=0)
-    if info > 0:
-        raise _singular_error(S, name, "not positive definite")
-    if info < 0:  # pragma: no cover - argument error inside LAPACK means a bug here
-        raise RuntimeError(f"dpotrf argument {-info} was illegal")
-    rcond = correlation_rcond(L)
+    with _small_blas(S.shape[0]):
+        L, info = lapack.dpotrf(S, lower=1, clean=1, overwrite_a=0)
+        if info > 0:
+            raise _singular_error(S, name, "not positive definite")
+        if info < 0:  # pragma: no cover - argument error inside LAPACK means a bug here
+            raise RuntimeError(f"dpotrf argument {-info} was illegal")
+        rcond = correlation_rcond(L)
     if rcond < S.shape[0] * np.finfo(float).eps:
         raise _singular_error(S, name, "singular to working precision")
     return (L, rcond) if return_rcond else L
@@ -156,7 +171,8 @@ def log_det_from_cholesky(L: np.ndarray) -> float:
 
 def inverse_triangular(T: np.ndarray, lower: bool = True) -> np.ndarray:
     """Inverse of a nonsingular triangular matrix (LAPACK dtrtri)."""
-    inv, info = lapack.dtrtri(T, lower=int(lower), overwrite_c=0)
+    with _small_blas(T.shape[0]):
+        inv, info = lapack.dtrtri(T, lower=int(lower), overwrite_c=0)
     if info != 0:
         raise SingularCovarianceError(
             f"a triangular factor is singular (zero on the diagonal at {info}); {_ADVICE}.")
@@ -338,7 +354,7 @@ def refined_pairwise_sq(XA: np.ndarray, XB: np.ndarray | None, shift: np.ndarray
 # --------------------------------------------------------------------------- co-moments
 #: Up to this many features the compiled co-moment kernel uses its own register-blocked pair
 #: loop; above, BLAS ``syrk`` on each block of rows.
-DIRECT_MAX_MOMENTS = 96
+DIRECT_MAX_MOMENTS = 1 << 16
 #: Exact co-moment accumulation (see :func:`moments`) is used when n p^2 <= EXACT_MAX_WORK
 #: (a few milliseconds); beyond, blocks are accumulated in plain double precision (the "fast"
 #: mode, a third of the arithmetic).

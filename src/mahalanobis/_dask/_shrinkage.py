@@ -21,11 +21,11 @@ from ..covariance.shrinkage import (
     RidgeCovariance,
     ShrunkCovariance,
     _check_cv,
-    _check_lams,
-    _default_ridge_grid,
     _heldout_loglik,
     _ledoit_wolf_shrinkage,
     _oas_shrinkage,
+    _ridge_grid,
+    _ridge_result,
     _shrunk_metric,
     _spectrum,
 )
@@ -198,12 +198,7 @@ def ridge_dask(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 
         mom = merge_many(*(per_fold[k] for k in keys))
         p = mom.mean.shape[0]
         S = mom.scatter(1)
-        if lams is None:
-            if not np.trace(S) > 0:
-                raise ValueError("X has zero variance in every column; give lam directly.")
-            grid = _default_ridge_grid(S)
-        else:
-            grid = _check_lams(lams, "lams")
+        grid = _ridge_grid(S, lams)
         spectra = {}
         for k in keys:
             train = merge_many(*(per_fold[j] for j in keys if j != k))
@@ -217,9 +212,5 @@ def ridge_dask(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 
                   for i, (b, lab, off) in enumerate(zip(blocks, labels, offsets))]
         scores = np.sum(dask.compute(*totals), axis=0) / mom.n
         lam = float(grid[int(np.argmax(scores))])
-    p = mom.mean.shape[0]
-    C = mom.scatter(1)
-    C.flat[:: p + 1] += lam
-    return RidgeCovariance._build(mom.mean, cov=C, method="ridge", n_samples=mom.n,
-                                  feature_names=prep.columns, omitted=mom.dropped,
-                                  lam=float(lam), lams=grid, cv_scores=scores)
+    return _ridge_result(mom.mean, mom.scatter(1), float(lam), grid, scores,
+                         **_fit_info(prep, mom))

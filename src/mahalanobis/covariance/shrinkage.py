@@ -277,6 +277,15 @@ def _check_lams(lams: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _ridge_grid(S: np.ndarray, lams: Any) -> np.ndarray:
+    """The grid searched by cross-validation: ``lams`` checked, or the default grid."""
+    if lams is not None:
+        return _check_lams(lams, "lams")
+    if not np.trace(S) > 0:
+        raise ValueError("X has zero variance in every column; give lam directly.")
+    return _default_ridge_grid(S)
+
+
 def _default_ridge_grid(S: np.ndarray) -> np.ndarray:
     """From 1e-6 times the smallest positive variance to 10 times the mean variance, four
     values per decade (the smallest variance matters for columns on very different scales)."""
@@ -361,6 +370,15 @@ def _cv_folds(n: int, cv: Any, rng: np.random.Generator,
     return np.array_split(rng.permutation(n), int(cv))
 
 
+def _ridge_result(center: np.ndarray, S: np.ndarray, lam: float, grid: np.ndarray | None,
+                  scores: np.ndarray | None, **fit: Any) -> RidgeCovariance:
+    """The result S + lam I (``fit``: n_samples and data, or feature_names and omitted)."""
+    C = S.copy()
+    C.flat[:: S.shape[0] + 1] += lam
+    return RidgeCovariance._build(center, cov=C, method="ridge", lam=float(lam), lams=grid,
+                                  cv_scores=scores, **fit)
+
+
 def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
           folds: Any = None, random_state: Any = None,
           nan_policy: str = "raise") -> RidgeCovariance:
@@ -416,17 +434,12 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
     data, mom = sample_moments(X, "X", nan_policy=nan_policy, min_samples=2,
                                covariance=False)
     A = data.values
-    n, p = A.shape
+    n = A.shape[0]
     center, S = mom.mean, mom.scatter(ddof=1)
     grid: np.ndarray | None = None
     scores: np.ndarray | None = None
     if lam is None:
-        if lams is None:
-            if not np.trace(S) > 0:
-                raise ValueError("X has zero variance in every column; give lam directly.")
-            grid = _default_ridge_grid(S)
-        else:
-            grid = _check_lams(lams, "lams")
+        grid = _ridge_grid(S, lams)
         rng = check_random_state(random_state)
         total = np.zeros(grid.size)
         for test in _cv_folds(n, cv, rng, folds):
@@ -438,7 +451,4 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
         lam = float(grid[int(np.argmax(scores))])
     else:
         lam = check_nonnegative(lam, "lam")
-    C = S.copy()
-    C.flat[:: p + 1] += lam
-    return RidgeCovariance._build(center, cov=C, method="ridge", n_samples=n, data=data,
-                                  lam=float(lam), lams=grid, cv_scores=scores)
+    return _ridge_result(center, S, float(lam), grid, scores, n_samples=n, data=data)
