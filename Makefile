@@ -10,8 +10,8 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Reinstall when the package metadata changes.
-$(STAMP): pyproject.toml | $(PY)
+# Reinstall when the package metadata or the compiled kernels change.
+$(STAMP): pyproject.toml setup.py src/mahalanobis/_ckernels.c | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 

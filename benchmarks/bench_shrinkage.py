@@ -35,8 +35,8 @@ def main(argv=None):
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
     lines = ["## Shrinkage estimators (issue 3)", "",
              f"{machine_line()}; OPENBLAS_NUM_THREADS={threads}", "",
-             "Median wall time of a fit (5 runs after a warm-up). mahalanobis does one chunked "
-             "pass (one `syrk` per chunk plus the O(np) fourth-moment term); scikit-learn "
+             "Median wall time of a fit (5 runs after a warm-up). mahalanobis does one pass "
+             "(exact block co-moments merged with their O(np) fourth-moment sums); scikit-learn "
              "centres a copy of X and, for Ledoit-Wolf, does three n x p x p products.", "",
              "| n x p | estimator | mahalanobis | scikit-learn | speed-up | peak extra memory "
              "(mh / sklearn) | max rel. diff of cov |",

@@ -16,8 +16,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ORDER = ["distance", "mcd", "robust", "shrinkage", "control", "ml", "arrayapi", "extensions",
-         "dask"]
+ORDER = ["limits", "distance", "mcd", "robust", "shrinkage", "control", "ml", "arrayapi",
+         "extensions", "dask"]
 # bench_online.py and bench_sketch.py both write sections of results/extensions.md.
 SCRIPTS = {"extensions": ["online", "sketch"]}
 

@@ -100,7 +100,7 @@ def test_non_numeric_columns_and_bad_input(client):
     with pytest.raises(ValueError, match="2-D"):
         mh.fit(da.ones(10, chunks=5))
     with pytest.raises(ValueError, match="not available for dask"):
-        mh.fit(da.from_array(_data(n=50)), method="ledoit_wolf")
+        mh.fit(da.from_array(_data(n=50)), method="modified_cholesky")
     with pytest.raises(mh.errors.SingularCovarianceError, match="constant column"):
         mh.fit(da.from_array(np.c_[np.arange(20.0), np.ones(20)], chunks=7))
 
@@ -280,3 +280,74 @@ def test_cli_outliers_dask(client, csv_glob, tmp_path, capsys):
                                                     "not available with --dask")]:
         code = main(["outliers", pattern, "--dask", client.scheduler.address, *bad])
         assert code == 2 and message in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- one-pass estimators
+def test_shrinkage_estimators_one_pass_equal_in_memory(client):
+    """Ledoit-Wolf and OAS of dask input (blocks' moments and fourth-moment sums merged,
+    never gathered) equal the in-memory fits; also through mh.fit and DataFrames."""
+    X = _data(n=3000, p=6, offset=50.0)
+    Xd = da.from_array(X, chunks=(700, 6))
+    for fn, opts in [(mh.covariance.ledoit_wolf, {}),
+                     (mh.covariance.ledoit_wolf, {"assume_centered": True}),
+                     (mh.covariance.oas, {}), (mh.covariance.oas, {"formula": "sklearn"})]:
+        ref, got = fn(X, **opts), fn(Xd, **opts)
+        assert type(got) is type(ref) and got.n_samples == 3000
+        assert _rel(got.cov, ref.cov) < 1e-12 and _rel(got.center + 1, ref.center + 1) < 1e-12
+        assert got.shrinkage == pytest.approx(ref.shrinkage, rel=1e-10, abs=1e-14)
+    m = mh.fit(Xd, method="ledoit_wolf")
+    assert m.method == "ledoit_wolf" and _rel(m.cov, mh.fit(X, method="ledoit_wolf").cov) < 1e-12
+    df = pd.DataFrame(X, columns=list("abcdef"))
+    Xn = X.copy()
+    Xn[[5, 2500], [1, 3]] = np.nan
+    got = mh.fit(dd.from_pandas(pd.DataFrame(Xn, columns=list("abcdef")), npartitions=3),
+                 method="oas", nan_policy="omit")
+    ref = mh.fit(np.delete(X, [5, 2500], axis=0), method="oas")
+    assert got.feature_names == tuple(df.columns) and got.omitted.tolist() == [5, 2500]
+    assert _rel(got.cov, ref.cov) < 1e-12
+
+
+def test_ridge_given_lam_and_given_folds(client):
+    X = _data(n=1200, p=5)
+    Xd = da.from_array(X, chunks=(300, 5))
+    ref, got = mh.covariance.ridge(X, lam=0.3), mh.fit(Xd, method="ridge", lam=0.3)
+    assert _rel(got.cov, ref.cov) < 1e-12 and got.lam == 0.3
+    folds = np.random.default_rng(1).integers(0, 4, size=1200)
+    ref = mh.covariance.ridge(X, folds=folds)
+    for f in (folds, da.from_array(folds, chunks=300)):
+        got = mh.covariance.ridge(Xd, folds=f)
+        assert got.lam == ref.lam
+        np.testing.assert_allclose(got.cv_scores, ref.cv_scores, rtol=1e-10)
+        assert _rel(got.cov, ref.cov) < 1e-12
+    # without folds, each block draws its rows' folds from the seed: reproducible
+    a = mh.covariance.ridge(Xd, cv=3, random_state=5)
+    b = mh.covariance.ridge(Xd, cv=3, random_state=5)
+    np.testing.assert_array_equal(a.cv_scores, b.cv_scores)
+    with pytest.raises(ValueError, match="folds must have one label per row"):
+        mh.covariance.ridge(Xd, folds=folds[:10])
+
+
+def test_leverage_and_hotelling_without_gathering(client):
+    X = _data(n=1500, p=4, offset=3.0)
+    Y = _data(n=900, p=4, seed=1, offset=3.2)
+    Xd, Yd = da.from_array(X, chunks=(400, 4)), da.from_array(Y, chunks=(300, 4))
+    h = mh.leverage(Xd)
+    assert isinstance(h, da.Array)
+    np.testing.assert_allclose(h.compute(), mh.leverage(X), rtol=1e-12)
+    hs = mh.leverage(dd.from_pandas(pd.DataFrame(X, columns=list("abcd")), npartitions=3))
+    assert hs.compute().name == "leverage"
+    for kw in ({}, {"mu": np.full(4, 3.0)}):
+        ref, got = mh.hotelling_t2(X, **kw), mh.hotelling_t2(Xd, **kw)
+        assert got.statistic == pytest.approx(ref.statistic, rel=1e-10)
+        assert got.pvalue == pytest.approx(ref.pvalue, rel=1e-8, abs=1e-300)
+    for method in ("pooled", "yao", "johansen"):
+        ref, got = mh.hotelling_t2(X, Y, method=method), mh.hotelling_t2(Xd, Yd, method=method)
+        assert got.statistic == pytest.approx(ref.statistic, rel=1e-10)
+        assert got.df == pytest.approx(ref.df, rel=1e-10)
+    Z = Y[:900] + 0.01
+    ref = mh.hotelling_t2(X[:900], Z, paired=True)
+    got = mh.hotelling_t2(da.from_array(X[:900], chunks=300), da.from_array(Z, chunks=300),
+                          paired=True)
+    assert got.statistic == pytest.approx(ref.statistic, rel=1e-10)
+    with pytest.raises(ValueError, match="needs the rows in memory"):
+        mh.hotelling_t2(Xd, method="random_projection")

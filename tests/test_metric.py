@@ -7,7 +7,7 @@ from scipy import stats
 from scipy.spatial.distance import cdist
 
 import mahalanobis as mh
-from mahalanobis import _linalg
+from mahalanobis import _kernels, _linalg
 
 
 def _spd(p, rng):
@@ -104,13 +104,23 @@ def test_pvalue_and_outliers(setup):
         metric.outliers(X, alpha=1.5)
 
 
-def test_chunk_boundaries(setup):
-    """Results do not depend on the chunking, including ragged last chunks."""
+@pytest.mark.parametrize("compiled", [True, False])
+def test_chunk_boundaries(setup, compiled, monkeypatch):
+    """Results do not depend on the blocking (16-row register blocks and BLAS chunks of the
+    compiled kernel, chunks of the numpy path), including ragged last blocks."""
     X, m, S = setup
     metric = mh.Metric(m, S)
+    W = np.linalg.inv(np.linalg.cholesky(S))
+    if not compiled:
+        monkeypatch.setattr(_kernels, "C", None)
+    for n in (1, 7, 15, 16, 17, 255, 256, 257, 499, 500):
+        out = _linalg.sq_norms_of_whitened(X[:n], metric.center, metric._W, True)
+        ref = np.sum(((X[:n] - m) @ W.T) ** 2, axis=1)
+        np.testing.assert_allclose(out, ref, rtol=1e-13)
     full = metric.distance(X, squared=True)
     for rows in (1, 7, 256, 499, 500, 501):
-        out = _linalg.sq_norms_of_whitened(X, metric.center, metric._W, True, rows=rows)
+        out = _linalg._sq_numpy(X, metric.center, metric._W, True, np.empty(X.shape[0]),
+                                rows=rows)
         np.testing.assert_allclose(out, full, rtol=1e-13)
 
 

@@ -8,6 +8,7 @@ from sklearn.covariance import OAS, LedoitWolf
 from sklearn.datasets import load_breast_cancer, load_wine
 
 import mahalanobis as mh
+from mahalanobis import _kernels, _linalg
 from mahalanobis.covariance import shrinkage as shr
 from mahalanobis.covariance.shrinkage import ledoit_wolf, oas, ridge
 
@@ -63,18 +64,32 @@ def test_ledoit_wolf_follows_the_paper_formula():
     assert m.shrinkage == pytest.approx(b2 / d2, rel=1e-12)
 
 
-def test_ledoit_wolf_chunked_pass_and_large_offset(monkeypatch):
-    """Many chunks give the same result as one; a large common offset costs no accuracy."""
+@pytest.mark.parametrize("compiled", [True, False])
+def test_ledoit_wolf_blocked_pass_and_large_offset(monkeypatch, compiled):
+    """The one-pass fit (blocks merged with their fourth moments shifted) equals a direct
+    two-pass computation, with and without the compiled kernels and over threads; a large
+    common offset costs no accuracy."""
     rng = np.random.default_rng(4)
     Z = rng.standard_normal((5000, 6)) @ rng.standard_normal((6, 6))
+    if not compiled:
+        monkeypatch.setattr(_kernels, "C", None)
+    Zc = Z - Z.mean(0)
+    S = Zc.T @ Zc / Z.shape[0]
+    q4 = float(np.sum(np.einsum("ij,ij->i", Zc, Zc) ** 2))
     whole = ledoit_wolf(Z)
-    monkeypatch.setattr(shr, "_CHUNK_BYTES", 256 * 6 * 8)  # 256 rows per chunk: 20 chunks
-    chunked = ledoit_wolf(Z)
-    assert _rel(chunked.cov, whole.cov) < 1e-13
-    assert chunked.shrinkage == pytest.approx(whole.shrinkage, rel=1e-10)
+    assert _rel(whole.cov, shr._shrunk(S, shr._ledoit_wolf_shrinkage(S, q4, 5000))[0]) < 1e-13
+    monkeypatch.setattr(_linalg, "PARALLEL_MIN_ELEMENTS", 1000)  # split over threads
+    threaded = ledoit_wolf(Z)
+    assert _rel(threaded.cov, whole.cov) < 1e-14
+    assert threaded.shrinkage == pytest.approx(whole.shrinkage, rel=1e-12)
     shifted = ledoit_wolf(Z + 1e7)
-    assert _rel(shifted.cov, whole.cov) < 1e-7
-    assert shifted.shrinkage == pytest.approx(whole.shrinkage, rel=1e-6)
+    assert _rel(shifted.cov, whole.cov) < 1e-9
+    assert shifted.shrinkage == pytest.approx(whole.shrinkage, rel=1e-8)
+    centred = ledoit_wolf(Zc, assume_centered=True)
+    q4c = float(np.sum(np.einsum("ij,ij->i", Zc, Zc) ** 2))
+    Sc = Zc.T @ Zc / 5000
+    assert centred.shrinkage == pytest.approx(shr._ledoit_wolf_shrinkage(Sc, q4c, 5000),
+                                              rel=1e-12)
 
 
 # ----------------------------------------------------------------------------- OAS

@@ -382,15 +382,20 @@ def as_square_matrix(S: Any, name: str, n_features: int | None = None, *,
     return arr
 
 
-def check_sample_covariance(data: Data, name: str = "X") -> None:
-    """Errors for data whose sample covariance must be singular: n <= p, constant columns."""
+def check_sample_covariance(data: Data, name: str = "X",
+                            constant: np.ndarray | None = None) -> None:
+    """Errors for data whose sample covariance must be singular: n <= p, constant columns
+    (``constant``: their mask when the caller already knows it, e.g. from
+    ``_linalg.moments``; else found here)."""
     n, p = data.values.shape
     if n <= p:
         raise SingularCovarianceError(
             f"{name} has {n} rows for {p} features: a sample covariance needs more rows than "
             "features (n_samples > n_features). Use method='ledoit_wolf', 'oas', 'mrcd' or "
             "'modified_cholesky', or select fewer columns.", rank=min(n - 1, p))
-    if _array_api.is_foreign(data.values):  # p booleans come to the host
+    if constant is not None:
+        const = np.flatnonzero(constant)
+    elif _array_api.is_foreign(data.values):  # p booleans come to the host
         xp = _array_api.namespace(data.values)
         const = np.flatnonzero(_array_api.to_numpy(
             xp.max(data.values, axis=0) == xp.min(data.values, axis=0)))

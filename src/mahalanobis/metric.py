@@ -323,18 +323,20 @@ class Metric:
         _report_omitted(data, name)
         return data
 
-    def _sq_checked(self, X: Any, nan_policy: str, name: str = "X") -> tuple[np.ndarray, Data]:
-        """Squared distances of checked input, with ``nan_policy`` applied afterwards.
+    def _sq_checked(self, X: Any, nan_policy: str, name: str = "X",
+                    take_sqrt: bool = False) -> tuple[np.ndarray, Data]:
+        """Squared distances (or distances, ``take_sqrt``) of checked input, with
+        ``nan_policy`` applied afterwards.
 
-        A row holding NaN or inf always gives a non-finite D^2, so only the rows whose result is
-        not finite are inspected: no separate pass over the data and no n x p temporary.
+        A row holding NaN or inf always gives a non-finite result, and the kernel counts them:
+        only when there are some are the rows inspected, so there is no separate pass over the
+        data and no n x p temporary.
         """
         check_nan_policy(nan_policy)
         data = self._check_X(X, nan_policy, name, check_finite=False)
-        d2 = self._sq(data.values)
-        np.maximum(d2, 0.0, out=d2)
-        suspect = np.flatnonzero(~np.isfinite(d2))
-        if suspect.size:
+        d2, bad = self._sq_count(data.values, take_sqrt)
+        if bad:
+            suspect = np.flatnonzero(~np.isfinite(d2))
             finite_rows = np.ones(d2.shape[0], dtype=bool)
             finite_rows[suspect] = np.isfinite(data.values[suspect]).all(axis=1)
             d2_kept, index, kept = apply_nan_policy(d2[:, None], data.index, finite_rows,
@@ -347,14 +349,28 @@ class Metric:
         return d2, data
 
     def _sq(self, A: np.ndarray) -> np.ndarray:
-        """Squared distances of the rows of a checked float array."""
+        """Squared distances of the rows of a checked float array (clamped at 0). Called
+        unbound by the dask back end's Scorer too, which carries the same factor fields."""
+        return Metric._sq_count(self, A)[0]
+
+    def _sq_count(self, A: np.ndarray, take_sqrt: bool = False) -> tuple[np.ndarray, int]:
+        """(squared) distances of the rows of a checked float array and the number of
+        non-finite results: one fused kernel pass, or the refined path for an
+        ill-conditioned scatter."""
         if self._rcond * _linalg.REFINE_CONDITION < 1.0:
             if self._cov is not None and self._L is not None:
-                return _linalg.refined_sq_distances(A, self._center, np.asarray(self._cov),
-                                                    np.asarray(self._L))
-            if self._precision is not None:
-                return _direct_quadratic(A, self._center, np.asarray(self._precision))
-        return _linalg.sq_norms_of_whitened(A, self._center, self._W, self._W_lower)
+                d2 = _linalg.refined_sq_distances(A, self._center, np.asarray(self._cov),
+                                                  np.asarray(self._L))
+            elif self._precision is not None:
+                d2 = _direct_quadratic(A, self._center, np.asarray(self._precision))
+            else:
+                d2 = None
+            if d2 is not None:
+                np.maximum(d2, 0.0, out=d2)
+                bad = int(d2.size - np.count_nonzero(np.isfinite(d2)))
+                return (np.sqrt(d2, out=d2) if take_sqrt else d2), bad
+        return _linalg.sq_distances(A, self._center, self._W, self._W_lower,
+                                    take_sqrt=take_sqrt)
 
     @keyword_only(2, "squared")
     def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise",
@@ -394,10 +410,8 @@ class Metric:
         if is_dask(X):
             from ._dask._score import metric_distance
             return metric_distance(self, X, squared=squared, nan_policy=nan_policy)
-        d2, data = self._sq_checked(X, nan_policy)
-        if not squared:
-            np.sqrt(d2, out=d2)
-        return _wrap(_np_dtype(d2, dtype), data, "d2" if squared else "distance")
+        d, data = self._sq_checked(X, nan_policy, take_sqrt=not squared)
+        return _wrap(_np_dtype(d, dtype), data, "d2" if squared else "distance")
 
     def pairwise(self, XA: Any, XB: Any = None, *, squared: bool = False,
                  nan_policy: str = "raise", dtype: Any = None) -> Any:
@@ -427,11 +441,19 @@ class Metric:
         # with them the cancellation in the expansion.
         finite = np.isfinite(A.values).all(axis=1)
         shift = A.values[finite].mean(axis=0) if finite.any() else self._center
-        ZA = _linalg.whiten_rows(A.values, shift, self._W, self._W_lower)
-        ZB = None if B is None else _linalg.whiten_rows(B.values, shift, self._W, self._W_lower)
-        out = _linalg.pairwise_sq(ZA, ZB)
-        if not squared:
-            np.sqrt(out, out=out)
+        if self._rcond * _linalg.REFINE_CONDITION < 1.0 and self._L is not None:
+            # ill-conditioned: S^-1 applied with iterative refinement, as for distance
+            out = _linalg.refined_pairwise_sq(A.values, None if B is None else B.values,
+                                              shift, np.asarray(self.cov), np.asarray(self._L))
+            if not squared:
+                np.sqrt(out, out=out)
+        else:
+            ZA = _linalg.whiten_rows(A.values, shift, self._W, self._W_lower)
+            ZB = (None if B is None else
+                  _linalg.whiten_rows(B.values, shift, self._W, self._W_lower))
+            # near pairs are recomputed from the raw rows' exact differences
+            out = _linalg.pairwise_sq(ZA, ZB, XA=A.values, XB=None if B is None else B.values,
+                                      W=self._W, lower=self._W_lower, take_sqrt=not squared)
         if A.index is None and (B is None or B.index is None):
             return out
         import pandas as pd

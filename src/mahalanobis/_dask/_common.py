@@ -9,8 +9,8 @@ products of deviations from their own means),
     M = M_a + M_b + d d^T n_a n_b / n,
 
 which is exact in exact arithmetic and keeps the accuracy of a two-pass algorithm in floating
-point, whatever the offset of the data. Each block's own moments come from the corrected
-two-pass algorithm (the block is in memory), so one pass over the data suffices.
+point, whatever the offset of the data. Each block's own moments come from the exact one-pass
+kernel (``_linalg.moments``), so one pass over the data suffices.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .._linalg import comoments
+from .._linalg import moments as linalg_moments
+from .._linalg import shift_fourth
 from .._validation import (
     check_nan_policy,
     check_numeric_frame,
@@ -168,7 +169,9 @@ def nan_error(block: Any, bad: np.ndarray, offset: int | None, name: str = "X") 
 # ---------------------------------------------------------------------------- moments
 @dataclass
 class Moments:
-    """Count, mean, co-moment matrix, column ranges and dropped rows of a set of rows."""
+    """Count, mean, co-moment matrix, column ranges and dropped rows of a set of rows, and
+    (with ``fourth``) the fourth-moment sums Ledoit-Wolf needs: ``q4 = sum ||x - mean||^4``
+    and ``t = sum ||x - mean||^2 (x - mean)``. A column is constant iff ``lo == hi``."""
 
     n_input: int
     n: int
@@ -179,35 +182,52 @@ class Moments:
     dropped: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     #: Input rows of each block, in block order (so that row positions are known afterwards).
     sizes: tuple[int, ...] = ()
+    q4: float | None = None
+    t: np.ndarray | None = None
+
+    def scatter(self, ddof: int = 1) -> np.ndarray:
+        S = self.M2 / (self.n - ddof)
+        return (S + S.T) / 2
 
 
 def moments_of(A: np.ndarray, n_input: int | None = None,
-               dropped: np.ndarray | None = None) -> Moments:
-    """Moments of the rows of a float array (corrected two-pass, chunked, bounded memory)."""
+               dropped: np.ndarray | None = None, fourth: bool = False) -> Moments:
+    """Moments of the rows of a float array: one exact pass (``_linalg.moments``), which also
+    tells the constant columns (their ``lo == hi`` is their value; other columns get
+    ``lo = -inf``, ``hi = +inf``)."""
     n, p = A.shape
     n_input = n if n_input is None else n_input
     dropped = np.empty(0, dtype=np.int64) if dropped is None else dropped.astype(np.int64)
     if n == 0:
         return Moments(n_input, 0, np.zeros(p), np.zeros((p, p)), np.full(p, np.inf),
-                       np.full(p, -np.inf), dropped, (n_input,))
-    mean, M2 = comoments(A)
-    return Moments(n_input, n, mean, M2, A.min(axis=0), A.max(axis=0), dropped, (n_input,))
+                       np.full(p, -np.inf), dropped, (n_input,),
+                       0.0 if fourth else None, np.zeros(p) if fourth else None)
+    mom = linalg_moments(A, fourth=fourth)
+    lo = np.where(mom.constant, A[0], -np.inf)
+    hi = np.where(mom.constant, A[0], np.inf)
+    return Moments(n_input, n, mom.mean, mom.M2, lo, hi, dropped, (n_input,), mom.q4, mom.t)
 
 
 def merge(a: Moments, b: Moments) -> Moments:
-    """Chan, Golub & LeVeque's pairwise update of two sets of moments (b follows a)."""
+    """Chan, Golub & LeVeque's pairwise update of two sets of moments (b follows a), with the
+    fourth-moment sums shifted to the merged mean (``_linalg.shift_fourth``)."""
     dropped = np.concatenate([a.dropped, b.dropped + a.n_input])
     n_input = a.n_input + b.n_input
     if b.n == 0 or a.n == 0:
         s = a if b.n == 0 else b
         return Moments(n_input, s.n, s.mean, s.M2, np.minimum(a.lo, b.lo),
-                       np.maximum(a.hi, b.hi), dropped, a.sizes + b.sizes)
+                       np.maximum(a.hi, b.hi), dropped, a.sizes + b.sizes, s.q4, s.t)
     n = a.n + b.n
     d = b.mean - a.mean
     mean = a.mean + d * (b.n / n)
+    q4 = t = None
+    if a.q4 is not None and b.q4 is not None and a.t is not None and b.t is not None:
+        qa, ta = shift_fourth(a.q4, a.t, a.M2, a.n, -d * (b.n / n))
+        qb, tb = shift_fourth(b.q4, b.t, b.M2, b.n, d * (a.n / n))
+        q4, t = qa + qb, ta + tb
     M2 = a.M2 + b.M2 + np.outer(d, d) * (a.n * (b.n / n))
     return Moments(n_input, n, mean, M2, np.minimum(a.lo, b.lo), np.maximum(a.hi, b.hi),
-                   dropped, a.sizes + b.sizes)
+                   dropped, a.sizes + b.sizes, q4, t)
 
 
 def merge_many(*parts: Moments) -> Moments:
@@ -228,7 +248,7 @@ def tree_merge(parts: list[Any]) -> Any:
 
 
 def block_moments(block: Any, nan_policy: str, offset: int | None,
-                  shift: np.ndarray | None = None) -> Moments:
+                  shift: np.ndarray | None = None, fourth: bool = False) -> Moments:
     """Moments of one block's finite rows (or an error under nan_policy='raise'), of
     ``x - shift`` when a shift is given (the mean then comes out shifted too)."""
     A = to_float(block)
@@ -242,7 +262,7 @@ def block_moments(block: Any, nan_policy: str, offset: int | None,
         A = A[ok]
     if shift is not None:
         A = A - shift
-    return moments_of(A, n_input, dropped)
+    return moments_of(A, n_input, dropped, fourth)
 
 
 def check_fit_nan_policy(nan_policy: str) -> str:
@@ -252,13 +272,14 @@ def check_fit_nan_policy(nan_policy: str) -> str:
     return check_nan_policy(nan_policy)
 
 
-def moments(prep: Prepared, nan_policy: str, shift: np.ndarray | None = None) -> Moments:
+def moments(prep: Prepared, nan_policy: str, shift: np.ndarray | None = None,
+            fourth: bool = False) -> Moments:
     """Moments of all finite rows (of x - shift): one pass, merged by a tree."""
     dask = require_dask()
     blocks = prep.blocks()
     task = dask.delayed(block_moments, pure=True)
     offsets = prep.offsets or [None] * len(blocks)
-    parts = [task(b, nan_policy, off, shift) for b, off in zip(blocks, offsets)]
+    parts = [task(b, nan_policy, off, shift, fourth) for b, off in zip(blocks, offsets)]
     return tree_merge(parts).compute()
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._deprecation import renamed_parameters
-from .._linalg import mean_and_cov
+from .._linalg import mean_and_cov, moments
 from .._validation import (
     Data,
     as_data,
@@ -257,8 +257,10 @@ class T2Chart:
         k, names = self.subgroup_size, self.feature_names
         if k == 1:
             A = points[used]
-            check_sample_covariance(Data(values=A, columns=self._columns), "X")
-            center, S = mean_and_cov(A)
+            mom = moments(A)  # one pass: mean, covariance and constant columns
+            check_sample_covariance(Data(values=A, columns=self._columns), "X",
+                                    constant=mom.constant)
+            center, S = mom.mean, mom.scatter()
         else:
             G = points[used]
             means = G.mean(axis=1)

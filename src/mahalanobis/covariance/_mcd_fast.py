@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _linalg
 from ._mcd_init import SingularSubset
 
 __all__ = ["fast_mcd"]
@@ -60,13 +61,9 @@ def _moments(Y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p = Y.shape[1]
     mu = np.empty((S, p))
     C = np.empty((S, p, p))
-    if k * p >= 20_000:   # large subsets: one contiguous BLAS product each
+    if k * p >= 20_000:   # large subsets: gathered and multiplied in bounded chunks
         for s in range(S):
-            sub = Y[idx[s]]
-            m = sub.mean(axis=0)
-            sub -= m
-            mu[s] = m
-            C[s] = sub.T @ sub
+            mu[s], C[s] = _subset_moments(Y, idx[s])
         C /= k - 1
         return mu, C
     step = max(1, _BATCH_ELEMS // max(1, k * p))
@@ -77,6 +74,28 @@ def _moments(Y: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mu[s:s + step] = m
         C[s:s + step] = np.matmul(sub.transpose(0, 2, 1), sub) / (k - 1)
     return mu, C
+
+
+_GATHER_ROWS = 1 << 16
+
+
+def _subset_moments(Y: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and co-moments of Y[rows], gathering at most 65536 rows at a time (the corrected
+    two-pass algorithm: the sum of the centred chunks corrects the mean's rounding)."""
+    k = rows.size
+    total = np.zeros(Y.shape[1])
+    for a in range(0, k, _GATHER_ROWS):
+        total += Y[rows[a:a + _GATHER_ROWS]].sum(axis=0)
+    m = total / k
+    M = np.zeros((Y.shape[1], Y.shape[1]))
+    resid = np.zeros(Y.shape[1])
+    for a in range(0, k, _GATHER_ROWS):
+        B = Y[rows[a:a + _GATHER_ROWS]]
+        B -= m
+        M += B.T @ B
+        resid += B.sum(axis=0)
+    M -= np.outer(resid, resid) / k
+    return m + resid / k, M
 
 
 def _cholesky(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,28 +169,31 @@ def _concentrate(Y: np.ndarray, h: int, batch: _Batch, n_steps: int, on_singular
     S = batch.mu.shape[0]
     steps = np.zeros(S, dtype=int)
     active = np.ones(S, dtype=bool)
-    prev = None if batch.idx.shape[1] != h else np.sort(batch.idx, axis=1)
+    # the subsets so far, sorted (a repeat stops a candidate); none yet when the start was
+    # of another size
+    fresh = batch.idx.shape[1] != h
+    if not fresh:
+        batch = _Batch(np.sort(batch.idx, axis=1), batch.mu, batch.L, batch.logdet)
     merged: list[tuple[int, int, int]] = []   # (kept, stopped, step offset), in order
     for _ in range(n_steps):
         act = np.flatnonzero(active)
         if act.size == 0:
             break
-        d2 = _sq_dists(Y, batch.mu[act], batch.L[act])
-        new_idx = _h_smallest(d2, h)
+        new_idx = _select(Y, batch.mu[act], batch.L[act], h)
         new, bad = _fit(Y, new_idx)
         for s in np.flatnonzero(bad):
             on_singular(new_idx[s])
         new.logdet[bad] = np.inf
         steps[act] += 1
-        if batch.idx.shape[1] != h:  # first step from a start of another size
-            idx_all = np.empty((S, h), dtype=np.intp)
+        if fresh:  # first step from a start of another size: nothing to repeat
+            idx_all = np.empty((S, h), dtype=new_idx.dtype)  # int32 below 2^31 rows
             batch = _Batch(idx_all, batch.mu.copy(), batch.L.copy(), batch.logdet.copy())
-            prev = np.full((S, h), -1, dtype=np.intp)
+            same = bad.copy()
+            fresh = False
+        else:
+            same = np.all(batch.idx[act] == new_idx, axis=1) | bad
         batch.idx[act], batch.mu[act], batch.L[act], batch.logdet[act] = (
             new_idx, new.mu, new.L, new.logdet)
-        assert prev is not None
-        same = np.all(prev[act] == new_idx, axis=1) | bad
-        prev[act] = new_idx
         active[act[same]] = False
         # Candidates that reached the same subset have the same future: iterate only the
         # first; the others get its final state (and step count) at the end.
@@ -192,6 +214,27 @@ def _concentrate(Y: np.ndarray, h: int, batch: _Batch, n_steps: int, on_singular
     return batch, steps
 
 
+#: Above this many rows x candidates, C-steps select one candidate at a time (bounded memory).
+_SELECT_ONE_BY_ONE = 1 << 22
+
+
+def _select(Y: np.ndarray, mu: np.ndarray, L: np.ndarray, h: int) -> np.ndarray:
+    """Sorted indices (S, h) of the h rows of Y closest to each of the S estimates.
+
+    Small problems: all candidates' distances at once (batched products). Large ones (the
+    full-data stages at many rows): one candidate at a time with the fused batch kernel, so
+    the extra memory is one distance vector and the indices, not S x m arrays."""
+    S, m = mu.shape[0], Y.shape[0]
+    if S * m <= _SELECT_ONE_BY_ONE:
+        return _h_smallest(_sq_dists(Y, mu, L), h)
+    out = np.empty((S, min(h, m)), dtype=np.intp if m >= 2**31 else np.int32)
+    for s in range(S):
+        W = _linalg.inverse_triangular(L[s], lower=True)
+        d2 = _linalg.sq_norms_of_whitened(Y, mu[s], W, True)
+        out[s] = _h_smallest(d2[None, :], h)[0]
+    return out
+
+
 def _h_smallest(d2: np.ndarray, h: int) -> np.ndarray:
     """Sorted indices (S, h) of the h smallest entries of each row of d2 (S, m).
 
@@ -202,7 +245,9 @@ def _h_smallest(d2: np.ndarray, h: int) -> np.ndarray:
     S, m = d2.shape
     if h >= m:
         return np.broadcast_to(np.arange(m), (S, m)).copy()
-    thr = np.partition(d2, h - 1, axis=1)[:, h - 1]
+    # thresholds one row at a time: a partitioned copy of all of d2 would double the peak
+    # memory of the full-data C-steps at a million rows
+    thr = np.array([np.partition(row, h - 1)[h - 1] for row in d2])
     mask = d2 <= thr[:, None]
     out = np.empty((S, h), dtype=np.intp)
     counts = mask.sum(axis=1)

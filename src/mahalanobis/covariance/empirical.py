@@ -7,14 +7,8 @@ from typing import Any
 import numpy as np
 
 from .. import _array_api
-from .._linalg import mean_and_cov
-from .._validation import (
-    as_data,
-    as_vector,
-    as_xp_data,
-    as_xp_vector,
-    check_sample_covariance,
-)
+from .._sample import sample_moments
+from .._validation import as_vector, as_xp_data, as_xp_vector, check_sample_covariance
 from ._base import FitResult
 
 __all__ = ["empirical"]
@@ -43,12 +37,41 @@ def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,
     Returns
     -------
     Metric with ``method="empirical"`` and ``n_samples``.
+
+    Notes
+    -----
+    One pass over X (:func:`mahalanobis._linalg.moments`): the sums are accumulated exactly,
+    so the mean and the covariance are correctly rounded (R's long-double ``cov`` gives the
+    same numbers) for n p^2 up to 6.7e7, and within a few units in the last place beyond; the
+    same pass finds constant columns and NaN/inf.
     """
+    if _array_api.is_foreign(X):  # Array API input: computed on its own device
+        return _empirical_xp(X, location, ddof, nan_policy)
+    data, mom = sample_moments(X, "X", nan_policy=nan_policy, min_samples=2)
+    A = data.values
+    p = A.shape[1]
+    about = None  # the co-moments' reference point: the mean unless another location is asked
+    if isinstance(location, str):
+        if location not in _LOCATIONS:
+            raise ValueError(f"location must be 'mean', 'median' or an array of length {p}; "
+                             f"got {location!r}.")
+        center = mom.mean if location == "mean" else np.median(A, axis=0)
+        if location == "median":
+            about = center
+        ddof = 1 if ddof is None else ddof
+    else:
+        center = about = as_vector(location, "location", p)
+        ddof = 0 if ddof is None else ddof
+    S = mom.scatter(ddof, center=about)
+    return FitResult._build(center, cov=S, method="empirical", n_samples=A.shape[0], data=data)
+
+
+def _empirical_xp(X: Any, location: Any, ddof: int | None, nan_policy: str) -> FitResult:
+    """:func:`empirical` of an Array API array (PyTorch, JAX, CuPy...), on its device."""
     if nan_policy == "propagate":
         raise ValueError("nan_policy='propagate' makes no sense for fitting; use 'raise' or "
                          "'omit'.")
-    xp = _array_api.is_foreign(X)  # Array API input: computed on its own device
-    data = (as_xp_data if xp else as_data)(X, "X", nan_policy=nan_policy, min_samples=2)
+    data = as_xp_data(X, "X", nan_policy=nan_policy, min_samples=2)
     check_sample_covariance(data)
     A = data.values
     p = A.shape[1]
@@ -56,12 +79,10 @@ def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,
         if location not in _LOCATIONS:
             raise ValueError(f"location must be 'mean', 'median' or an array of length {p}; "
                              f"got {location!r}.")
-        center = None if location == "mean" else (
-            _array_api.median(A) if xp else np.median(A, axis=0))
+        center = None if location == "mean" else _array_api.median(A)
         ddof = 1 if ddof is None else ddof
     else:
-        center = (as_xp_vector(location, "location", *_array_api.context(A), p) if xp
-                  else as_vector(location, "location", p))
+        center = as_xp_vector(location, "location", *_array_api.context(A), p)
         ddof = 0 if ddof is None else ddof
-    center, S = (_array_api.mean_and_cov if xp else mean_and_cov)(A, center, ddof=ddof)
+    center, S = _array_api.mean_and_cov(A, center, ddof=ddof)
     return FitResult._build(center, cov=S, method="empirical", n_samples=A.shape[0], data=data)

@@ -138,12 +138,18 @@ def _check_args(support_fraction: Any, n_starts: Any, nan_policy: str) -> tuple[
 
 
 def _column_median_and_spread(X: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column medians and the h-th smallest |x_j - median_j| of each column (computed on a
-    transposed copy: row-wise selection is much faster than along the strided axis)."""
-    Xt = np.ascontiguousarray(X.T)
-    med = np.median(Xt, axis=1)
-    dev = np.abs(Xt - med[:, None])
-    return med, np.partition(dev, h - 1, axis=1)[:, h - 1]
+    """Column medians and the h-th smallest |x_j - median_j| of each column, one contiguous
+    column copy at a time (extra memory: one column, not three copies of X)."""
+    p = X.shape[1]
+    med, spread = np.empty(p), np.empty(p)
+    for j in range(p):
+        col = np.array(X[:, j])
+        med[j] = np.median(col)
+        np.subtract(col, med[j], out=col)
+        np.abs(col, out=col)
+        col.partition(h - 1)
+        spread[j] = col[h - 1]
+    return med, spread
 
 
 def _column_exact_fit(X: np.ndarray, h: int, med: np.ndarray, hth: np.ndarray) -> None:
@@ -162,10 +168,9 @@ def _column_exact_fit(X: np.ndarray, h: int, med: np.ndarray, hth: np.ndarray) -
 
 
 def _mean_cov(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    m = A.mean(axis=0)
-    B = A - m
-    C = B.T @ B / (A.shape[0] - 1)
-    return m, (C + C.T) / 2
+    """Mean and covariance (divisor n - 1) in one exact pass, no centred copy of A."""
+    mom = _linalg.moments(A)
+    return mom.mean, mom.scatter(1)
 
 
 def _sq_dist(X: np.ndarray, center: np.ndarray, cov: np.ndarray) -> np.ndarray:
@@ -312,8 +317,10 @@ def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, determini
                     if deterministic:
                         support, n_csteps, best_starts = _detmcd(A, h)
                     else:
-                        support, _, n_csteps = fast_mcd((A - med) / spread, h, n_starts,
-                                                        rng, bar)
+                        Z = np.subtract(A, med)  # standardised in place: one copy of X
+                        Z /= spread
+                        support, _, n_csteps = fast_mcd(Z, h, n_starts, rng, bar)
+                        del Z
             except SingularSubset as exc:
                 raise _subset_exact_fit(A, exc.rows, h, f"found by {algorithm}") from None
     finally:

@@ -141,10 +141,10 @@ class _Kernel:
                            + 2 * float(np.sum(np.log(np.diag(self.L)))))
 
     def sq_dist(self, W: np.ndarray) -> np.ndarray:
+        if self.U is None:  # the fused batch kernel with the triangular inverse of L
+            Winv = _linalg.inverse_triangular(self.L, lower=True)
+            return _linalg.sq_norms_of_whitened(W, self.mu, Winv, True)
         V = W - self.mu
-        if self.U is None:
-            Z = np.linalg.solve(self.L, V.T)
-            return np.sum(Z * Z, axis=0)
         B = V @ self.U                                        # n x h
         Z = np.linalg.solve(self.L, B.T)
         return (np.sum(V * V, axis=1) - np.sum(Z * Z, axis=0)) / self.rho

@@ -17,22 +17,20 @@ from typing import Any
 import numpy as np
 
 from .. import _array_api
-from .._linalg import chunk_rows, mean_and_cov
+from .._linalg import mean_and_cov
+from .._sample import sample_moments
 from .._validation import (
     Data,
-    as_data,
     as_xp_data,
     check_choice,
     check_nonnegative,
     check_random_state,
+    is_dask,
 )
 from ._base import FitResult
 
 __all__ = ["RidgeCovariance", "ShrunkCovariance", "ledoit_wolf", "oas", "ridge"]
 
-#: Chunk buffer size for the scatter pass: large enough that each GEMM is efficient at
-#: p = 500 (about 2000 rows), small enough to stay in a bounded, reused buffer.
-_CHUNK_BYTES = 8 * 1024 * 1024
 _OAS_FORMULAS = ("paper", "sklearn")
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -81,60 +79,43 @@ class RidgeCovariance(FitResult):
 
 
 # --------------------------------------------------------------------------- kernels
-def _fit_data(X: Any, nan_policy: str, min_samples: int) -> Data:
+def _fit_data_xp(X: Any, nan_policy: str, min_samples: int) -> Data:
+    """Checked Array API input (PyTorch, JAX, CuPy...), kept on its device."""
     if nan_policy == "propagate":
         raise ValueError("nan_policy='propagate' makes no sense for fitting; use 'raise' or "
                          "'omit'.")
-    check = as_xp_data if _array_api.is_foreign(X) else as_data  # Array API: on its device
-    return check(X, "X", nan_policy=nan_policy, min_samples=min_samples)
+    return as_xp_data(X, "X", nan_policy=nan_policy, min_samples=min_samples)
 
 
-def _scatter_pass(A: Any, assume_centered: bool, fourth: bool = True) -> tuple[Any, Any, float]:
-    """:func:`_scatter_and_fourth_moment`, on the device of an Array API array."""
-    if _array_api.is_foreign(A):
-        return _array_api.scatter_and_fourth_moment(A, assume_centered, fourth)
-    return _scatter_and_fourth_moment(A, assume_centered, fourth)
+def _scatter_and_fourth_moment(X: Any, nan_policy: str, assume_centered: bool,
+                               fourth: bool = True) -> tuple[Data, Any, Any, float]:
+    """Checked data, centre, biased scatter S = sum (x - m)(x - m)^T / n and
+    q4 = sum_k ||x_k - m||^4, all from one pass over X (:func:`mahalanobis._linalg.moments`,
+    whose co-moments are exact and whose fourth-moment sums are merged block by block; for
+    Array API input the same quantities on X's device).
 
-
-def _scatter_and_fourth_moment(A: np.ndarray, assume_centered: bool, fourth: bool = True
-                               ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Centre, biased scatter S = sum (x - m)(x - m)^T / n and q4 = sum_k ||x_k - m||^4.
-
-    One pass for the mean (unless ``assume_centered``) and one pass that, per chunk of centred
-    rows B, adds B^T B (numpy dispatches ``B.T @ B`` to BLAS ``syrk``) and the squared row norms'
-    squares. This is the only O(n p^2) work: the fourth-moment term of Ledoit-Wolf,
-    sum_ij (X^2)^T X^2 = sum_k ||x_k||^4, is O(n p) (skipped, q4 = 0, when ``fourth`` is
-    False). The rounding of the mean is corrected as in the "corrected two-pass" algorithm
-    (Chan, Golub & LeVeque 1983). Extra memory is one chunk buffer, whatever n.
+    This is the only O(n p^2) work: the fourth-moment term of Ledoit-Wolf,
+    sum_ij (X^2)^T X^2 = sum_k ||x_k||^4, is O(n p) (not computed when ``fourth`` is False,
+    q4 = 0). Extra memory is a few blocks of rows, whatever n.
     """
-    n, p = A.shape
-    rows = chunk_rows(p, _CHUNK_BYTES)
+    if _array_api.is_foreign(X):
+        data = _fit_data_xp(X, nan_policy, 1 if assume_centered else 2)
+        center, S, q4 = _array_api.scatter_and_fourth_moment(data.values, assume_centered,
+                                                              fourth)
+        return data, center, S, q4
+    data, mom = sample_moments(X, "X", nan_policy=nan_policy,
+                               min_samples=1 if assume_centered else 2, fourth=fourth,
+                               covariance=False)
+    p = data.values.shape[1]
     if assume_centered:
         center = np.zeros(p)
+        S = mom.scatter(ddof=0, center=center)
+        q4 = mom.fourth_about(center) if fourth else 0.0
     else:
-        total = np.zeros(p)
-        for s in range(0, n, rows):
-            total += A[s:s + rows].sum(axis=0)
-        center = total / n
-    acc = np.zeros((p, p))
-    resid = np.zeros(p)
-    buf = np.empty((min(rows, n), p))
-    norms = np.empty(min(rows, n))
-    q4 = 0.0
-    for s in range(0, n, rows):
-        k = min(n, s + rows) - s
-        b, r = buf[:k], norms[:k]
-        np.subtract(A[s:s + k], center, out=b)
-        acc += b.T @ b
-        if not assume_centered:
-            resid += b.sum(axis=0)
-        if fourth:
-            np.einsum("ij,ij->i", b, b, out=r)
-            q4 += float(r @ r)
-    if not assume_centered:
-        acc -= np.outer(resid, resid) / n
-    S = acc / n
-    return center, (S + S.T) / 2, q4
+        center = mom.mean
+        S = mom.scatter(ddof=0)
+        q4 = float(mom.q4) if fourth and mom.q4 is not None else 0.0
+    return data, center, S, q4
 
 
 def _ledoit_wolf_shrinkage(S: np.ndarray, q4: float, n: int) -> float:
@@ -198,11 +179,14 @@ def _shrunk(S: np.ndarray, shrinkage: float) -> tuple[np.ndarray, float]:
     return _array_api.add_diagonal((1.0 - shrinkage) * S, shrinkage * mu), mu
 
 
-def _shrunk_metric(data: Data, center: np.ndarray, S: np.ndarray, shrinkage: float,
-                   method: str) -> ShrunkCovariance:
+def _shrunk_metric(data: Data | None, center: np.ndarray, S: np.ndarray, shrinkage: float,
+                   method: str, **fit: Any) -> ShrunkCovariance:
+    """The result; ``fit`` (n_samples, feature_names, omitted) when there is no ``data``."""
     C, mu = _shrunk(S, shrinkage)
-    return ShrunkCovariance._build(center, cov=C, method=method, n_samples=data.values.shape[0],
-                                   data=data, shrinkage=float(shrinkage), mu=mu)
+    if data is not None:
+        fit = {"n_samples": data.values.shape[0], "data": data}
+    return ShrunkCovariance._build(center, cov=C, method=method, shrinkage=float(shrinkage),
+                                   mu=mu, **fit)
 
 
 # --------------------------------------------------------------------------- public API
@@ -220,9 +204,10 @@ def ledoit_wolf(X: Any, *, assume_centered: bool = False,
     ``LedoitWolf``. The result equals ``sklearn.covariance.LedoitWolf().fit(X).covariance_``
     to rounding (about 1e-15 relative). Note that :func:`empirical` divides by n - 1.
 
-    Computation: one chunked pass over the data forms S (one ``syrk`` per chunk) and the
-    fourth-moment term sum_k ||x_k - m||^4 (O(n p)); scikit-learn does three n x p x p products
-    for the same numbers. Memory beyond the p x p result is one chunk buffer.
+    Computation: one pass over the data forms S (exact co-moments, blocks of rows merged by
+    Chan, Golub & LeVeque's update) and the fourth-moment term sum_k ||x_k - m||^4 (O(n p),
+    merged with the same shifts); scikit-learn does three n x p x p products for the same
+    numbers. Memory beyond the p x p result is a few blocks of rows.
 
     Parameters
     ----------
@@ -231,6 +216,9 @@ def ledoit_wolf(X: Any, *, assume_centered: bool = False,
         True: the location is 0 and S = X^T X / n; False: the location is the column means.
     nan_policy : {"raise", "omit"}
         Rows with NaN: an error, or dropped (``metric.omitted`` lists their positions).
+
+    Dask Arrays and DataFrames are fitted in one pass over their blocks, without gathering
+    them (the blocks' moments and fourth-moment sums are merged).
 
     Returns
     -------
@@ -242,10 +230,11 @@ def ledoit_wolf(X: Any, *, assume_centered: bool = False,
     O. Ledoit and M. Wolf (2004). A well-conditioned estimator for large-dimensional covariance
     matrices. Journal of Multivariate Analysis 88(2), 365-411. Section 3, Lemmas 3.2-3.5.
     """
-    data = _fit_data(X, nan_policy, 1 if assume_centered else 2)
-    A = data.values
-    center, S, q4 = _scatter_pass(A, bool(assume_centered))
-    shrinkage = _ledoit_wolf_shrinkage(S, q4, A.shape[0])
+    if is_dask(X):
+        from .._dask._shrinkage import ledoit_wolf_dask
+        return ledoit_wolf_dask(X, assume_centered=assume_centered, nan_policy=nan_policy)
+    data, center, S, q4 = _scatter_and_fourth_moment(X, nan_policy, bool(assume_centered))
+    shrinkage = _ledoit_wolf_shrinkage(S, q4, data.values.shape[0])
     return _shrunk_metric(data, center, S, shrinkage, "ledoit_wolf")
 
 
@@ -287,10 +276,13 @@ def oas(X: Any, *, assume_centered: bool = False, formula: str = "paper",
     covariance estimation. IEEE Transactions on Signal Processing 58(10), 5016-5029, eq. (23).
     """
     check_choice(formula, "formula", _OAS_FORMULAS)
-    data = _fit_data(X, nan_policy, 1 if assume_centered else 2)
-    A = data.values
-    center, S, _ = _scatter_pass(A, bool(assume_centered), fourth=False)
-    shrinkage = _oas_shrinkage(S, A.shape[0], formula)
+    if is_dask(X):
+        from .._dask._shrinkage import oas_dask
+        return oas_dask(X, assume_centered=assume_centered, formula=formula,
+                        nan_policy=nan_policy)
+    data, center, S, _ = _scatter_and_fourth_moment(X, nan_policy, bool(assume_centered),
+                                                    fourth=False)
+    shrinkage = _oas_shrinkage(S, data.values.shape[0], formula)
     return _shrunk_metric(data, center, S, shrinkage, "oas")
 
 
@@ -301,6 +293,15 @@ def _check_lams(lams: Any, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be a non-empty 1-D sequence of positive finite numbers; "
                          f"got {lams!r}.")
     return arr
+
+
+def _ridge_grid(S: np.ndarray, lams: Any) -> np.ndarray:
+    """The grid searched by cross-validation: ``lams`` checked, or the default grid."""
+    if lams is not None:
+        return _check_lams(lams, "lams")
+    if not _array_api.trace_and_fro2(S)[0] > 0:
+        raise ValueError("X has zero variance in every column; give lam directly.")
+    return _default_ridge_grid(S)
 
 
 def _default_ridge_grid(S: np.ndarray) -> np.ndarray:
@@ -319,14 +320,18 @@ def _fold_spectrum(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     covariance (divisor n - 1) on its range; r = p when n > p, else the rank (<= n - 1)."""
     nt, p = A.shape
     if nt > p:
-        m, S = mean_and_cov(A, ddof=1)
-        e, V = np.linalg.eigh(S)
-        return m, np.maximum(e, 0.0), V
+        return _spectrum(*mean_and_cov(A, ddof=1))
     m = A.mean(axis=0)
     _, sv, Vt = np.linalg.svd(A - m, full_matrices=False)
     tol = (sv[0] if sv.size else 0.0) * max(nt, p) * np.finfo(float).eps
     keep = sv > tol
     return m, sv[keep] ** 2 / (nt - 1), Vt[keep].T
+
+
+def _spectrum(m: np.ndarray, S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(m, eigenvalues clipped at 0, eigenvectors) of a training covariance S."""
+    e, V = np.linalg.eigh(S)
+    return m, np.maximum(e, 0.0), V
 
 
 def _heldout_loglik(A_test: np.ndarray, m: np.ndarray, e: np.ndarray, V: np.ndarray,
@@ -385,9 +390,29 @@ def _heldout_loglik_xp(A: Any, train: np.ndarray, test: np.ndarray, lams: np.nda
     return _array_api.to_numpy(out).astype(float)
 
 
-def _cv_folds(n: int, cv: Any, rng: np.random.Generator) -> list[np.ndarray]:
+def _check_cv(cv: Any) -> int:
     if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
         raise ValueError(f"cv must be an integer >= 2 (the number of folds); got {cv!r}.")
+    return int(cv)
+
+
+def _check_folds(folds: Any, n: int) -> np.ndarray:
+    """Fold labels: integers, one per row, at least two distinct values."""
+    labels = np.asarray(folds)
+    if labels.shape != (n,) or labels.dtype.kind not in "iu":
+        raise ValueError(f"folds must be an integer array with one fold label per row ({n}); "
+                         f"got {labels.dtype} of shape {labels.shape}.")
+    if np.unique(labels).size < 2:
+        raise ValueError("folds must hold at least two distinct labels (two folds).")
+    return labels
+
+
+def _cv_folds(n: int, cv: Any, rng: np.random.Generator,
+              folds: Any = None) -> list[np.ndarray]:
+    if folds is not None:
+        labels = _check_folds(folds, n)
+        return [np.flatnonzero(labels == k) for k in np.unique(labels)]
+    cv = _check_cv(cv)
     if cv > n:
         raise ValueError(f"cv={cv} folds need at least {cv} rows; X has {n}. Use fewer folds.")
     if n - -(-n // cv) < 2:
@@ -396,8 +421,17 @@ def _cv_folds(n: int, cv: Any, rng: np.random.Generator) -> list[np.ndarray]:
     return np.array_split(rng.permutation(n), int(cv))
 
 
+def _ridge_result(center: np.ndarray, S: np.ndarray, lam: float, grid: np.ndarray | None,
+                  scores: np.ndarray | None, **fit: Any) -> RidgeCovariance:
+    """The result S + lam I (``fit``: n_samples and data, or feature_names and omitted)."""
+    C = _array_api.add_diagonal(S, lam)
+    return RidgeCovariance._build(center, cov=C, method="ridge", lam=float(lam), lams=grid,
+                                  cv_scores=scores, **fit)
+
+
 def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
-          random_state: Any = None, nan_policy: str = "raise") -> RidgeCovariance:
+          folds: Any = None, random_state: Any = None,
+          nan_policy: str = "raise") -> RidgeCovariance:
     """Ridge-regularised covariance ``S + lam * I``, with lam given or cross-validated.
 
     S is the sample covariance about the column means (divisor n - 1, like
@@ -422,6 +456,11 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
         decade.
     cv : int
         Number of folds (>= 2).
+    folds : array-like of int of shape (n,), optional
+        The fold of each row (any integer labels, at least two distinct): cross-validation on
+        these given folds instead of ``cv`` random ones. For dask input a dask array chunked
+        like X's rows (or a numpy array); there, without ``folds``, each block assigns its
+        rows to ``cv`` folds from ``random_state`` and the block's position.
     random_state : int or numpy Generator, optional
         Seeds the assignment of rows to folds; same seed, same lam.
     nan_policy : {"raise", "omit"}
@@ -438,23 +477,27 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
     problems. Technometrics 12(1), 55-67 (the ridge); the cross-validated likelihood choice
     follows e.g. J. Friedman, T. Hastie and R. Tibshirani (2008), Biostatistics 9(3), 432-441.
     """
-    data = _fit_data(X, nan_policy, 2)
+    if is_dask(X):
+        from .._dask._shrinkage import ridge_dask
+        return ridge_dask(X, lam=lam, lams=lams, cv=cv, folds=folds,
+                          random_state=random_state, nan_policy=nan_policy)
+    xp = _array_api.is_foreign(X)  # Array API input: every pass on its device
+    if xp:
+        data = _fit_data_xp(X, nan_policy, 2)
+        center, S = _array_api.mean_and_cov(data.values, ddof=1)
+    else:
+        data, mom = sample_moments(X, "X", nan_policy=nan_policy, min_samples=2,
+                                   covariance=False)
+        center, S = mom.mean, mom.scatter(ddof=1)
     A = data.values
     n = A.shape[0]
-    xp = _array_api.is_foreign(A)  # Array API input: every pass on its device
-    center, S = (_array_api.mean_and_cov if xp else mean_and_cov)(A, ddof=1)
     grid: np.ndarray | None = None
     scores: np.ndarray | None = None
     if lam is None:
-        if lams is None:
-            if not _array_api.trace_and_fro2(S)[0] > 0:
-                raise ValueError("X has zero variance in every column; give lam directly.")
-            grid = _default_ridge_grid(S)
-        else:
-            grid = _check_lams(lams, "lams")
+        grid = _ridge_grid(S, lams)
         rng = check_random_state(random_state)
         total = np.zeros(grid.size)
-        for test in _cv_folds(n, cv, rng):
+        for test in _cv_folds(n, cv, rng, folds):
             train = np.ones(n, dtype=bool)
             train[test] = False
             if xp:
@@ -466,6 +509,4 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
         lam = float(grid[int(np.argmax(scores))])
     else:
         lam = check_nonnegative(lam, "lam")
-    C = _array_api.add_diagonal(S, lam)
-    return RidgeCovariance._build(center, cov=C, method="ridge", n_samples=n, data=data,
-                                  lam=float(lam), lams=grid, cv_scores=scores)
+    return _ridge_result(center, S, float(lam), grid, scores, n_samples=n, data=data)

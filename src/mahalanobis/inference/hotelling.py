@@ -18,8 +18,9 @@ import numpy as np
 from scipy import stats
 
 from .. import _linalg
-from .._linalg import mean_and_cov
-from .._validation import as_data, as_vector, check_choice, check_fraction, check_random_state
+from .._linalg import moments
+from .._sample import sample_moments
+from .._validation import Data, as_vector, check_choice, check_fraction, check_random_state, is_dask
 from ..ellipsoid import Ellipsoid
 
 __all__ = ["HotellingResult", "SimultaneousIntervals", "hotelling_t2", "robust_t2",
@@ -301,15 +302,19 @@ def _rp_permutation(Z: np.ndarray, n1: int | None, factor: float, nu_s: int,
 # --------------------------------------------------------------------------- validation
 def _hotelling_iv(X: Any, Y: Any, mu: Any, paired: bool, method: str, nan_policy: str) -> Any:
     check_choice(method, "method", _METHODS)
-    dx = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    # one pass per sample: the data's moments (which also notice NaN/inf), except for paired
+    # data, whose moments are those of the differences
+    dx, mx = sample_moments(X, "X", nan_policy=nan_policy, covariance=False,
+                            compute=not paired)
     names = tuple(map(str, dx.columns)) if dx.columns is not None else None
     p = dx.values.shape[1]
-    dy = None
+    dy = my = None
     if Y is not None:
         names_y = None
         if names is not None and hasattr(Y, "columns") and set(map(str, Y.columns)) == set(names):
             names_y = list(dx.columns)
-        dy = as_data(Y, "Y", nan_policy=nan_policy, min_samples=2, feature_names=names_y)
+        dy, my = sample_moments(Y, "Y", nan_policy=nan_policy, covariance=False,
+                                feature_names=names_y, compute=not paired)
         if dy.values.shape[1] != p:
             raise ValueError(f"X has {p} columns but Y has {dy.values.shape[1]}; both samples "
                              "must measure the same features.")
@@ -331,7 +336,10 @@ def _hotelling_iv(X: Any, Y: Any, mu: Any, paired: bool, method: str, nan_policy
                          "mean against mu, or use mahalanobis.group_distances(..., "
                          "method='mcd') to compare groups.")
     mu = np.zeros(p) if mu is None else as_vector(mu, "mu", p)
-    return dx, dy, mu, names, p
+    if paired:  # a one-sample test of the differences
+        dx = Data(values=dx.values - dy.values, index=dx.index, columns=dx.columns)
+        dy, mx = None, moments(dx.values)
+    return dx, dy, mx, my, mu, names, p
 
 
 # --------------------------------------------------------------------------- public
@@ -396,18 +404,19 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
     reusing the same projections: p = (1 + #{T_b >= T}) / (1 + n_permutations), exact under
     the null without normality, at n_permutations times the cost.
     """
-    dx, dy, mu, names, p = _hotelling_iv(X, Y, mu, paired, method, nan_policy)
-    if paired:
-        A = dx.values - dy.values
-        dy = None
+    if is_dask(X) or is_dask(Y):
+        from .._dask._inference import hotelling_iv_dask
+        dx, dy, mx, my, mu, names, p = hotelling_iv_dask(X, Y, mu, paired, method, nan_policy,
+                                                         _METHODS, _UNEQUAL)
     else:
-        A = dx.values
+        dx, dy, mx, my, mu, names, p = _hotelling_iv(X, Y, mu, paired, method, nan_policy)
+    A = None if dx is None else dx.values   # the data (in memory) for random projections
     common: dict[str, Any] = {"p": p, "null_value": mu, "feature_names": names}
 
-    if dy is None:  # one-sample or paired
-        n = A.shape[0]
+    if my is None:  # one-sample or paired
+        n = mx.n
         label = "paired" if paired else "one-sample"
-        m, S = mean_and_cov(A)
+        m, S = mx.mean, mx.scatter()
         d = m - mu
         if method == "random_projection":
             return _rp_result(A - m, d, float(n), n - 1, projection_dim, n_projections,
@@ -428,10 +437,10 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
                                method=label, scale=scale, n=n, _estimate_cov=S / n,
                                _t_df=float(n - 1), **common)
 
-    B = dy.values
-    n1, n2 = A.shape[0], B.shape[0]
-    m1, S1 = mean_and_cov(A)
-    m2, S2 = mean_and_cov(B)
+    B = None if dy is None else dy.values
+    n1, n2 = mx.n, my.n
+    m1, S1 = mx.mean, mx.scatter()
+    m2, S2 = my.mean, my.scatter()
     d = m1 - m2 - mu
     est = m1 - m2
     sizes = {"n1": n1, "n2": n2}

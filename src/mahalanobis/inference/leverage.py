@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .._linalg import mean_and_cov
-from .._validation import as_data, check_sample_covariance
+from .._sample import sample_moments
+from .._validation import is_dask
 from ..metric import Metric
 
 __all__ = ["leverage"]
@@ -22,9 +22,13 @@ def leverage(X: Any, *, nan_policy: str = "raise") -> Any:
     ``hatvalues(lm(y ~ X))`` (Belsley, Kuh & Welsch 1980). Values lie in [1/n, 1]; the rule of
     thumb flags h_ii > 2 (p + 1) / n.
 
+    Two passes over X: the exact one-pass mean and covariance, then the fused distance
+    kernel. Dask input gives a lazy dask array (Series for a dask DataFrame) from the same two
+    passes, without bringing X into memory.
+
     Parameters
     ----------
-    X : array-like or DataFrame (n, p)
+    X : array-like, DataFrame or dask collection (n, p)
         The regressors only (no intercept column).
     nan_policy : {"raise", "omit"}
 
@@ -32,15 +36,16 @@ def leverage(X: Any, *, nan_policy: str = "raise") -> Any:
     -------
     ndarray (n,), or a pandas Series (named "leverage") with X's index for a DataFrame.
     """
+    if is_dask(X):
+        from .._dask._inference import leverage_dask
+        return leverage_dask(X, nan_policy=nan_policy)
     if nan_policy == "propagate":
         raise ValueError("nan_policy='propagate' cannot estimate a covariance; use 'raise' or "
                          "'omit'.")
-    data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
-    check_sample_covariance(data)
+    data, mom = sample_moments(X, "X", nan_policy=nan_policy)
     A = data.values
     n = A.shape[0]
-    center, S = mean_and_cov(A)
-    d2 = Metric(center, S).distance(A, squared=True)
+    d2 = Metric(mom.mean, mom.scatter()).distance(A, squared=True)
     h = 1.0 / n + d2 / (n - 1.0)
     np.clip(h, 1.0 / n, 1.0, out=h)
     if data.index is None:

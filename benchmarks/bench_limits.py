@@ -1,0 +1,269 @@
+"""Speed at the hardware's limit (issue 17): every task against its best peer and the machine's
+floor, and scaling tables with fitted slopes and peak memory.
+
+    python benchmarks/bench_limits.py [--quick]
+
+The floor of a task is max(flops / DGEMM rate, bytes read / read bandwidth), both measured at
+the start of the run on this machine: n p^2 flops for a covariance fit, a batch of D^2 or a
+triangular whitening; 2 nA nB p for all pairs; 8 n p bytes for reading X once. Ratios are ours
+over the floor (1.0 would be the hardware's limit). Peak memory is the largest traced
+allocation (tracemalloc) during one call, beyond the input. Which BLAS library ran (scipy's or
+numpy's OpenBLAS and its kernel, from threadpoolctl) and OPENBLAS_CORETYPE are recorded.
+Writes benchmarks/results/limits.md (not with --quick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+from _common import (
+    dgemm_rate,
+    have_r,
+    machine_line,
+    median_time,
+    peak_extra_bytes,
+    r_time,
+    read_bandwidth,
+    write_result,
+)
+from bench_distance import problem
+from scipy.spatial.distance import cdist
+
+import mahalanobis as mh
+from mahalanobis import _kernels, _linalg
+
+
+def best_of(fn, repeat=5):
+    """Median of `repeat` timed runs after a warm-up (seconds)."""
+    return median_time(fn, repeat=repeat)
+
+
+def ms(t):
+    return f"{t * 1e3:.1f} ms" if t < 10 else f"{t:.1f} s"
+
+
+def slope(ns, ts):
+    """Least-squares slope of log t against log n."""
+    return float(np.polyfit(np.log(ns), np.log(ts), 1)[0])
+
+
+class Floor:
+    def __init__(self):
+        self.gemm = dgemm_rate()
+        self.bw = read_bandwidth()
+
+    def __call__(self, flops, nbytes):
+        return max(flops / self.gemm, nbytes / self.bw)
+
+
+def task_table(F, quick):
+    s = 10 if quick else 1
+    rows = []
+
+    def add(task, ours, peer_text, floor, extra=""):
+        rows.append(f"| {task} | {ours_text(ours)}{extra} | {peer_text} | {ms(floor)} | "
+                    f"{ours[0] / floor:.1f}x |")
+
+    def ours_text(o):
+        t, peak = o
+        return f"{ms(t)} (peak {peak / 1e6:.0f} MB)" if peak is not None else ms(t)
+
+    # covariance fit
+    n = 1_000_000 // s
+    for p in (10, 50):
+        X, _, _ = problem(n, p)
+        t = best_of(lambda: mh.fit(X))
+        peak = peak_extra_bytes(lambda: mh.fit(X))
+        t_np = best_of(lambda: np.cov(X, rowvar=False), 3)
+        from sklearn.covariance import EmpiricalCovariance
+        t_sk = best_of(lambda: EmpiricalCovariance().fit(X), 3)
+        add(f"covariance fit {n:.0e} x {p} (`mh.fit`)", (t, peak),
+            f"np.cov {ms(t_np)}, sklearn {ms(t_sk)} ({t_np / t:.1f}x / {t_sk / t:.1f}x)",
+            F(n * p * p, 8 * n * p))
+    # batch distances
+    for n, p, fn in [(10_000, 10, True), (1_000_000 // s, 10, False), (1_000_000 // s, 50, False),
+                     (10_000_000 // s, 5, True), (200_000 // s, 200, True)]:
+        X, m, S = problem(n, p)
+        metric = mh.Metric(m, S)
+        t = best_of(lambda: metric.distance(X, squared=True), 7)
+        peak = peak_extra_bytes(lambda: metric.distance(X, squared=True)) - 8 * n
+        VI = np.linalg.inv(S)
+        t_sc = best_of(lambda: cdist(X, m[None], "mahalanobis", VI=VI), 3)
+        extra = ""
+        if fn:
+            t_fn = best_of(lambda: mh.distance(X, m, S, squared=True), 7)
+            extra = f"; `mh.distance` {ms(t_fn)} ({t_fn / t:.2f}x)"
+        add(f"D^2 {n:.0e} x {p} (`Metric.distance`)", (t, max(peak, 0)),
+            f"scipy cdist {ms(t_sc)} ({t_sc / t:.1f}x)", F(n * p * p, 8 * n * p), extra)
+    # all pairs
+    na = 2000
+    for p in (50, 200):
+        XA, _, S = problem(na, p, 1)
+        XB, _, _ = problem(na, p, 2)
+        t = best_of(lambda: mh.pairwise(XA, XB, cov=S))
+
+        def whiten_gemm():
+            W = np.linalg.inv(np.linalg.cholesky(S))
+            ZA, ZB = XA @ W.T, XB @ W.T
+            D = (ZA * ZA).sum(1)[:, None] + (ZB * ZB).sum(1)[None, :] - 2 * ZA @ ZB.T
+            return np.sqrt(np.maximum(D, 0, out=D), out=D)
+
+        t_np = best_of(whiten_gemm)
+        add(f"all pairs {na}^2, p = {p} (`mh.pairwise`)", (t, None),
+            f"whiten + GEMM in numpy {ms(t_np)} ({t_np / t:.1f}x)",
+            F(2.0 * na * na * p, 8.0 * na * na))
+    # shrinkage
+    from sklearn.covariance import OAS, LedoitWolf
+    n, p = 100_000 // s, 200
+    X, _, _ = problem(n, p)
+    for label, fn, ref in [("Ledoit-Wolf", mh.covariance.ledoit_wolf, LedoitWolf),
+                           ("OAS", mh.covariance.oas, OAS)]:
+        t = best_of(lambda: fn(X))
+        peak = peak_extra_bytes(lambda: fn(X))
+        t_ref = best_of(lambda: ref().fit(X), 3)
+        add(f"{label} {n:.0e} x {p}", (t, peak), f"sklearn {ms(t_ref)} ({t_ref / t:.1f}x)",
+            F(n * p * p, 8 * n * p))
+    del X
+    # Hotelling, two samples
+    n, p = 1_000_000 // s, 10
+    X, _, _ = problem(n, p, 3)
+    Y, _, _ = problem(n, p, 4)
+    t = best_of(lambda: mh.hotelling_t2(X, Y))
+    t_np = best_of(lambda: (np.cov(X, rowvar=False), np.cov(Y, rowvar=False)), 3)
+    add(f"Hotelling two-sample 2 x {n:.0e} x {p}", (t, None),
+        f"two `np.cov` calls {ms(t_np)} ({t_np / t:.1f}x)", F(2 * n * p * p, 16 * n * p))
+    from mahalanobis.control import T2Chart
+    chart = T2Chart(X[:1000])
+    t = best_of(lambda: chart.monitor(Y))
+    add(f"T^2 chart Phase II {n:.0e} x {p}", (t, None), "-", F(n * p * p, 8 * n * p))
+    return rows
+
+
+def mcd_rows(quick):
+    """FastMCD and DetMCD against R's covMcd (one run each: these are long)."""
+    rows = []
+    use_r = have_r("robustbase") and not quick
+    for n, p, det in [(100_000, 10, False), (1_000_000, 10, False), (100_000, 10, True)]:
+        if quick:
+            n //= 100
+        X, _, _ = problem(n, p, 5)
+        t0 = time.perf_counter()
+        r = mh.covariance.mcd(X, deterministic=det, random_state=1)
+        t = time.perf_counter() - t0
+        peak = peak_extra_bytes(lambda X=X: mh.covariance.mcd(X, deterministic=det,
+                                                             random_state=1))
+        t_r = obj_r = float("nan")
+        if use_r:
+            res = r_time("suppressMessages(library(robustbase)); set.seed(1)\n"
+                         "tm <- system.time(fit <- covMcd(X, nsamp = %s))[['elapsed']]\n"
+                         "cat(sprintf('t=%%.6f\\nobj=%%.10f\\n', tm, fit$crit))"
+                         % ("'deterministic'" if det else "500"), {"X": X})
+            t_r, obj_r = res.get("t", float("nan")), res.get("obj", float("nan"))
+        rows.append(f"| {'DetMCD' if det else 'FastMCD'} {n:.0e} x {p} | {ms(t)} | "
+                    f"{peak / 1e6:.0f} MB ({peak / X.nbytes:.1f}x the input) | "
+                    f"{r.log_det_raw:.4f} | {ms(t_r) if t_r == t_r else '-'} | "
+                    f"{obj_r:.4f} | {t_r / t:.2f}x |")
+    return rows
+
+
+def _scaling_rows(F, shapes, label):
+    """Rows "size | fit | peak | ratio | distance | peak | ratio" and the two time lists."""
+    fit_t, d_t = [], []
+    lines = ["| " + label + " | `mh.fit` | peak | ratio to floor | `Metric.distance` | peak | "
+             "ratio to floor |", "|---|---|---|---|---|---|---|"]
+    for n, p in shapes:
+        X, m, S = problem(n, p)
+        metric = mh.Metric(m, S)
+        tf = best_of(lambda: mh.fit(X))
+        pf = peak_extra_bytes(lambda: mh.fit(X))
+        td = best_of(lambda: metric.distance(X, squared=True))
+        pd_ = peak_extra_bytes(lambda: metric.distance(X, squared=True)) - 8 * n
+        fl = F(n * p * p, 8 * n * p)
+        fit_t.append(tf)
+        d_t.append(td)
+        size = f"{n:.0e}" if label == "n" else str(p)
+        lines.append(f"| {size} | {ms(tf)} | {pf / 1e6:.1f} MB | {tf / fl:.1f}x | {ms(td)} | "
+                     f"{max(pd_, 0) / 1e6:.1f} MB | {td / fl:.1f}x |")
+    return lines, fit_t, d_t
+
+
+def scaling(F, quick):
+    ns = [10_000, 100_000, 1_000_000, 10_000_000][: 3 if quick else 4]
+    rows, fit_t, d_t = _scaling_rows(F, [(n, 10) for n in ns], "n")
+    lines = ["#### Time against n at p = 10", "", *rows, "",
+             f"Fitted slope of log time on log n: fit {slope(ns, fit_t):.2f}, distances "
+             f"{slope(ns, d_t):.2f} (1 is linear).", ""]
+    ps = [5, 20, 50, 100, 200, 500]
+    n = 100_000 if not quick else 10_000
+    rows, fit_t, d_t = _scaling_rows(F, [(n, p) for p in ps], "p")
+    lines += [f"#### Time against p at n = {n:.0e}", "", *rows, "",
+              "Fitted slope of log time on log p (p = 50..500, where arithmetic dominates): fit "
+              f"{slope(ps[2:], fit_t[2:]):.2f}, distances {slope(ps[2:], d_t[2:]):.2f} (2 is "
+              "the n p^2 arithmetic).", ""]
+    ns = [1_000, 10_000, 100_000, 1_000_000]
+    if quick:
+        ns = ns[:3]
+    mt = []
+    lines += ["#### FastMCD time against n at p = 10", "", "| n | time | peak | peak / input |",
+              "|---|---|---|---|"]
+    for n in ns:
+        X, _, _ = problem(n, 10, 6)
+        t = best_of(lambda: mh.covariance.mcd(X, random_state=0), 3 if n < 1e6 else 1)
+        pk = peak_extra_bytes(lambda: mh.covariance.mcd(X, random_state=0))
+        mt.append(t)
+        lines.append(f"| {n:.0e} | {ms(t)} | {pk / 1e6:.1f} MB | {pk / X.nbytes:.1f}x |")
+    lines += ["", f"Fitted slope of log time on log n (n >= 1e4): {slope(ns[1:], mt[1:]):.2f}.",
+              ""]
+    return lines
+
+
+def kernel_note():
+    info = _kernels.kernels_info()
+    blas = "; ".join(f"{os.path.basename(d['filepath'])} ({d['internal_api']} "
+                     f"{d.get('version')}, kernel {d.get('architecture')}, "
+                     f"{d.get('num_threads')} threads)" for d in info["blas"])
+    return (f"Compiled kernels: {'yes' if info['compiled'] else 'no (numpy fallback)'}; worker "
+            f"threads {info['threads']}; OPENBLAS_CORETYPE="
+            f"{os.environ.get('OPENBLAS_CORETYPE', 'unset')}. BLAS libraries loaded: {blas}. "
+            "The hot loops call scipy's OpenBLAS only (through scipy.linalg.cython_blas), "
+            "pinned to one thread per worker thread; numpy's OpenBLAS is not used in them. "
+            f"Direct (register-blocked) kernels up to p = {_linalg.DIRECT_MAX_DISTANCE} "
+            f"(distances) and p = {_linalg.DIRECT_MAX_MOMENTS} (co-moments); co-moments exact "
+            f"for n p^2 <= {_linalg.EXACT_MAX_WORK:.2g}.")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--no-mcd", action="store_true")
+    args = ap.parse_args(argv)
+    F = Floor()
+    lines = ["## Speed at the hardware's limit (issue 17)", "", machine_line(),
+             f"Measured DGEMM rate {F.gemm / 1e9:.0f} GFLOP/s, read bandwidth "
+             f"{F.bw / 1e9:.1f} GB/s. Floor = max(flops / DGEMM rate, bytes / bandwidth).",
+             "", kernel_note(), "",
+             "| task | mahalanobis | best peer (peer / ours) | floor | ours / floor |",
+             "|---|---|---|---|---|"]
+    lines += task_table(F, args.quick)
+    if not args.no_mcd:
+        lines += ["", "### MCD at a million rows", "",
+                  "One run each (R: robustbase covMcd, timed inside R). Objective: log det of "
+                  "the raw subset's covariance (robustbase `crit`; lower is better).", "",
+                  "| task | mahalanobis | peak extra memory | objective | R covMcd | R objective "
+                  "| R / ours |", "|---|---|---|---|---|---|---|"]
+        lines += mcd_rows(args.quick)
+    lines += ["", "### Scaling", ""]
+    lines += scaling(F, args.quick)
+    text = "\n".join(lines)
+    print(text)
+    if not args.quick:
+        print("wrote", write_result("limits", text))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
