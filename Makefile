@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test test-torch lint bench reference clean
+.PHONY: demo test test-torch lint docs bench reference clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ test-torch: $(STAMP)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pytest -q tests/test_array_api.py
 
+# The documentation site (docs/): API reference from the docstrings, user guide, gallery of
+# examples/. Warnings are errors; --keep-going lists them all. Output: docs/_build/html.
+docs: $(STAMP)
+	$(PY) -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	@echo "docs/_build/html/index.html"
+
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
@@ -44,7 +50,7 @@ reference: $(STAMP)
 	$(PY) tests/reference/illcond_mpmath.py
 
 clean:
-	rm -rf $(VENV) demo-output test-artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo-output test-artifacts .pytest_cache .ruff_cache docs/_build docs/api docs/gallery
 
 # make test-browser: the HTML report in headless Chromium (installs Debian's chromium).
 include Makefile.browser

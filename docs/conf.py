@@ -1,0 +1,191 @@
+"""Sphinx configuration of the mahalanobis documentation site.
+
+The API reference is generated from the ``__all__`` of the public modules (:data:`PUBLIC`) at
+every build (``api/*.rst`` are written by :func:`write_api_pages`, never by hand): a new public
+name appears in the docs without editing them. A name exported by several modules (``mh.fit`` is
+``mahalanobis.covariance.fit``) is documented once, on the first page that lists it, and the
+other pages link there.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import pathlib
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+# The gallery examples write the README figures as plain scripts; in the docs build they do
+# the same (same code, same data), and sphinx-gallery captures the open figures.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import mahalanobis  # noqa: E402
+
+project = "mahalanobis"
+author = "The mahalanobis developers"
+copyright = "The mahalanobis developers"
+release = mahalanobis.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+]
+
+source_suffix = {".rst": "restructuredtext"}  # see _rst_sources_only below
+root_doc = "index"
+exclude_patterns = ["_build", "**.ipynb_checkpoints", "gallery/*.md5", "gallery/*.json",
+                    "gallery/*.zip", "gallery/*.py", "gallery/*.ipynb", "sg_execution_times.rst"]
+templates_path = ["_templates"]
+
+# --- API reference ---------------------------------------------------------------------------
+
+#: The public modules, in the order of the reference; a name is documented on the first page
+#: whose ``__all__`` lists it.
+PUBLIC = {
+    "mahalanobis": "The package: fit, distances, metrics, the main tests",
+    "mahalanobis.covariance": "Estimators of location and scatter",
+    "mahalanobis.inference": "Cutoffs, p-values, tests, leverage, ellipsoids",
+    "mahalanobis.control": "Control charts",
+    "mahalanobis.pca": "Classical and robust PCA",
+    "mahalanobis.ml": "scikit-learn estimators",
+    "mahalanobis.variants": "Kernel, functional, sketched and streaming metrics",
+    "mahalanobis.plot": "Plots (matplotlib)",
+    "mahalanobis.report": "The HTML report",
+}
+
+
+def _public_names(module):
+    """The documented names of ``module``: its ``__all__`` without submodules and dunders."""
+    for name in module.__all__:
+        if name.startswith("__"):
+            continue
+        obj = getattr(module, name)
+        if inspect.ismodule(obj):
+            continue
+        yield name, obj
+
+
+def write_api_pages(app=None) -> None:
+    """Write ``api/index.rst`` and one ``api/<module>.rst`` per public module."""
+    out = HERE / "api"
+    out.mkdir(exist_ok=True)
+    seen: dict[int, str] = {}
+    for modname in PUBLIC:
+        module = importlib.import_module(modname)
+        own, elsewhere = [], []
+        for name, obj in _public_names(module):
+            key = id(obj)
+            if key in seen and not isinstance(obj, (int, float, str, tuple, frozenset)):
+                elsewhere.append((name, seen[key]))
+                continue
+            seen[key] = f"{modname}.{name}"
+            own.append(name)
+        heading = f"``{modname}``"
+        lines = [f".. _api-{modname}:", "", heading, "=" * len(heading), "",
+                 f".. automodule:: {modname}", "   :no-members:", "",
+                 f".. currentmodule:: {modname}", "",
+                 ".. autosummary::", "   :toctree: generated/", "   :nosignatures:", ""]
+        lines += [f"   {name}" for name in own]
+        lines.append("")
+        if elsewhere:
+            lines += ["Also exported here", "------------------", ""]
+            lines += [f"- ``{modname}.{name}`` is :obj:`{target}`" for name, target in elsewhere]
+            lines.append("")
+        text = "\n".join(lines)
+        path = out / f"{modname}.rst"
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+    index = ["API reference", "=============", "",
+             "Generated from the ``__all__`` of each public module.", "",
+             ".. toctree::", "   :maxdepth: 1", ""]
+    index += [f"   {modname}" for modname in PUBLIC]
+    index += ["", ".. list-table::", "   :header-rows: 1", "", "   * - module",
+              "     - what it holds"]
+    for modname, title in PUBLIC.items():
+        index += [f"   * - :ref:`{modname} <api-{modname}>`", f"     - {title}"]
+    text = "\n".join(index) + "\n"
+    path = out / "index.rst"
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+write_api_pages()
+
+autosummary_generate = True
+autosummary_imported_members = True
+autodoc_default_options = {"member-order": "groupwise"}
+autodoc_typehints = "none"
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+numpydoc_attributes_as_param_list = False
+
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3", None),
+    "numpy": ("https://numpy.org/doc/stable/", None),
+    "scipy": ("https://docs.scipy.org/doc/scipy/", None),
+    "sklearn": ("https://scikit-learn.org/stable/", None),
+    "pandas": ("https://pandas.pydata.org/docs/", None),
+}
+# The build must not need the network: intersphinx inventories are used only when cached.
+if os.environ.get("MAHALANOBIS_DOCS_OFFLINE", "1") == "1":
+    intersphinx_mapping = {}
+
+# --- gallery ---------------------------------------------------------------------------------
+
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "gallery",
+    "filename_pattern": r"/[a-z].*\.py$",
+    "ignore_pattern": r"(__init__|conftest)\.py",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+    "reset_modules": ("matplotlib",),
+    "show_memory": False,
+    "min_reported_time": 1e9,
+    "write_computation_times": False,
+}
+
+# --- HTML ------------------------------------------------------------------------------------
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"mahalanobis {release}"
+html_static_path: list[str] = []
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "header_links_before_dropdown": 7,
+}
+html_show_sourcelink = False
+myst_heading_anchors = 3
+suppress_warnings = ["config.cache"]
+
+
+def _skip_member(app, what, name, obj, skip, options):
+    """Leave out the ``set_*_request`` methods scikit-learn generates on every estimator."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def _rst_sources_only(app, config):
+    """myst-parser registers ``.md`` as a source suffix; keep only ``.rst`` pages (Markdown is
+    included with ``:parser: myst_parser.sphinx_``), else sphinx-gallery takes
+    ``examples/data/README.md`` for the header of a gallery section."""
+    for suffix in [s for s in config.source_suffix if s != ".rst"]:
+        del config.source_suffix[suffix]  # in place: sphinx-gallery holds the same dict
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_member)
+    app.connect("config-inited", _rst_sources_only, priority=900)
