@@ -13,6 +13,7 @@ import importlib
 import inspect
 import os
 import pathlib
+import re
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -127,7 +128,6 @@ autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
-numpydoc_attributes_as_param_list = False
 
 intersphinx_mapping = {
     "python": ("https://docs.python.org/3", None),
@@ -171,6 +171,48 @@ myst_heading_anchors = 3
 suppress_warnings = ["config.cache"]
 
 
+# Plain-text docstrings read well in help() but trip reStructuredText in two ways: a fitted
+# attribute in prose (``points with D^2 > threshold_``) is a hyperlink reference to an unknown
+# target, and an absolute value (``|x - center|``) is an undefined substitution. Escape both,
+# outside inline literals, doctests and literal blocks, before numpydoc renders the docstring.
+_TRAILING_UNDERSCORE = re.compile(r"(?<![\w`\\])([A-Za-z](?:\w*[A-Za-z0-9])?)_(?![\w`])")
+#: A numpydoc definition line (``name : type`` or a bare name): numpydoc formats those itself.
+_DEFINITION = re.compile(r"^\s*[\w*][\w*, ]*(\s:\s.*|\s*:?)$")
+_BARS = re.compile(r"(?<![\w\\|])\|(?=\S)([^|`]*?\S)\|(?![\w|])")
+_LITERAL = re.compile(r"(``.+?``|:[\w:]+:`[^`]*`|`[^`]*`_{0,2})")
+
+
+def _escape_prose(text: str) -> str:
+    parts = _LITERAL.split(text)
+    for k in range(0, len(parts), 2):  # even parts are outside literals and roles
+        part = _TRAILING_UNDERSCORE.sub(r"\1\\_", parts[k])
+        parts[k] = _BARS.sub(r"\\|\1\\|", part)
+    return "".join(parts)
+
+
+def _escape_docstring(app, what, name, obj, options, lines):
+    literal_indent = None  # inside a literal block: the indent of the paragraph that opened it
+    in_doctest = False
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        indent = len(line) - len(stripped)
+        if in_doctest:
+            in_doctest = bool(stripped)
+            continue
+        if literal_indent is not None:
+            if not stripped or indent > literal_indent:
+                continue
+            literal_indent = None
+        if stripped.startswith(">>>"):
+            in_doctest = True
+            continue
+        if stripped.startswith(("..", "|", "+-", "+=")) or _DEFINITION.match(line):
+            continue
+        lines[i] = _escape_prose(line)
+        if line.rstrip().endswith("::"):
+            literal_indent = indent
+
+
 def _skip_member(app, what, name, obj, skip, options):
     """Leave out the ``set_*_request`` methods scikit-learn generates on every estimator."""
     if name.startswith("set_") and name.endswith("_request"):
@@ -188,4 +230,5 @@ def _rst_sources_only(app, config):
 
 def setup(app):
     app.connect("autodoc-skip-member", _skip_member)
+    app.connect("autodoc-process-docstring", _escape_docstring, priority=100)
     app.connect("config-inited", _rst_sources_only, priority=900)

@@ -155,7 +155,7 @@ def qn(x: ArrayLike, *, k: int | None = None, finite_correction: bool | None = N
        exact: bool = True, nan_policy: str = "raise") -> float:
     """The Qn scale of Rousseeuw & Croux (1993), as robustbase's ``Qn``.
 
-    Qn = 2.21914 * Q0 * f_n, Q0 the k-th smallest of the n(n-1)/2 distances ``|x_i - x_j|``,
+    Qn = 2.21914 * Q0 * f_n, Q0 the k-th smallest of the n(n-1)/2 distances |x_i - x_j|,
     i < j, with k = C(floor(n/2) + 1, 2) (about the first quartile), and f_n robustbase's
     finite-sample factor. 50% breakdown point, 82% Gaussian efficiency, no symmetry assumed.
 
@@ -276,7 +276,7 @@ def _sn_inner(y: np.ndarray) -> np.ndarray:
 def sn(x: ArrayLike, *, finite_correction: bool = True, nan_policy: str = "raise") -> float:
     """The Sn scale of Rousseeuw & Croux (1993), as robustbase's ``Sn``.
 
-    Sn = 1.1926 * lomed_i himed_j ``|x_i - x_j|`` * c_n: for each point the high median of its
+    Sn = 1.1926 * lomed_i himed_j |x_i - x_j| * c_n: for each point the high median of its
     distances to all points, then the low median of those. 50% breakdown point, 58% Gaussian
     efficiency, no symmetry assumed.
 
@@ -441,7 +441,7 @@ def scale_tau2(x: ArrayLike, *, c1: float = 4.5, c2: float = 3.0,
         Divide by n E (True), by (n - 2) E (robustbase's ``"finiteSample"``; +inf for n = 2)
         or by n (False).
     iterations : int or True
-        Number of fixed-point steps s0 <- s (True: until ``|s - s0| <= tol s``).
+        Number of fixed-point steps s0 <- s (True: until |s - s0| <= tol s).
     tol : float
     return_location : bool
         Also return mu: a :class:`LocationScale` ``(location, scale)``.
@@ -516,7 +516,7 @@ def scale_tau2(x: ArrayLike, *, c1: float = 4.5, c2: float = 3.0,
 # --------------------------------------------------------------------------- MAD
 def mad(x: ArrayLike, *, center: float | None = None, constant: float = MAD_CONSTANT,
         nan_policy: str = "raise") -> float:
-    """Median absolute deviation, R's ``mad``: constant * ``median(|x - center|)``.
+    """Median absolute deviation, R's ``mad``: constant * median(|x - center|).
 
     Parameters
     ----------

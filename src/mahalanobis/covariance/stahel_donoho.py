@@ -45,7 +45,7 @@ class SDEResult(FitResult):
     Attributes
     ----------
     outlyingness : ndarray of shape (n_samples,)
-        The largest standardised projection ``|a^T x - med| / MAD`` over the directions used
+        The largest standardised projection |a^T x - med| / MAD over the directions used
         (rrcov ``outlyingness`` up to its Phi^-1 approximation, see Notes of
         :func:`stahel_donoho`).
     weights : ndarray of shape (n_samples,)

@@ -59,7 +59,7 @@ default="chi2"
     location_, covariance_ : ndarray
         Shortcuts to ``metric_.center`` and ``metric_.cov``.
     threshold_ : float
-        The D^2 cutoff: points with ``D^2 > threshold_`` are outliers.
+        The D^2 cutoff: points with D^2 > threshold_ are outliers.
     offset_ : float
         ``-threshold_``; ``decision_function = score_samples - offset_`` (scikit-learn's
         convention: negative is an outlier).
@@ -151,7 +151,7 @@ default="chi2"
         return self.score_samples(X) - self.offset_
 
     def predict(self, X: Any) -> np.ndarray:
-        """+1 for inliers (``D^2 <= threshold_``), -1 for outliers."""
+        """+1 for inliers (D^2 <= threshold_), -1 for outliers."""
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
     def pvalue(self, X: Any) -> np.ndarray:
