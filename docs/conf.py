@@ -176,8 +176,9 @@ suppress_warnings = ["config.cache"]
 # target, and an absolute value (``|x - center|``) is an undefined substitution. Escape both,
 # outside inline literals, doctests and literal blocks, before numpydoc renders the docstring.
 _TRAILING_UNDERSCORE = re.compile(r"(?<![\w`\\])([A-Za-z](?:\w*[A-Za-z0-9])?)_(?![\w`])")
-#: A numpydoc definition line (``name : type`` or a bare name): numpydoc formats those itself.
-_DEFINITION = re.compile(r"^\s*[\w*][\w*, ]*(\s:\s.*|\s*:?)$")
+#: A numpydoc definition line (``name : type``, a bare name, a See Also entry): numpydoc parses
+#: and formats those itself.
+_DEFINITION = re.compile(r"^\s*[\w*.~`:]+(\s*,\s*[\w*.~`:]+)*(\s:\s.*|\s*:?)$")
 _BARS = re.compile(r"(?<![\w\\|])\|(?=\S)([^|`]*?\S)\|(?![\w|])")
 _LITERAL = re.compile(r"(``.+?``|:[\w:]+:`[^`]*`|`[^`]*`_{0,2})")
 
