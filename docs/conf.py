@@ -80,6 +80,7 @@ def write_api_pages(app=None) -> None:
     out = HERE / "api"
     out.mkdir(exist_ok=True)
     seen: dict[int, str] = {}
+    documented: set[str] = set()
     for modname in PUBLIC:
         module = importlib.import_module(modname)
         own, elsewhere = [], []
@@ -89,6 +90,7 @@ def write_api_pages(app=None) -> None:
                 elsewhere.append((name, seen[key]))
                 continue
             seen[key] = f"{modname}.{name}"
+            documented.add(f"{modname}.{name}.rst")
             own.append(name)
         heading = f"``{modname}``"
         lines = [f".. _api-{modname}:", "", heading, "=" * len(heading), "",
@@ -105,6 +107,12 @@ def write_api_pages(app=None) -> None:
         path = out / f"{modname}.rst"
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
+    # Stubs of names no longer public (or from another branch) would be orphans: remove them.
+    generated = out / "generated"
+    if generated.is_dir():
+        for stub in generated.glob("*.rst"):
+            if stub.name not in documented:
+                stub.unlink()
     index = ["API reference", "=============", "",
              "Generated from the ``__all__`` of each public module.", "",
              ".. toctree::", "   :maxdepth: 1", ""]
@@ -119,7 +127,16 @@ def write_api_pages(app=None) -> None:
         path.write_text(text)
 
 
+def remove_stale_gallery_pages() -> None:
+    """Remove gallery pages of examples that no longer exist (they would be orphans)."""
+    examples = {p.stem for p in (ROOT / "examples").glob("*.py")}
+    for page in (HERE / "gallery").glob("*.rst"):
+        if page.stem not in examples and page.stem not in ("index", "sg_execution_times"):
+            page.unlink()
+
+
 write_api_pages()
+remove_stale_gallery_pages()
 
 autosummary_generate = True
 autosummary_imported_members = True
