@@ -1,7 +1,8 @@
 """Sphinx configuration of the mahalanobis documentation site.
 
 The API reference is generated from the ``__all__`` of the public modules (:data:`PUBLIC`) at
-every build (``api/*.rst`` are written by :func:`write_api_pages`, never by hand): a new public
+every build (``api/*.rst`` are written by :func:`write_api_pages` from :func:`setup`, never by
+hand): a new public
 name appears in the docs without editing them. A name exported by several modules (``mh.fit`` is
 ``mahalanobis.covariance.fit``) is documented once, on the first page that lists it, and the
 other pages link there.
@@ -75,9 +76,8 @@ def _public_names(module):
         yield name, obj
 
 
-def write_api_pages(app=None) -> None:
+def write_api_pages(out: pathlib.Path = HERE / "api") -> None:
     """Write ``api/index.rst`` and one ``api/<module>.rst`` per public module."""
-    out = HERE / "api"
     out.mkdir(exist_ok=True)
     seen: dict[int, str] = {}
     documented: set[str] = set()
@@ -134,9 +134,6 @@ def remove_stale_gallery_pages() -> None:
         if page.stem not in examples and page.stem not in ("index", "sg_execution_times"):
             page.unlink()
 
-
-write_api_pages()
-remove_stale_gallery_pages()
 
 autosummary_generate = True
 autosummary_imported_members = True
@@ -247,6 +244,9 @@ def _rst_sources_only(app, config):
 
 
 def setup(app):
+    # Before autosummary writes the stubs (builder-inited) and sphinx-gallery its pages.
+    write_api_pages()
+    remove_stale_gallery_pages()
     app.connect("autodoc-skip-member", _skip_member)
     app.connect("autodoc-process-docstring", _escape_docstring, priority=100)
     app.connect("config-inited", _rst_sources_only, priority=900)
