@@ -77,6 +77,10 @@ class MetricLike(Protocol):
     def n_features_in_(self) -> int:
         """Number of features the rows of X must have.
 
+        See Also
+        --------
+        Metric.n_features_in_ : The same for a Metric.
+
         Examples
         --------
         >>> import mahalanobis as mh
@@ -102,6 +106,10 @@ class MetricLike(Protocol):
         ndarray of shape (n,)
             The distances (a pandas Series for a DataFrame X).
 
+        See Also
+        --------
+        Metric.distance : The same for a Metric.
+
         Examples
         --------
         >>> import mahalanobis as mh
@@ -124,6 +132,10 @@ class MetricLike(Protocol):
         -------
         ndarray of shape (n,)
             The p-values, in [0, 1].
+
+        See Also
+        --------
+        Metric.pvalue : The same for a Metric.
 
         Examples
         --------
@@ -149,6 +161,10 @@ class MetricLike(Protocol):
         -------
         ndarray of bool, shape (n,)
             True for a flagged row.
+
+        See Also
+        --------
+        Metric.outliers : The same for a Metric.
 
         Examples
         --------
