@@ -76,6 +76,21 @@ class MCDResult(FitResult):
         ``iBest`` - 1); empty otherwise.
     support_fraction, algorithm, reweighted
         The arguments and ``algorithm`` in {"FastMCD", "DetMCD", "univariate", "classical"}.
+
+    See Also
+    --------
+    mcd : The estimator that returns it.
+    FitResult.to_frame : The per-row support, weights and raw distances.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="mcd", random_state=0)
+    >>> r.algorithm, r.h, int(r.support[:5].sum()), r.n_outliers
+    ('FastMCD', 52, 0, 7)
     """
 
     _fields = ("raw_center", "raw_cov", "h", "support", "weights", "raw_distances",
@@ -103,7 +118,21 @@ class MCDResult(FitResult):
 
     @property
     def n_outliers(self) -> int:
-        """Number of points given weight 0 by the reweighting step."""
+        """Number of points given weight 0 by the reweighting step.
+
+        See Also
+        --------
+        mahalanobis.inference.cutoff : Finite-sample cutoffs for flagging new points.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6
+        >>> mh.fit(X, method="mcd", random_state=0).n_outliers
+        7
+        """
         return int((~np.asarray(self.weights)).sum())
 
     alpha = deprecated_alias("alpha", "support_fraction")

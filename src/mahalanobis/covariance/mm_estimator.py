@@ -64,6 +64,21 @@ class MMResult(FitResult):
         rrcov's safeguard).
     initial : SResult
         The S-estimate it started from.
+
+    See Also
+    --------
+    mm_estimator : The estimator that returns it.
+    SResult : The S-estimate it starts from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="mm_estimator", random_state=0)
+    >>> round(r.efficiency, 2), r.initial.method, bool(r.weights[:5].max() == 0)
+    (0.97, 's_estimator', True)
     """
 
     _fields = ("objective", "scale", "shape", "weights", "tuning_constant", "efficiency",

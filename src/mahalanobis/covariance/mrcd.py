@@ -64,6 +64,21 @@ class MRCDResult(FitResult):
         The per-start rho_k; ``n_csteps`` the C-steps per start (0 for skipped starts).
     standardization_center, standardization_scale : ndarray
         Column medians and Qn scales used to standardise.
+
+    See Also
+    --------
+    mrcd : The estimator that returns it.
+    MCDResult : The unregularised MCD.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="mrcd")
+    >>> r.h, r.target_name, bool(r.support[:5].any())
+    (75, 'identity', False)
     """
 
     _fields = ("rho", "target", "target_name", "equicorrelation", "consistency", "h",

@@ -78,7 +78,24 @@ class MVEResult(RejectionCount, FitResult):
     breakdown_point : float
         (n - h + 1) / n, about 1 - support_fraction.
     support_fraction : float
+        The argument.
     reweighted : bool
+        Whether the reweighting step ran.
+
+    See Also
+    --------
+    mve : The estimator that returns it.
+    MCDResult : The minimum covariance determinant.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="mve", random_state=0)
+    >>> r.h, bool(r.support[:5].any())
+    (52, False)
     """
 
     _fields = ("objective", "raw_center", "raw_cov", "consistency_raw", "consistency_rew", "h",

@@ -104,6 +104,21 @@ class SResult(FitResult):
         The final iteration met its stopping rule within its cap.
     n_starts : int
         Random subsets (fast-S) or MVE subsets (mve_start) drawn.
+
+    See Also
+    --------
+    s_estimator : The estimator that returns it.
+    MMResult : The MM-estimate started from it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="s_estimator", random_state=0)
+    >>> r.rho, r.algorithm, r.converged, round(r.breakdown_point, 2)
+    ('bisquare', 'fast_s', True, 0.5)
     """
 
     _fields = ("objective", "shape", "weights", "rho", "algorithm", "tuning_constant", "b",

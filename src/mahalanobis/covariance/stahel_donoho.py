@@ -61,6 +61,20 @@ class SDEResult(FitResult):
     breakdown_point : float
         floor((n - p + 1) / 2) / n, the maximal breakdown point of affine-equivariant
         estimators, attained with the modified MAD (Tyler 1994; Zuo, Cui & He 2004).
+
+    See Also
+    --------
+    stahel_donoho : The estimator that returns it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="stahel_donoho", random_state=0)
+    >>> r.n_directions, bool(r.weights[:5].max() == 0)
+    (1000, True)
     """
 
     _fields = ("outlyingness", "weights", "raw_cov", "consistency", "tuning_constant",
@@ -77,7 +91,21 @@ class SDEResult(FitResult):
 
     @property
     def n_outliers(self) -> int:
-        """Number of points with weight 0."""
+        """Number of points with weight 0.
+
+        See Also
+        --------
+        mahalanobis.Metric.outliers : Flag points by a chi-squared cutoff.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6
+        >>> mh.fit(X, method="stahel_donoho", random_state=0).n_outliers
+        9
+        """
         return int(np.sum(np.asarray(self.weights) == 0))
 
 
