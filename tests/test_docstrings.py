@@ -88,12 +88,12 @@ def _class_parameter_errors(cls: type) -> list[tuple[str, str]]:
         sig = inspect.signature(cls)
     except (TypeError, ValueError):  # pragma: no cover - builtins
         return []
-    params = [p.name for p in sig.parameters.values()
-              if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    params = [p.name for p in sig.parameters.values()  # private fields need no entry
+              if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and not p.name.startswith("_")]
     doc = docscrape.ClassDoc(cls, config={"show_class_members": False})
     documented = {n.strip("*") for item in doc["Parameters"] + doc["Other Parameters"]
                   for n in re.split(r",\s*", item.name)}
-    attributes = {item.name for item in doc["Attributes"]}
+    attributes = {n for item in doc["Attributes"] for n in re.split(r",\s*", item.name)}
     errors = []
     missing = [p for p in params if p not in documented | attributes]
     if missing:
