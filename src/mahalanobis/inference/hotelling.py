@@ -550,6 +550,7 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
     Parameters
     ----------
     X : array-like or DataFrame (n1, p)
+        The (first) sample.
     Y : array-like or DataFrame (n2, p), optional
         Second sample. Without it: one-sample test of E[X] = mu.
     mu : array-like (p,), optional
@@ -572,10 +573,25 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
         ``"average"``, see Notes), the number of re-randomisations for the latter, and the
         seed.
     nan_policy : {"raise", "omit"}
+        Rows with NaN: an error, or dropped (with a warning naming them).
 
     Returns
     -------
     HotellingResult
+        T^2, its F transform, degrees of freedom and p-value, with confidence regions and
+        simultaneous intervals.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, mismatched shapes (or unequal row counts with
+        ``paired=True``), or too few rows for the covariance (the message suggests
+        ``method="random_projection"``).
+
+    See Also
+    --------
+    group_distance : Mahalanobis' D^2 between two group means.
+    mahalanobis.control.T2Chart : T^2 control charts.
 
     Notes
     -----
@@ -600,6 +616,20 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
     (two-sample) or sign flips of X - mu (one-sample/paired; assumes symmetry about mu),
     reusing the same projections: p = (1 + #{T_b >= T}) / (1 + n_permutations), exact under
     the null without normality, at n_permutations times the cost.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((20, 2)) + [1.0, 0.0]
+    >>> Y = rng.standard_normal((25, 2))
+    >>> r = mh.hotelling_t2(X)                       # one sample: E[X] = 0?
+    >>> round(r.statistic, 4), round(r.pvalue, 4)
+    (17.5084, 0.0028)
+    >>> r = mh.hotelling_t2(X, Y, method="yao")      # two samples, unequal covariances
+    >>> r.method, [round(v, 2) for v in r.df], round(r.pvalue, 3)
+    ('yao', [2.0, 40.64], 0.205)
     """
     if is_dask(X) or is_dask(Y):
         from .._dask._inference import hotelling_iv_dask
