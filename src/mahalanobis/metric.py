@@ -685,11 +685,11 @@ class Metric:
         Parameters
         ----------
         X : array-like or DataFrame of shape (n, p)
+            The points: NumPy, pandas, dask, or an Array API array (scored on its device).
         squared : bool
             False returns D, True returns D^2.
         nan_policy : {"raise", "omit", "propagate"}
             Rows with NaN: an error (default), dropped (with a warning naming them), or NaN.
-
         dtype : {None, "float32", "float64"}
             Floating dtype of the computation and result. None: float64 for NumPy input, the
             input's own for Array API input (float32 stays float32).

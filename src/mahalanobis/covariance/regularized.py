@@ -278,6 +278,7 @@ def modified_cholesky(X: Any, *, n_orderings: int | str = 30, penalty: str = "ri
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data.
     n_orderings : int or "all"
         1: the columns' own order (Pourahmadi's estimator, for variables with a natural order
         such as time); distances then come from the triangular whitening matrix

@@ -519,6 +519,7 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data (NumPy, pandas or dask).
     lam : float, optional
         The ridge (>= 0; 0 only when S is nonsingular). Default: cross-validated.
     lams : sequence of float, optional

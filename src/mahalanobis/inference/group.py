@@ -505,6 +505,7 @@ def group_distances(X: Any, groups: Any, *, method: str = "empirical", adjust: s
     Parameters
     ----------
     X : array-like or DataFrame (N, p)
+        The data of all groups.
     groups : array-like of length N, or the name of a column of the DataFrame X
         Group label of every row.
     method : str

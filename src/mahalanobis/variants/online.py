@@ -134,6 +134,11 @@ class OnlineMetric:
     center, cov, cholesky : ndarray
         Current mean, covariance and the lower Cholesky factor of the covariance.
 
+    See Also
+    --------
+    mahalanobis.fit : The batch estimate (same numbers as ``method="empirical"``).
+    OnlineMetric.to_metric : A frozen :class:`~mahalanobis.Metric` of the current state.
+
     Notes
     -----
     The factor of the co-moment matrix is modified by rank-one updates (adding points) and
@@ -143,11 +148,6 @@ class OnlineMetric:
     which is kept alongside. Every ``REFACTOR_EVERY`` modifications the factor is also
     recomputed, which bounds rounding drift. Until more than p points (of full rank) have been
     seen there is no factor and :meth:`distance` raises ``SingularCovarianceError``.
-
-    See Also
-    --------
-    mahalanobis.fit : The batch estimate (same numbers as ``method="empirical"``).
-    OnlineMetric.to_metric : A frozen :class:`~mahalanobis.Metric` of the current state.
 
     Examples
     --------

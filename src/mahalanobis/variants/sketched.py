@@ -114,6 +114,7 @@ class SketchedMetric:
     kind : {"gaussian", "sparse"}, default="gaussian"
         N(0, 1) entries (exact chi2 guarantee) or Achlioptas' sparse {+-sqrt(3), 0} entries.
     random_state : int or numpy Generator, optional
+        Seeds the sketches and the calibration split.
     calibration : float in (0, 1), default=0.25
         Fraction of the fitted points held out to calibrate :meth:`pvalue` (split conformal,
         as :class:`KernelMetric`): with p > n no parametric law of the regularised distance is
