@@ -52,6 +52,9 @@ ENFORCED = ("GL07", "GL08", "PR01", "PR02", "PR07", "RT01", "SA01", "EX01")
 
 GAPS_FILE = Path(__file__).with_name("docstring_gaps.txt")
 
+#: Public modules that could not be imported here (an optional extra is missing).
+UNAVAILABLE: set[str] = set()
+
 
 @cache
 def public_objects() -> dict[str, object]:
@@ -62,6 +65,7 @@ def public_objects() -> dict[str, object]:
         try:
             module = importlib.import_module(modname)
         except ImportError:  # an optional extra is missing: its names are not checked here
+            UNAVAILABLE.add(modname)
             continue
         for name in module.__all__:
             obj = getattr(module, name)
@@ -154,7 +158,8 @@ def test_public_docstring(name):
 
 
 def test_known_gaps_only_shrink():
-    fixed = sorted(known_gaps() - current_gaps())
+    fixed = sorted((name, code) for name, code in known_gaps() - current_gaps()
+                   if not any(name.startswith(f"{m}.") for m in UNAVAILABLE))
     assert not fixed, (
         f"{len(fixed)} gap(s) of tests/docstring_gaps.txt are fixed (e.g. {fixed[:3]}): "
         "remove them with `python tests/test_docstrings.py --update`")
