@@ -120,7 +120,10 @@ def _only_private(message: str) -> bool:
 def errors_of(name: str) -> tuple[tuple[str, str], ...]:
     """The enforced numpydoc errors of the public object ``name``: (code, message) pairs."""
     obj = public_objects()[name]
-    result = numpydoc_validate.validate(name)
+    # validate the object itself: by name, numpydoc would find a submodule of the same name
+    # (mahalanobis.covariance.mcd is a module and a function)
+    result = numpydoc_validate.validate(
+        numpydoc_validate.get_doc_object(obj))
     errors = [(code, msg) for code, msg in result["errors"] if code in ENFORCED
               and not (code == "PR01" and _only_private(msg))]
     if inspect.isclass(obj) and not any(code == "GL08" for code, _ in errors):

@@ -150,6 +150,7 @@ def mm_estimator(X: ArrayLike, *, efficiency: float = 0.95, efficiency_of: str =
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
+        The data.
     efficiency : float in (0, 1)
         Gaussian efficiency the second bisquare is tuned for (rrcov ``eff``, 0.95).
     efficiency_of : {"shape", "location"}
@@ -159,6 +160,7 @@ def mm_estimator(X: ArrayLike, *, efficiency: float = 0.95, efficiency_of: str =
     n_starts : int
         Random subsets of the fast-S start (rrcov ``nsamp``).
     random_state : None, int or numpy Generator
+        Seeds the random starts; the same seed gives the same result.
     progress : bool
         Show a progress bar for the S start (needs ``mahalanobis[progress]``).
     nan_policy : {"raise", "omit"}

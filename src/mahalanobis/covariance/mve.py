@@ -239,6 +239,7 @@ def mve(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
+        The data.
     support_fraction : float in [0.5, 1]
         Share of the points the ellipsoid covers (rrcov ``alpha``): h =
         ``h_alpha_n(support_fraction, n, p)``; 0.5 gives the maximal breakdown point.
@@ -247,6 +248,7 @@ def mve(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
     reweight : bool
         Return the reweighted estimate (default) or the raw one.
     random_state : None, int or numpy Generator
+        Seeds the random starts; the same seed gives the same result.
     progress : bool
         Show a progress bar (needs the ``mahalanobis[progress]`` extra).
     nan_policy : {"raise", "omit"}

@@ -199,6 +199,7 @@ def ogk(X: ArrayLike, *, n_iterations: int = 2, beta: float = 0.9, scale: str = 
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data.
     n_iterations : int
         Orthogonalisation steps (rrcov ``niter``, 2).
     beta : float in (0, 1)

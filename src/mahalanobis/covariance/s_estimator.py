@@ -445,6 +445,7 @@ def s_estimator(X: ArrayLike, *, rho: str = "bisquare", algorithm: str = "fast_s
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
+        The data.
     rho : {"bisquare", "rocke"}
         Tukey's bisquare (default) or Rocke's translated biweight (better efficiency for large
         p).
@@ -464,6 +465,7 @@ def s_estimator(X: ArrayLike, *, rho: str = "bisquare", algorithm: str = "fast_s
     n_starts : int
         Random (p+1)-subsets (rrcov ``nsamp``, 500), or of the MVE start.
     random_state : None, int or numpy Generator
+        Seeds the random starts; the same seed gives the same result.
     progress : bool
         Show a progress bar (needs the ``mahalanobis[progress]`` extra).
     nan_policy : {"raise", "omit"}

@@ -84,6 +84,7 @@ def spatial_sign(X: ArrayLike, *, scale: str = "tau2", nan_policy: str = "raise"
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data.
     scale : {"tau2", "qn", "mad"}
         Robust scale of the projections on the SSCM's eigenvectors: the tau-scale (default;
         O(n), 80% Gaussian efficiency), Qn (82%, O(n log n) but slower) or the MAD (37%).

@@ -183,6 +183,7 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
+        The data.
     n_directions : int, optional
         Directions (hyperplanes through p random points). Default as rrcov: the number of
         p-subsets that holds a clean one with probability 0.99 when half of the data are
@@ -196,6 +197,7 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
         c = sqrt(chi2_p(tune)): points with outlyingness above c get weight 0 (rrcov
         ``tune``, 0.95).
     random_state : None, int or numpy Generator
+        Seeds the random subsets behind the directions; the same seed, the same result.
     progress : bool
         Show a progress bar (needs ``mahalanobis[progress]``).
     nan_policy : {"raise", "omit"}

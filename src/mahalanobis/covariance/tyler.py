@@ -132,6 +132,7 @@ def tyler(X: ArrayLike, *, max_iter: int = 10_000, nan_policy: str = "raise") ->
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p
+        The data.
     max_iter : int
         Cap on the fixed-point steps (convergence to 1e-12 usually takes tens to a few
         hundred).
