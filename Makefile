@@ -27,7 +27,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q tests --doctest-modules src/mahalanobis
 
 # The Array API tests on PyTorch's CPU build as well (pip takes the CPU wheel of torch 2.13.0
 # from this machine's disk; a plain `pip install torch` would pull a CUDA build of several GB).

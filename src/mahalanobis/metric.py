@@ -59,16 +59,121 @@ class MetricLike(Protocol):
     ``distance(X, *, squared=False, nan_policy="raise")``, ``pvalue(X, *, nan_policy=...)``,
     ``outliers(X, alpha=0.025, *, nan_policy=...)`` and ``n_features_in_`` (the number of
     features the rows of X must have). ``isinstance(obj, MetricLike)`` checks for them.
+
+    See Also
+    --------
+    Metric : The Mahalanobis metric of a given or fitted centre and scatter.
+    mahalanobis.variants : Kernel, functional, sketched and online metrics.
+
+    Examples
+    --------
+    >>> import mahalanobis as mh
+    >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+    >>> isinstance(m, mh.MetricLike)
+    True
     """
 
     @property
-    def n_features_in_(self) -> int: ...
+    def n_features_in_(self) -> int:
+        """Number of features the rows of X must have.
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> Any: ...
+        See Also
+        --------
+        Metric.n_features_in_ : The same for a Metric.
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any: ...
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).n_features_in_
+        2
+        """
+        ...
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any: ...
+    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> Any:
+        """Distances (``squared=True``: D^2) of the rows of X, one per row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        squared : bool, default False
+            Return D^2 instead of D.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            What rows holding NaN do.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The distances (a pandas Series for a DataFrame X).
+
+        See Also
+        --------
+        Metric.distance : The same for a Metric.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).distance([[2.0, 1.0]])
+        array([1.])
+        """
+        ...
+
+    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any:
+        """Upper-tail p-values of the rows of X under the metric's reference distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            What rows holding NaN do.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The p-values, in [0, 1].
+
+        See Also
+        --------
+        Metric.pvalue : The same for a Metric.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).pvalue([[2.0, 1.0]]).round(4)
+        array([0.6065])
+        """
+        ...
+
+    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
+        """Boolean mask of the rows of X whose p-value is below ``alpha``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        alpha : float, default 0.025
+            Test level: the share of clean rows flagged.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            What rows holding NaN do.
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+            True for a flagged row.
+
+        See Also
+        --------
+        Metric.outliers : The same for a Metric.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> m.outliers([[2.0, 1.0], [4.0, -2.0]])
+        array([False,  True])
+        """
+        ...
 
 
 class Metric:
@@ -85,6 +190,9 @@ class Metric:
         The location m.
     cov : array-like of shape (p, p)
         The scatter S, symmetric positive definite.
+    n_samples : int, optional
+        Number of points the parameters were estimated from (used by
+        :meth:`ellipsoid` and the finite-sample cutoffs); None for known parameters.
     feature_names : sequence of str, optional
         Names of the p features; DataFrames passed later are matched by these names.
 
@@ -97,6 +205,21 @@ class Metric:
     -----
     IllConditionedWarning
         When the correlation form of ``cov`` has a condition number above 1e10.
+
+    See Also
+    --------
+    mahalanobis.fit : Estimate the centre and scatter from data (returns a Metric).
+    Metric.from_precision : A metric from a precision matrix.
+    Metric.from_cholesky : A metric from a Cholesky factor.
+
+    Examples
+    --------
+    >>> import mahalanobis as mh
+    >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+    >>> m
+    Metric(n_features=2, log_det=1.38629)
+    >>> m.distance([[2.0, 1.0], [0.0, 0.0], [4.0, -2.0]])
+    array([1.        , 0.        , 4.47213595])
     """
 
     _center: np.ndarray
@@ -199,7 +322,44 @@ class Metric:
     @classmethod
     def from_precision(cls, center: Any, precision: Any, *, n_samples: Any = None,
                        feature_names: Any = None) -> Metric:
-        """A metric from a precision (inverse covariance) matrix P: D^2 = (x-m)^T P (x-m)."""
+        """A metric from a precision (inverse covariance) matrix P: D^2 = (x-m)^T P (x-m).
+
+        Parameters
+        ----------
+        center : array-like of shape (p,)
+            The location m.
+        precision : array-like of shape (p, p)
+            The precision matrix P = S^-1, symmetric positive definite.
+        n_samples : int, optional
+            Number of points the parameters were estimated from.
+        feature_names : sequence of str, optional
+            Names of the p features.
+
+        Returns
+        -------
+        Metric
+            The metric, factored from P (no inverse is formed).
+
+        Raises
+        ------
+        SingularCovarianceError
+            When ``precision`` is not positive definite.
+
+        See Also
+        --------
+        Metric : The metric from a covariance.
+        Metric.precision : The precision matrix of a metric.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric.from_precision([0.0, 0.0], [[0.5, -0.5], [-0.5, 1.0]])
+        >>> m.distance([[2.0, 1.0], [4.0, -2.0]])
+        array([1.        , 4.47213595])
+        >>> m.cov
+        array([[4., 2.],
+               [2., 2.]])
+        """
         if _array_api.is_foreign(center, precision):
             self = cls.__new__(cls)
             self._setup_xp(center, precision=precision, feature_names=feature_names,
@@ -224,6 +384,44 @@ class Metric:
 
         Only the triangle named by ``lower`` is read. Columns with a negative diagonal are
         flipped (that leaves S unchanged); a zero on the diagonal is a singular scatter.
+
+        Parameters
+        ----------
+        center : array-like of shape (p,)
+            The location m.
+        cholesky : array-like of shape (p, p)
+            A triangular factor of the scatter S.
+        lower : bool, default True
+            True: ``cholesky`` is L with S = L L^T; False: it is U with S = U^T U.
+        n_samples : int, optional
+            Number of points the parameters were estimated from.
+        feature_names : sequence of str, optional
+            Names of the p features.
+
+        Returns
+        -------
+        Metric
+            The metric with that factor.
+
+        Raises
+        ------
+        SingularCovarianceError
+            When the factor has a zero on its diagonal.
+
+        See Also
+        --------
+        Metric : The metric from a covariance.
+        Metric.cholesky : The lower Cholesky factor of a metric.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric.from_cholesky([0.0, 0.0], [[2.0, 0.0], [1.0, 1.0]])
+        >>> m.cov
+        array([[4., 2.],
+               [2., 2.]])
+        >>> m.distance([[2.0, 1.0]])
+        array([1.])
         """
         if _array_api.is_foreign(center, cholesky):
             self = cls.__new__(cls)
@@ -250,26 +448,85 @@ class Metric:
     # ----------------------------------------------------------------- properties
     @property
     def center(self) -> np.ndarray:
-        """The location m, shape (p,)."""
+        """The location m, shape (p,).
+
+        See Also
+        --------
+        Metric.cov : The scatter.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([1.0, 2.0], [[4.0, 2.0], [2.0, 2.0]]).center
+        array([1., 2.])
+        """
         return self._center
 
     @property
     def n_features(self) -> int:
-        """Number of features p."""
+        """Number of features p.
+
+        See Also
+        --------
+        Metric.n_features_in_ : The same number under scikit-learn's name.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).n_features
+        2
+        """
         return int(self._center.shape[0])
 
     @property
     def n_features_in_(self) -> int:
-        """Number of features p (the name scikit-learn and the metric variants use)."""
+        """Number of features p (the name scikit-learn and the metric variants use).
+
+        See Also
+        --------
+        Metric.n_features : The same number.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).n_features_in_
+        2
+        """
         return int(self._center.shape[0])
 
     @property
     def feature_names(self) -> tuple[str, ...] | None:
+        """Names of the p features (from ``feature_names=`` or the columns of a fitted
+        DataFrame), or None. DataFrames passed later are matched to them by name.
+
+        See Also
+        --------
+        Metric.n_features : Their number.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]], feature_names=["a", "b"])
+        >>> m.feature_names
+        ('a', 'b')
+        """
         return self._feature_names
 
     @property
     def cholesky(self) -> np.ndarray:
-        """Lower Cholesky factor L of the covariance, S = L L^T."""
+        """Lower Cholesky factor L of the covariance, S = L L^T.
+
+        See Also
+        --------
+        Metric.from_cholesky : A metric from such a factor.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).cholesky
+        array([[2., 0.],
+               [1., 1.]])
+        """
         if self._L is None:
             self._cache("_L", readonly(_linalg.cholesky(np.asarray(self.cov), "cov")))
         return self._L
@@ -277,7 +534,20 @@ class Metric:
     @property
     def cov(self) -> np.ndarray:
         """The scatter matrix S, shape (p, p). For a metric built from a precision matrix it is
-        computed on first access from the precision's factor."""
+        computed on first access from the precision's factor.
+
+        See Also
+        --------
+        Metric.precision : Its inverse.
+        Metric.cholesky : Its Cholesky factor.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).cov
+        array([[4., 2.],
+               [2., 2.]])
+        """
         if self._cov is None:
             if self._L is not None:
                 S = self._L @ self._L.T
@@ -289,7 +559,20 @@ class Metric:
 
     @property
     def precision(self) -> np.ndarray:
-        """The precision matrix S^-1, computed on first access (never used for distances)."""
+        """The precision matrix S^-1, computed on first access (never used for distances).
+
+        See Also
+        --------
+        Metric.cov : The scatter itself.
+        Metric.from_precision : A metric from a precision matrix.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).precision
+        array([[ 0.5, -0.5],
+               [-0.5,  1. ]])
+        """
         if self._precision is None:
             P = self._W.T @ self._W
             self._cache("_precision", readonly((P + P.T) / 2))
@@ -297,12 +580,34 @@ class Metric:
 
     @property
     def log_det(self) -> float:
-        """log det S (natural log)."""
+        """log det S (natural log), from the Cholesky factor.
+
+        See Also
+        --------
+        Metric.condition_number : How close S is to singular.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> round(mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).log_det, 6)  # log 4
+        1.386294
+        """
         return self._log_det
 
     @property
     def condition_number(self) -> float:
-        """Exact 2-norm condition number of S (largest over smallest eigenvalue)."""
+        """Exact 2-norm condition number of S (largest over smallest eigenvalue).
+
+        See Also
+        --------
+        Metric.log_det : The log-determinant of S.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> round(mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).condition_number, 4)
+        6.8541
+        """
         if self._cond_exact is None and self._xp is not None:
             eig = self._xp.linalg.eigvalsh(self.cov)
             self._cache("_cond_exact", float(eig[-1] / eig[0]) if float(eig[0]) > 0 else np.inf)
@@ -380,19 +685,31 @@ class Metric:
         Parameters
         ----------
         X : array-like or DataFrame of shape (n, p)
+            The points: NumPy, pandas, dask, or an Array API array (scored on its device).
         squared : bool
             False returns D, True returns D^2.
         nan_policy : {"raise", "omit", "propagate"}
             Rows with NaN: an error (default), dropped (with a warning naming them), or NaN.
-
         dtype : {None, "float32", "float64"}
             Floating dtype of the computation and result. None: float64 for NumPy input, the
             input's own for Array API input (float32 stays float32).
 
         Returns
         -------
-        ndarray of shape (n,), or a pandas Series with X's index when X is a DataFrame; for an
-        array of another library (PyTorch, JAX, CuPy...) an array of that library on X's device.
+        ndarray of shape (n,)
+            The distances; a pandas Series with X's index when X is a DataFrame; for an array
+            of another library (PyTorch, JAX, CuPy...) an array of that library on X's device.
+
+        Raises
+        ------
+        ValueError
+            When X does not have p columns, or holds NaN with ``nan_policy="raise"``.
+
+        See Also
+        --------
+        Metric.pvalue : The chi-squared p-values of the same distances.
+        Metric.outliers : The rows beyond a chi-squared cutoff.
+        mahalanobis.distance : The one-call form, fitting the metric too.
 
         Notes
         -----
@@ -404,6 +721,15 @@ class Metric:
         (where the device has it), which matches the NumPy result to 1e-12 for covariances
         with a correlation-form condition number below 1e5 (NumPy input above that gets one
         step of extended-precision refinement, Array API input does not).
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> m.distance([[2.0, 1.0], [0.0, 0.0], [4.0, -2.0]])
+        array([1.        , 0.        , 4.47213595])
+        >>> m.distance([[4.0, -2.0]], squared=True)
+        array([20.])
         """
         if self._xp is not None or _array_api.is_foreign(X):
             return _xp_distance(self, X, squared, nan_policy, dtype)
@@ -423,10 +749,44 @@ class Metric:
         cancels (close points) are recomputed directly, so every entry keeps its relative
         accuracy. Without XB the result is exactly symmetric with a zero diagonal.
 
-        Returns an (n_A, n_B) array, or a DataFrame labelled by the inputs' indexes when either
-        is a DataFrame. ``squared=True`` gives D^2. Arrays of another library give an array of
-        that library on their device, in their floating dtype unless ``dtype`` says otherwise
-        (see :meth:`distance`).
+        Parameters
+        ----------
+        XA : array-like or DataFrame of shape (n_A, p)
+            The first set of points.
+        XB : array-like or DataFrame of shape (n_B, p), optional
+            The second set; None gives the distances among the rows of XA.
+        squared : bool, default False
+            False returns D, True returns D^2.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped (with a warning naming them), or rows of NaN.
+        dtype : {None, "float32", "float64"}
+            Floating dtype of the result (see :meth:`distance`).
+
+        Returns
+        -------
+        ndarray of shape (n_A, n_B)
+            The distances; a DataFrame labelled by the inputs' indexes when either is a
+            DataFrame. Arrays of another library give an array of that library on their
+            device, in their floating dtype unless ``dtype`` says otherwise.
+
+        Raises
+        ------
+        ValueError
+            When XA or XB does not have p columns, or holds NaN with ``nan_policy="raise"``.
+
+        See Also
+        --------
+        mahalanobis.pairwise : The one-call form, fitting the scatter too.
+        Metric.distance : Distances to the centre.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> m.pairwise([[2.0, 1.0], [0.0, 0.0], [4.0, -2.0]])
+        array([[0.        , 1.        , 4.12310563],
+               [1.        , 0.        , 4.47213595],
+               [4.12310563, 4.47213595, 0.        ]])
         """
         if self._xp is not None or _array_api.is_foreign(XA, XB):
             return _xp_pairwise(self, XA, XB, squared, nan_policy, dtype)
@@ -473,6 +833,40 @@ class Metric:
         the whitening closest to the original coordinates. ``"pca"``: z = Lambda^-1/2 U^T (x - m)
         with components by decreasing variance. Arrays of another library are whitened on their
         device and returned in their namespace (see :meth:`distance` for ``dtype``).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            The points.
+        kind : {"cholesky", "zca", "pca"}, default "cholesky"
+            The whitening transform.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped (with a warning naming them), or rows of NaN.
+        dtype : {None, "float32", "float64"}
+            Floating dtype of the result.
+
+        Returns
+        -------
+        ndarray of shape (n, p)
+            The whitened coordinates; a DataFrame with X's index when X is a DataFrame.
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``kind``, or X with the wrong number of columns.
+
+        See Also
+        --------
+        mahalanobis.whiten : The one-call form, fitting the metric too.
+        Metric.distance : The norms of these rows.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> m.whiten([[2.0, 1.0], [4.0, -2.0]])
+        array([[ 1.,  0.],
+               [ 2., -4.]])
         """
         check_choice(kind, "kind", _WHITEN_KINDS)
         if self._xp is not None or _array_api.is_foreign(X):
@@ -501,7 +895,39 @@ class Metric:
     def pvalue(self, X: Any, *, nan_policy: str = "raise", dtype: Any = None) -> Any:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2): the chance that a point drawn from
         N(m, S) lies at least this far out, with m and S taken as known. Arrays of another
-        library give p-values in that library, computed on their device."""
+        library give p-values in that library, computed on their device.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            The points.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped (with a warning naming them), or NaN.
+        dtype : {None, "float32", "float64"}
+            Floating dtype of the result.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The p-values; a pandas Series with X's index when X is a DataFrame.
+
+        Raises
+        ------
+        ValueError
+            When X does not have p columns, or holds NaN with ``nan_policy="raise"``.
+
+        See Also
+        --------
+        Metric.outliers : The rows whose p-value is below a level.
+        mahalanobis.inference.pvalue : p-values under other reference distributions.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> m.pvalue([[2.0, 1.0], [0.0, 0.0]]).round(4)   # exp(-D^2 / 2) for p = 2
+        array([0.6065, 1.    ])
+        """
         if self._xp is not None or _array_api.is_foreign(X):
             return _xp_pvalue(self, X, nan_policy, dtype)
         if is_dask(X):
@@ -514,7 +940,41 @@ class Metric:
                  dtype: Any = None) -> Any:
         """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}.
         Arrays of another library give a boolean array of that library (the cutoff is the one
-        number computed on the host)."""
+        number computed on the host).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            The points.
+        alpha : float, default 0.025
+            Test level: the share of points from N(m, S) that are flagged.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped (with a warning naming them), or never flagged.
+        dtype : {None, "float32", "float64"}
+            Floating dtype of the computation.
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+            True for a flagged point; a pandas Series with X's index when X is a DataFrame.
+
+        Raises
+        ------
+        ValueError
+            When ``alpha`` is not in (0, 1), or X does not have p columns.
+
+        See Also
+        --------
+        Metric.pvalue : The p-values behind the mask.
+        mahalanobis.inference.cutoff : Cutoffs for estimated (and robust) metrics.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> m.outliers([[2.0, 1.0], [0.0, 0.0], [4.0, -2.0]])
+        array([False, False,  True])
+        """
         alpha = check_fraction(alpha, "alpha")
         if self._xp is not None or _array_api.is_foreign(X):
             return _xp_outliers(self, X, alpha, nan_policy, dtype)
@@ -533,6 +993,40 @@ class Metric:
         D^2 = 5.991); ``"prediction"`` and ``"confidence"`` use F quantiles for a new
         observation and for the mean when they were estimated from ``n`` points (default
         ``n_samples``). See :class:`mahalanobis.Ellipsoid`.
+
+        Parameters
+        ----------
+        level : float, default 0.95
+            Probability content of the ellipsoid.
+        kind : {"chi2", "prediction", "confidence"}, default "chi2"
+            Which quantile gives the squared radius.
+        n : int, optional
+            Number of points the parameters were estimated from (``"prediction"`` and
+            ``"confidence"`` only); default ``n_samples``.
+
+        Returns
+        -------
+        Ellipsoid
+            The ellipsoid, with its axes, radii and volume.
+
+        Raises
+        ------
+        ValueError
+            When ``level`` is not in (0, 1), or ``kind`` needs ``n`` and none is known.
+
+        See Also
+        --------
+        mahalanobis.Ellipsoid.from_metric : The same, as a constructor.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> e = m.ellipsoid(0.95)
+        >>> round(e.r2, 3)
+        5.991
+        >>> e.contains([[2.0, 1.0], [4.0, -2.0]])
+        array([ True, False])
         """
         if self._xp is not None:
             raise _array_api.unsupported(self._center, "metric", "Metric.ellipsoid()")

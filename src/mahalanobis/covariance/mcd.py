@@ -76,6 +76,21 @@ class MCDResult(FitResult):
         ``iBest`` - 1); empty otherwise.
     support_fraction, algorithm, reweighted
         The arguments and ``algorithm`` in {"FastMCD", "DetMCD", "univariate", "classical"}.
+
+    See Also
+    --------
+    mcd : The estimator that returns it.
+    FitResult.to_frame : The per-row support, weights and raw distances.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="mcd", random_state=0)
+    >>> r.algorithm, r.h, int(r.support[:5].sum()), r.n_outliers
+    ('FastMCD', 52, 0, 7)
     """
 
     _fields = ("raw_center", "raw_cov", "h", "support", "weights", "raw_distances",
@@ -103,7 +118,21 @@ class MCDResult(FitResult):
 
     @property
     def n_outliers(self) -> int:
-        """Number of points given weight 0 by the reweighting step."""
+        """Number of points given weight 0 by the reweighting step.
+
+        See Also
+        --------
+        mahalanobis.inference.cutoff : Finite-sample cutoffs for flagging new points.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6
+        >>> mh.fit(X, method="mcd", random_state=0).n_outliers
+        7
+        """
         return int((~np.asarray(self.weights)).sum())
 
     alpha = deprecated_alias("alpha", "support_fraction")
@@ -240,6 +269,7 @@ def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, determini
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
+        The data.
     support_fraction : float in [0.5, 1]
         Share of the data the MCD subset covers (robustbase's and rrcov's ``alpha``):
         h = ``h_alpha_n(support_fraction, n, p)`` (robustbase ``h.alpha.n``); 0.5 gives the
@@ -276,6 +306,13 @@ def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, determini
         For n <= p + 1 (use :func:`~mahalanobis.covariance.mrcd` or a shrinkage estimator)
         or support_fraction outside [0.5, 1].
 
+    See Also
+    --------
+    mrcd : The regularised MCD (for p close to or above n).
+    mahalanobis.inference.cerioli_cutoffs : Finite-sample cutoffs for its distances.
+    h_alpha_n : The subset size h.
+    MCDResult : The result and its diagnostics.
+
     Notes
     -----
     FastMCD: Rousseeuw & Van Driessen (1999), Technometrics 41:212-223. DetMCD: Hubert,
@@ -286,6 +323,18 @@ def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, determini
     robustbase >= 0.99-0; robustbase 0.95-0 used ``.MCDcons(p, sum(w)/n)`` instead.
     For p = 1 both algorithms compute the exact univariate MCD (robustbase 0.95-0's DetMCD
     mis-scales p = 1 fits; its FastMCD result is reproduced).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6                                        # five far outliers
+    >>> r = mh.fit(X, method="mcd", random_state=0)
+    >>> r.h, bool(r.support[:5].any()), bool(r.weights[:5].max() == 0)
+    (52, False, True)
+    >>> mh.fit(X, method="mcd", deterministic=True).algorithm
+    'DetMCD'
     """
     support_fraction, n_starts = _check_args(support_fraction, n_starts, nan_policy)
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=1)

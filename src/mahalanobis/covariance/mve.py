@@ -78,7 +78,24 @@ class MVEResult(RejectionCount, FitResult):
     breakdown_point : float
         (n - h + 1) / n, about 1 - support_fraction.
     support_fraction : float
+        The argument.
     reweighted : bool
+        Whether the reweighting step ran.
+
+    See Also
+    --------
+    mve : The estimator that returns it.
+    MCDResult : The minimum covariance determinant.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="mve", random_state=0)
+    >>> r.h, bool(r.support[:5].any())
+    (52, False)
     """
 
     _fields = ("objective", "raw_center", "raw_cov", "consistency_raw", "consistency_rew", "h",
@@ -222,6 +239,7 @@ def mve(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
+        The data.
     support_fraction : float in [0.5, 1]
         Share of the points the ellipsoid covers (rrcov ``alpha``): h =
         ``h_alpha_n(support_fraction, n, p)``; 0.5 gives the maximal breakdown point.
@@ -230,6 +248,7 @@ def mve(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
     reweight : bool
         Return the reweighted estimate (default) or the raw one.
     random_state : None, int or numpy Generator
+        Seeds the random starts; the same seed gives the same result.
     progress : bool
         Show a progress bar (needs the ``mahalanobis[progress]`` extra).
     nan_policy : {"raise", "omit"}

@@ -48,6 +48,20 @@ class SpatialSignResult(FitResult):
         0.5 (spatial median and eigenvectors).
     efficiency : float
         Asymptotic Gaussian efficiency of the spatial median.
+
+    See Also
+    --------
+    spatial_sign : The estimator that returns it.
+    TylerResult : Tyler's shape about the spatial median.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> r = mh.fit(X, method="spatial_sign")
+    >>> r.scale, r.breakdown_point, r.scales.shape
+    ('tau2', 0.5, (3,))
     """
 
     _fields = ("sign_covariance", "eigenvectors", "scales", "scale", "location_iterations",
@@ -70,6 +84,7 @@ def spatial_sign(X: ArrayLike, *, scale: str = "tau2", nan_policy: str = "raise"
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data.
     scale : {"tau2", "qn", "mad"}
         Robust scale of the projections on the SSCM's eigenvectors: the tau-scale (default;
         O(n), 80% Gaussian efficiency), Qn (82%, O(n log n) but slower) or the MAD (37%).

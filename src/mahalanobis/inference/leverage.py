@@ -31,10 +31,33 @@ def leverage(X: Any, *, nan_policy: str = "raise") -> Any:
     X : array-like, DataFrame or dask collection (n, p)
         The regressors only (no intercept column).
     nan_policy : {"raise", "omit"}
+        Rows with NaN: an error, or dropped (with a warning naming them).
 
     Returns
     -------
-    ndarray (n,), or a pandas Series (named "leverage") with X's index for a DataFrame.
+    ndarray of shape (n,)
+        The leverages; a pandas Series (named "leverage") with X's index for a DataFrame.
+
+    Raises
+    ------
+    ValueError
+        For ``nan_policy="propagate"`` or too few rows for a covariance.
+    SingularCovarianceError
+        When the sample covariance of X is singular.
+
+    See Also
+    --------
+    mahalanobis.distance : The squared distances it is built on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((50, 2))
+    >>> X[0] = [6.0, 6.0]                       # a high-leverage row
+    >>> h = mh.leverage(X)
+    >>> h[:3].round(4), round(float(h.sum()), 6)   # the trace is p + 1
+    (array([0.5715, 0.0276, 0.028 ]), 3.0)
     """
     if is_dask(X):
         from .._dask._inference import leverage_dask

@@ -139,9 +139,25 @@ class KernelMetric:
         the landmarks' span for Nystroem), decreasing.
     n_samples_ : int
 
+    See Also
+    --------
+    mahalanobis.Metric : The linear-kernel case, without regularisation.
+    mahalanobis.ml.MahalanobisOOD : Out-of-distribution scores from class-conditional metrics.
+
     Notes
     -----
     See the module docstring for the derivation, the Nystroem variant and the p-values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> rng = np.random.default_rng(0)
+    >>> t = rng.uniform(0, 2 * np.pi, 200)                 # points near the unit circle
+    >>> X = np.column_stack([np.cos(t), np.sin(t)]) + 0.05 * rng.standard_normal((200, 2))
+    >>> km = mh.KernelMetric(gamma=2.0, random_state=0).fit(X)
+    >>> km.outliers([[1.0, 0.0], [0.0, 0.0]])             # the centre is far from the ring
+    array([False,  True])
     """
 
     def __init__(self, kernel: str | Callable[..., Any] = "rbf", gamma: float | None = None,
@@ -213,7 +229,37 @@ class KernelMetric:
 
     # ----------------------------------------------------------------- fitting
     def fit(self, X: Any, y: Any = None) -> KernelMetric:
-        """Fit the feature-space mean and regularised covariance to the rows of X (n, p)."""
+        """Fit the feature-space mean and regularised covariance to the rows of X (n, p).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The reference points.
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        KernelMetric
+            self, fitted.
+
+        Raises
+        ------
+        ValueError
+            For bad parameters (``reg <= 0``, an unknown kernel, ...) or bad rows.
+
+        See Also
+        --------
+        KernelMetric.distance : Distances under the fit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((100, 2))
+        >>> mh.KernelMetric(random_state=0).fit(X).n_samples_
+        100
+        """
         self._check_params()
         data = as_data(X, "X", min_samples=3)
         A = np.array(data.values, dtype=float)
@@ -280,6 +326,40 @@ class KernelMetric:
 
     def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> np.ndarray:
         """Kernel Mahalanobis distances of the rows of X (D; ``squared=True`` gives D^2), eq. (2).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        squared : bool, default False
+            Return D^2 instead of D.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or NaN.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The distances.
+
+        Raises
+        ------
+        ValueError
+            Before :meth:`fit`, or for bad rows.
+
+        See Also
+        --------
+        KernelMetric.pvalue : Calibrated p-values of the same distances.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> t = rng.uniform(0, 2 * np.pi, 200)
+        >>> X = np.column_stack([np.cos(t), np.sin(t)]) + 0.05 * rng.standard_normal((200, 2))
+        >>> km = mh.KernelMetric(gamma=2.0, random_state=0).fit(X)
+        >>> km.distance([[1.0, 0.0], [0.0, 0.0]]).round(1)
+        array([ 3. , 30.8])
         """
         self._check_fitted()
         B = check_rows(X, "X", self.n_features_in_, nan_policy)
@@ -327,6 +407,33 @@ class KernelMetric:
         The scores s are kernel Mahalanobis distances under a copy of the metric fitted to the
         fraction 1 - ``calibration`` of the data; the calibration scores are those of the
         held-out points under that copy.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or NaN.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Conformal p-values, in [1 / (1 + n_cal), 1].
+
+        See Also
+        --------
+        KernelMetric.outliers : The rows flagged at a level.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> t = rng.uniform(0, 2 * np.pi, 200)
+        >>> X = np.column_stack([np.cos(t), np.sin(t)]) + 0.05 * rng.standard_normal((200, 2))
+        >>> km = mh.KernelMetric(gamma=2.0, random_state=0).fit(X)
+        >>> km.pvalue([[1.0, 0.0], [0.0, 0.0]]).round(3)
+        array([0.863, 0.02 ])
         """
         self._check_fitted()
         sub, scores = self._calibration()
@@ -335,7 +442,42 @@ class KernelMetric:
     def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Boolean mask of rows with conformal p-value <= alpha (false-positive rate <= alpha
-        for points exchangeable with the fitted ones)."""
+        for points exchangeable with the fitted ones).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        alpha : float, default 0.025
+            Test level.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or never flagged.
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+            True for a flagged row.
+
+        Raises
+        ------
+        ValueError
+            When ``alpha`` is not in (0, 1).
+
+        See Also
+        --------
+        KernelMetric.pvalue : The p-values behind the mask.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> t = rng.uniform(0, 2 * np.pi, 200)
+        >>> X = np.column_stack([np.cos(t), np.sin(t)]) + 0.05 * rng.standard_normal((200, 2))
+        >>> km = mh.KernelMetric(gamma=2.0, random_state=0).fit(X)
+        >>> km.outliers([[1.0, 0.0], [0.0, 0.0]], alpha=0.05)
+        array([False,  True])
+        """
         alpha = check_fraction(alpha, "alpha")
         return self.pvalue(X, nan_policy=nan_policy) <= alpha
 
