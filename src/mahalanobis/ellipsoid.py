@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from ._validation import as_square_matrix, as_vector, check_choice, check_fraction, check_int
@@ -140,11 +141,11 @@ class Ellipsoid:
     def volume(self) -> float:
         return float(np.exp(self.log_volume))
 
-    def d2(self, X: Any) -> Any:
+    def d2(self, X: ArrayLike) -> Any:
         """Squared distances (x - c)^T S^-1 (x - c) of the rows of X (D^2 = r2 on the surface)."""
         return self._metric.distance(X, squared=True)
 
-    def contains(self, X: Any) -> Any:
+    def contains(self, X: ArrayLike) -> Any:
         """Boolean mask: which rows of X satisfy D^2 <= r2 (a 1-D point gives a bool)."""
         arr = np.asarray(X.to_numpy() if hasattr(X, "to_numpy") else X, dtype=float)
         if arr.ndim == 1:

@@ -6,6 +6,7 @@ import warnings
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 from scipy import stats
 
 from . import _array_api, _linalg
@@ -64,11 +65,12 @@ class MetricLike(Protocol):
     @property
     def n_features_in_(self) -> int: ...
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> Any: ...
+    def distance(self, X: ArrayLike, *, squared: bool = False,
+                 nan_policy: str = "raise") -> Any: ...
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any: ...
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> Any: ...
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any: ...
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any: ...
 
 
 class Metric:
@@ -107,7 +109,7 @@ class Metric:
     #: Name of the estimator that produced the metric (None for given parameters).
     method: str | None = None
 
-    def __init__(self, center: Any, cov: Any, *, n_samples: Any = None,
+    def __init__(self, center: ArrayLike, cov: ArrayLike, *, n_samples: Any = None,
                  feature_names: Any = None) -> None:
         if _array_api.is_foreign(center, cov):  # factored in that library, on its device
             self._setup_xp(center, cov=cov, feature_names=feature_names, n_samples=n_samples)
@@ -197,7 +199,7 @@ class Metric:
         self._setup(**_xp_factorise(center, **kwargs), **setup)
 
     @classmethod
-    def from_precision(cls, center: Any, precision: Any, *, n_samples: Any = None,
+    def from_precision(cls, center: ArrayLike, precision: ArrayLike, *, n_samples: Any = None,
                        feature_names: Any = None) -> Metric:
         """A metric from a precision (inverse covariance) matrix P: D^2 = (x-m)^T P (x-m)."""
         if _array_api.is_foreign(center, precision):
@@ -218,7 +220,7 @@ class Metric:
         return self
 
     @classmethod
-    def from_cholesky(cls, center: Any, cholesky: Any, *, lower: bool = True,
+    def from_cholesky(cls, center: ArrayLike, cholesky: ArrayLike, *, lower: bool = True,
                       n_samples: Any = None, feature_names: Any = None) -> Metric:
         """A metric from a triangular factor of the covariance: S = L L^T (or U^T U).
 
@@ -373,8 +375,8 @@ class Metric:
                                     take_sqrt=take_sqrt)
 
     @keyword_only(2, "squared")
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise",
-                 dtype: Any = None) -> Any:
+    def distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise",
+                 dtype: DTypeLike | None = None) -> Any:
         """Mahalanobis distances of the rows of X to the centre.
 
         Parameters
@@ -413,8 +415,8 @@ class Metric:
         d, data = self._sq_checked(X, nan_policy, take_sqrt=not squared)
         return _wrap(_np_dtype(d, dtype), data, "d2" if squared else "distance")
 
-    def pairwise(self, XA: Any, XB: Any = None, *, squared: bool = False,
-                 nan_policy: str = "raise", dtype: Any = None) -> Any:
+    def pairwise(self, XA: ArrayLike, XB: ArrayLike | None = None, *, squared: bool = False,
+                 nan_policy: str = "raise", dtype: DTypeLike | None = None) -> Any:
         """Mahalanobis distances between every row of XA and every row of XB under this
         metric's scatter (the centre plays no part), or among the rows of XA.
 
@@ -464,8 +466,8 @@ class Metric:
 
     @keyword_only(2, "kind")
     @renamed_parameters(method="kind")
-    def whiten(self, X: Any, *, kind: str = "cholesky", nan_policy: str = "raise",
-               dtype: Any = None) -> Any:
+    def whiten(self, X: ArrayLike, *, kind: str = "cholesky", nan_policy: str = "raise",
+               dtype: DTypeLike | None = None) -> Any:
         """Whitened coordinates z with ||z||^2 = D^2(x) and identity covariance under S.
 
         ``kind="cholesky"`` (default): z = L^-1 (x - m) with S = L L^T; coordinate k is the
@@ -498,7 +500,8 @@ class Metric:
         import pandas as pd
         return pd.DataFrame(Z, index=data.index, columns=names)
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise", dtype: Any = None) -> Any:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise",
+               dtype: DTypeLike | None = None) -> Any:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2): the chance that a point drawn from
         N(m, S) lies at least this far out, with m and S taken as known. Arrays of another
         library give p-values in that library, computed on their device."""
@@ -510,8 +513,8 @@ class Metric:
         d2, data = self._sq_checked(X, nan_policy)
         return _wrap(_np_dtype(stats.chi2.sf(d2, self.n_features), dtype), data, "pvalue")
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise",
-                 dtype: Any = None) -> Any:
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise",
+                 dtype: DTypeLike | None = None) -> Any:
         """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}.
         Arrays of another library give a boolean array of that library (the cutoff is the one
         number computed on the host)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._deprecation import renamed_parameters
 from .._linalg import mean_and_cov, moments
@@ -178,8 +179,9 @@ class T2Chart:
     """
 
     @renamed_parameters(robust=("method", lambda v: "mcd" if v else "empirical"))
-    def __init__(self, X: Any, *, subgroup_size: int = 1, alpha: float = 0.0027,
-                 method: str = "empirical", known_center: Any = None, known_cov: Any = None,
+    def __init__(self, X: ArrayLike, *, subgroup_size: int = 1, alpha: float = 0.0027,
+                 method: str = "empirical", known_center: ArrayLike | None = None,
+                 known_cov: ArrayLike | None = None,
                  remove_signals: bool = False, max_iter: int = 20,
                  random_state: Any = None) -> None:
         robust = check_choice(method, "method", _METHODS) == "mcd"
@@ -402,7 +404,7 @@ class T2Chart:
 
     # ------------------------------------------------------------------ Phase II
     @renamed_parameters(new_X="X")
-    def monitor(self, X: Any) -> T2Chart:
+    def monitor(self, X: ArrayLike) -> T2Chart:
         """Phase II chart of new observations (or subgroups of the same size) against this
         chart's estimates, with the Phase II limit (F; chi2 for known parameters)."""
         points, _, index, _ = _read(X, "X", self.subgroup_size,

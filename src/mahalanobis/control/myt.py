@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _linalg
 from ._limits import Reference
@@ -222,7 +223,7 @@ class MYTDecomposition:
 
 def decompose_point(d: np.ndarray, S: np.ndarray, L: np.ndarray | None, ref: Reference,
                     alpha: float, names: tuple[str, ...], order: Any, pairs: bool,
-                    observation: Any, position: int, statistic: float,
+                    observation: ArrayLike, position: int, statistic: float,
                     ucl: float) -> MYTDecomposition:
     """Build the :class:`MYTDecomposition` of one deviation vector."""
     p = d.shape[0]

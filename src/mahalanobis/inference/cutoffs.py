@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import check_int
@@ -211,12 +212,12 @@ class CerioliCutoffs:
     alpha: float
     n: int | None = None
 
-    def cutoffs(self, weights: Any) -> np.ndarray:
+    def cutoffs(self, weights: ArrayLike) -> np.ndarray:
         """The cutoff of each unit: ``beta`` where its reweighting weight is 1, ``f`` where 0."""
         w = _weights_iv(weights)
         return np.where(w, self.beta, self.f)
 
-    def flag(self, d2: Any, weights: Any) -> np.ndarray:
+    def flag(self, d2: ArrayLike, weights: ArrayLike) -> np.ndarray:
         """Boolean outlier flags: D^2 above the unit's own cutoff."""
         d2 = np.asarray(d2, dtype=float)
         c = self.cutoffs(weights)
@@ -225,7 +226,7 @@ class CerioliCutoffs:
                              "per distance.")
         return d2 > c
 
-    def pvalue(self, d2: Any, weights: Any) -> np.ndarray:
+    def pvalue(self, d2: ArrayLike, weights: ArrayLike) -> np.ndarray:
         """Upper-tail p-values, Beta-based for weight-1 units and F-based for the others."""
         d2 = np.asarray(d2, dtype=float)
         w = _weights_iv(weights)
@@ -311,7 +312,7 @@ def cutoff(p: int, alpha: float = 0.025, *, method: str = "chi2", n: int | None 
     return cerioli_cutoffs(p, h, a).beta
 
 
-def pvalue(d2: Any, p: int, *, method: str = "chi2", n: int | None = None,
+def pvalue(d2: ArrayLike, p: int, *, method: str = "chi2", n: int | None = None,
            h: int | None = None) -> Any:
     """Upper-tail p-values P(T >= D^2) matching :func:`cutoff` (same ``method``, ``n``, ``h``).
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .. import _linalg
@@ -343,7 +344,8 @@ def _hotelling_iv(X: Any, Y: Any, mu: Any, paired: bool, method: str, nan_policy
 
 
 # --------------------------------------------------------------------------- public
-def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
+def hotelling_t2(X: ArrayLike, Y: ArrayLike | None = None, *, mu: ArrayLike | None = None,
+                 paired: bool = False,
                  method: str = "pooled", projection_dim: int | None = None,
                  n_projections: int = 100, pvalue_method: str = "permutation",
                  n_permutations: int = 999, random_state: Any = None,

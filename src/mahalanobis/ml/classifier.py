@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import logsumexp
 from sklearn.base import (
     BaseEstimator,
@@ -77,7 +78,7 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
 
     @renamed_parameters(estimator="method", estimator_options="method_options")
     def __init__(self, covariance: str = "pooled", method: Any = "empirical",
-                 priors: Any = None, method_options: dict | None = None,
+                 priors: ArrayLike | None = None, method_options: dict | None = None,
                  random_state: Any = None) -> None:
         self.covariance = covariance
         self.method = method
@@ -85,10 +86,11 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
         self.method_options = method_options
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> MahalanobisClassifier:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> MahalanobisClassifier:
         """Fit class centres and scatter(s)."""
         check_choice(self.covariance, "covariance", _COVARIANCES)
-        X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64)
+        X, y = cast("tuple[np.ndarray, np.ndarray]",
+                    validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64))
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         K, p = self.classes_.shape[0], X.shape[1]
@@ -139,10 +141,10 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
     def _n_features_out(self) -> int:
         return len(self.classes_)
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Squared Mahalanobis distances to every class centre, shape (n, n_classes)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
         if self.covariance == "pooled":
             m = self.metrics_[0]
             return np.asarray(m.pairwise(X, self.means_, squared=True))
@@ -157,29 +159,29 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
             jll -= 0.5 * self.log_dets_[None, :]
         return jll
 
-    def predict_log_proba(self, X: Any) -> np.ndarray:
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Log posterior class probabilities (Gaussian classes), shape (n, n_classes)."""
         jll = self._joint_log_likelihood(X)
         return jll - logsumexp(jll, axis=1, keepdims=True)
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Posterior class probabilities (Gaussian classes), shape (n, n_classes)."""
         return np.exp(self.predict_log_proba(X))
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """Unnormalised log posteriors; for two classes the log-odds of ``classes_[1]``."""
         jll = self._joint_log_likelihood(X)
         if jll.shape[1] == 2:
             return jll[:, 1] - jll[:, 0]
         return jll
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The class of largest posterior probability."""
         jll = self._joint_log_likelihood(X)
         return self.classes_[np.argmax(jll, axis=1)]
 
 
-def component_distances(gmm: Any, X: Any) -> np.ndarray:
+def component_distances(gmm: Any, X: ArrayLike) -> np.ndarray:
     """Squared Mahalanobis distances of X to each component of a fitted GaussianMixture.
 
     Works for every ``covariance_type`` ("full", "tied", "diag", "spherical") through the
@@ -196,7 +198,7 @@ def component_distances(gmm: Any, X: Any) -> np.ndarray:
     ndarray of shape (n, n_components): D^2 of each row to each component mean.
     """
     check_is_fitted(gmm, ["means_", "precisions_cholesky_"])
-    X = check_array(X, dtype=np.float64)
+    X = cast(np.ndarray, check_array(X, dtype=np.float64))
     means = np.asarray(gmm.means_)
     K, p = means.shape
     if X.shape[1] != p:

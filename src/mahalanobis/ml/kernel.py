@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_array, validate_data
 
@@ -21,7 +22,8 @@ def _check_gamma(gamma: Any) -> float:
     return check_fraction(gamma, "gamma", low=0.0, high=np.inf)
 
 
-def mahalanobis_kernel(X: Any, Y: Any = None, *, cov: Any, gamma: float = 1.0) -> np.ndarray:
+def mahalanobis_kernel(X: ArrayLike, Y: ArrayLike | None = None, *, cov: ArrayLike,
+                       gamma: float = 1.0) -> np.ndarray:
     """Gram matrix of the Mahalanobis kernel, ``K[i, j] = exp(-gamma * D^2(x_i, y_j))``.
 
     ``D^2(x, y) = (x - y)^T cov^-1 (x - y)``, computed by :func:`mahalanobis.pairwise`: both
@@ -47,7 +49,7 @@ def mahalanobis_kernel(X: Any, Y: Any = None, *, cov: Any, gamma: float = 1.0) -
     LNCS 3697, 571-576.
     """
     gamma = _check_gamma(gamma)
-    X = check_array(X, dtype=np.float64)
+    X = cast(np.ndarray, check_array(X, dtype=np.float64))
     Y = None if Y is None else check_array(Y, dtype=np.float64)
     d2 = pairwise(X, Y, cov=cov, squared=True)
     d2 *= -gamma
@@ -86,17 +88,17 @@ class MahalanobisKernel(BaseEstimator):
     """
 
     @renamed_parameters(estimator="method", estimator_options="method_options")
-    def __init__(self, cov: Any = None, gamma: float = 1.0, method: Any = "empirical",
+    def __init__(self, cov: ArrayLike | None = None, gamma: float = 1.0, method: Any = "empirical",
                  method_options: dict | None = None) -> None:
         self.cov = cov
         self.gamma = gamma
         self.method = method
         self.method_options = method_options
 
-    def fit(self, X: Any, y: Any = None) -> MahalanobisKernel:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> MahalanobisKernel:
         """Estimate the covariance from X (or factor the given ``cov``). ``y`` is ignored."""
         _check_gamma(self.gamma)
-        X = validate_data(self, X, ensure_min_samples=2, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, ensure_min_samples=2, dtype=np.float64))
         p = X.shape[1]
         if self.cov is not None:
             self.metric_ = Metric(np.zeros(p), as_square_matrix(self.cov, "cov", p))
@@ -129,14 +131,14 @@ class MahalanobisKernel(BaseEstimator):
         """Gram matrix ``exp(-gamma * D^2(X_i, Y_j))``, shape (n_X, n_Y)."""
         gamma = _check_gamma(self.gamma)
         m = self._get_metric()
-        X = check_array(X, dtype=np.float64)
+        X = cast(np.ndarray, check_array(X, dtype=np.float64))
         if X.shape[1] != m.n_features:
             raise ValueError(f"X has {X.shape[1]} features but the kernel's covariance is "
                              f"{m.n_features} x {m.n_features}.")
         if Y is None:
             d2 = m.pairwise(X, squared=True)
         else:
-            Y = check_array(Y, dtype=np.float64)
+            Y = cast(np.ndarray, check_array(Y, dtype=np.float64))
             if Y.shape[1] != m.n_features:
                 raise ValueError(f"Y has {Y.shape[1]} features but the kernel's covariance "
                                  f"is {m.n_features} x {m.n_features}.")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from numbers import Integral
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -205,7 +206,7 @@ class MahalanobisKMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         return inertia, centers, scat, labels, n_iter
 
     # ------------------------------------------------------------------ public API
-    def fit(self, X: Any, y: Any = None) -> MahalanobisKMeans:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> MahalanobisKMeans:
         """Cluster X. ``y`` is ignored."""
         K = _check_int(self.n_clusters, "n_clusters", 1)
         n_init = _check_int(self.n_init, "n_init", 1)
@@ -213,7 +214,7 @@ class MahalanobisKMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         check_choice(self.covariance, "covariance", _COVARIANCES)
         check_fraction(self.tol, "tol", low=0.0, high=np.inf, low_open=False)
         reg = check_fraction(self.reg, "reg", low=0.0, high=np.inf, low_open=False)
-        X = validate_data(self, X, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, dtype=np.float64))
         n, p = X.shape
         if n < K:
             raise ValueError(f"n_samples={n} should be >= n_clusters={K}; pass more samples or "
@@ -247,13 +248,13 @@ class MahalanobisKMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         self.n_iter_ = n_iter
         return self
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Squared (determinant-normalised) Mahalanobis distances to each cluster centre, in
         the units of ``inertia_`` (globally whitened coordinates), shape (n, n_clusters)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
         return np.column_stack([m.distance(X, squared=True) for m in self._metrics])
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Index of the closest cluster under the fitted metrics."""
         return np.argmin(self.transform(X), axis=1)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
-from typing import Any
+from typing import cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -144,7 +145,7 @@ class MTSSelector(SelectorMixin, BaseEstimator):
         self.threshold = threshold
         self.reg = reg
 
-    def fit(self, X: Any, y: Any) -> MTSSelector:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> MTSSelector:
         """Build the Mahalanobis space from ``X[y == 0]`` and score variables on ``X[y != 0]``.
 
         ``y`` marks normal (0 or False) and abnormal (1, True, or any other non-zero label, e.g.
@@ -154,7 +155,8 @@ class MTSSelector(SelectorMixin, BaseEstimator):
             raise ValueError(f"threshold must be a finite number (dB); got {self.threshold!r}.")
         if not isinstance(self.reg, Real) or not self.reg >= 0:
             raise ValueError(f"reg must be a number >= 0; got {self.reg!r}.")
-        X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64)
+        X, y = cast("tuple[np.ndarray, np.ndarray]",
+                    validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64))
         normal, abnormal = X[y == 0], X[y != 0]
         n0, p = normal.shape
         if n0 <= p:

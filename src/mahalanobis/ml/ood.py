@@ -4,9 +4,10 @@ Lee et al. (2018), the relative distance of Ren et al. (2021) and Mahalanobis++ 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -96,12 +97,13 @@ class MahalanobisOOD(BaseEstimator):
         tags.target_tags.required = True
         return tags
 
-    def fit(self, X: Any, y: Any) -> MahalanobisOOD:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> MahalanobisOOD:
         """Fit class means and the shared covariance to in-distribution features X, labels y."""
         reg = check_fraction(self.reg, "reg", low=0.0, high=np.inf, low_open=False)
         if _array_api.is_foreign(X):
             return self._fit_xp(X, y, reg)
-        X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64)
+        X, y = cast("tuple[np.ndarray, np.ndarray]",
+                    validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64))
         check_classification_targets(y)
         if self.normalize:
             X = _l2_normalize(X)
@@ -125,13 +127,13 @@ class MahalanobisOOD(BaseEstimator):
             self.background_covariance_ = np.asarray(self.background_metric_.cov)
         return self
 
-    def class_distances(self, X: Any) -> np.ndarray:
+    def class_distances(self, X: ArrayLike) -> np.ndarray:
         """Squared distances to every class mean under the shared covariance, shape (n, K)
         (minus the background distance when ``relative``)."""
         check_is_fitted(self)
         if self._fitted_on_xp() or _array_api.is_foreign(X):
             return self._scores_xp(X, reduce=False)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
         if self.normalize:
             X = _l2_normalize(X)
         d2 = self.metric_.pairwise(X, self.means_, squared=True)
@@ -139,14 +141,14 @@ class MahalanobisOOD(BaseEstimator):
             d2 = d2 - np.asarray(self.background_metric_.distance(X, squared=True))[:, None]
         return d2
 
-    def score_samples(self, X: Any) -> np.ndarray:
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
         """-min_c D^2_c(x): higher means more in-distribution."""
         check_is_fitted(self)
         if self._fitted_on_xp() or _array_api.is_foreign(X):
             return -self._scores_xp(X, reduce=True)
         return -np.min(self.class_distances(X), axis=1)
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The nearest class (the class the score refers to)."""
         d2 = self.class_distances(X)
         if not _array_api.is_foreign(d2):
@@ -274,7 +276,7 @@ class OODMetrics:
                 f"n_in={self.n_in}, n_out={self.n_out})")
 
 
-def ood_metrics(scores_in: Any, scores_out: Any, *, tpr: float = 0.95) -> OODMetrics:
+def ood_metrics(scores_in: ArrayLike, scores_out: ArrayLike, *, tpr: float = 0.95) -> OODMetrics:
     """AUROC and false-positive rate at 95% true-positive rate of an OOD score.
 
     Parameters

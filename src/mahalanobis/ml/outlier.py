@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from numbers import Real
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -101,10 +102,10 @@ default="chi2"
             raise ValueError(f"cutoff must be one of {', '.join(map(repr, _CUTOFFS))} or a "
                              f"positive number (a D^2 threshold); got {c!r}.")
 
-    def fit(self, X: Any, y: Any = None) -> MahalanobisOutlierDetector:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> MahalanobisOutlierDetector:
         """Fit the location and scatter to X and set the threshold. ``y`` is ignored."""
         self._check_params()
-        X = validate_data(self, X, ensure_min_samples=2, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, ensure_min_samples=2, dtype=np.float64))
         self.metric_ = fit_metric(X, self.method, self.method_options, self.random_state)
         self.location_ = np.asarray(self.metric_.center)
         self.covariance_ = np.asarray(self.metric_.cov)
@@ -136,25 +137,25 @@ default="chi2"
         self.offset_ = -self.threshold_
         return self
 
-    def distance(self, X: Any, squared: bool = False) -> np.ndarray:
+    def distance(self, X: ArrayLike, squared: bool = False) -> np.ndarray:
         """Mahalanobis distances D (or D^2 with ``squared=True``) of the rows of X."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
         return np.asarray(self.metric_.distance(X, squared=squared))
 
-    def score_samples(self, X: Any) -> np.ndarray:
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
         """-D^2: higher is more normal (scikit-learn's convention)."""
         return -self.distance(X, squared=True)
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """``threshold_ - D^2``: negative for outliers, positive for inliers."""
         return self.score_samples(X) - self.offset_
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """+1 for inliers (D^2 <= threshold_), -1 for outliers."""
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
-    def pvalue(self, X: Any) -> np.ndarray:
+    def pvalue(self, X: ArrayLike) -> np.ndarray:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2) of the rows of X (the asymptotic
         law whatever ``cutoff`` is; small p-values point to outliers)."""
         from scipy import stats

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -65,10 +66,10 @@ class MahalanobisWhitener(TransformerMixin, BaseEstimator):
         self.method_options = method_options
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any = None) -> MahalanobisWhitener:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> MahalanobisWhitener:
         """Fit location and scatter to X. ``y`` is ignored."""
         check_choice(self.kind, "kind", _KINDS)
-        X = validate_data(self, X, ensure_min_samples=2, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, ensure_min_samples=2, dtype=np.float64))
         self.metric_ = fit_metric(X, self.method, self.method_options, self.random_state)
         self.mean_ = np.array(self.metric_.center)
         if self.kind == "cholesky":
@@ -87,13 +88,13 @@ class MahalanobisWhitener(TransformerMixin, BaseEstimator):
                 self.coloring_ = (U * s[None, :]) @ U.T
         return self
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Whitened coordinates ``(X - mean_) @ whitening_.T``, shape (n, p)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
         return (X - self.mean_) @ self.whitening_.T
 
-    def inverse_transform(self, X: Any) -> np.ndarray:
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Back from whitened coordinates: ``Z @ coloring_.T + mean_``."""
         check_is_fitted(self)
         Z = check_array(X, dtype=np.float64)

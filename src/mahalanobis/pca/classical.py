@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -63,7 +61,7 @@ class PCA(_PCABase):
 
     _method = "classical"
 
-    def fit(self, X: ArrayLike, y: Any = None) -> PCA:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> PCA:
         """Fit to X (n, p); returns self."""
         self._check_params()
         data = as_data(X, "X", min_samples=2)

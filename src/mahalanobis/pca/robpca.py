@@ -295,7 +295,7 @@ class ROBPCA(_PCABase):
         self.max_directions = max_directions
         self.random_state = random_state
 
-    def fit(self, X: ArrayLike, y: Any = None, *, _mcd_fit: Any = None) -> ROBPCA:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None, *, _mcd_fit: Any = None) -> ROBPCA:
         """Fit to X (n, p); returns self."""
         self._check_params()
         kmax = check_int(self.kmax, "kmax", 1)

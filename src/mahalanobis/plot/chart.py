@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _common as c
 
 __all__ = ["control_chart", "myt_plot"]
 
 
-def control_chart(chart: Any, *, ax: Any = None, labels: Any = None, max_labels: int = 10,
+def control_chart(chart: Any, *, ax: Any = None, labels: ArrayLike | None = None,
+                  max_labels: int = 10,
                   title: str | None = None) -> Any:
     """The T^2 statistic of each observation (or subgroup) in time order, with the upper control
     limit (line with gid "ucl") and the signals (points above it) marked and labelled.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import check_choice, check_fraction, check_random_state
@@ -40,8 +41,8 @@ def qq_band(n: int, envelope: float = 0.95, *, n_sim: int = 2000,
     return stats.beta.ppf(g / 2, i, n - i + 1), stats.beta.ppf(1 - g / 2, i, n - i + 1)
 
 
-def qq_plot(d2: Any, p: int, *, envelope: float | None = 0.95, ax: Any = None,
-            labels: Any = None, reference: str = "chi2", n_samples: int | None = None,
+def qq_plot(d2: ArrayLike, p: int, *, envelope: float | None = 0.95, ax: Any = None,
+            labels: ArrayLike | None = None, reference: str = "chi2", n_samples: int | None = None,
             alpha: float = 0.025, n_sim: int = 2000, random_state: Any = 0,
             max_labels: int = 10) -> Any:
     """Q-Q plot of squared distances D^2 against the quantiles of their reference distribution.
@@ -112,7 +113,8 @@ def qq_plot(d2: Any, p: int, *, envelope: float | None = 0.95, ax: Any = None,
     return ax
 
 
-def distance_distance(X: Any, *, ax: Any = None, alpha: float = 0.025, labels: Any = None,
+def distance_distance(X: ArrayLike, *, ax: Any = None, alpha: float = 0.025,
+                      labels: ArrayLike | None = None,
                       classical: Any = True, robust: Any = True, random_state: Any = 0,
                       max_labels: int = 20) -> Any:
     """Distance-distance plot (Rousseeuw and van Zomeren 1990): robust against classical D.
@@ -151,7 +153,7 @@ def distance_distance(X: Any, *, ax: Any = None, alpha: float = 0.025, labels: A
     return ax
 
 
-def index_plot(d2: Any, *, cutoff: float, ax: Any = None, labels: Any = None,
+def index_plot(d2: ArrayLike, *, cutoff: float, ax: Any = None, labels: ArrayLike | None = None,
                max_labels: int = 20) -> Any:
     """Squared distances D^2 against the row number, with the D^2 cutoff as a horizontal line
     (gid "cutoff") and the rows above it labelled."""

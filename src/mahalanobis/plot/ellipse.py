@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import check_fraction
@@ -13,8 +14,8 @@ from . import _common as c
 __all__ = ["ellipse_pairs", "tolerance_ellipse"]
 
 
-def tolerance_ellipse(X: Any, *, classical: Any = True, robust: Any = True,
-                      level: float = 0.975, ax: Any = None, labels: Any = None,
+def tolerance_ellipse(X: ArrayLike, *, classical: Any = True, robust: Any = True,
+                      level: float = 0.975, ax: Any = None, labels: ArrayLike | None = None,
                       random_state: Any = 0, max_labels: int = 20) -> Any:
     """Scatter plot of two variables with classical and robust tolerance ellipses.
 
@@ -77,8 +78,8 @@ def tolerance_ellipse(X: Any, *, classical: Any = True, robust: Any = True,
     return ax
 
 
-def ellipse_pairs(X: Any, *, classical: Any = True, robust: Any = True, level: float = 0.975,
-                  alpha: float = 0.025, fig: Any = None, labels: Any = None,
+def ellipse_pairs(X: ArrayLike, *, classical: Any = True, robust: Any = True, level: float = 0.975,
+                  alpha: float = 0.025, fig: Any = None, labels: ArrayLike | None = None,
                   random_state: Any = 0, max_features: int = 8) -> Any:
     """A pairs grid for p > 2: each off-diagonal panel shows two variables with the classical
     and robust tolerance ellipses of their bivariate marginal (chi2_{2, level}).

@@ -55,6 +55,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._validation import as_data, check_fraction, check_random_state
 from ._common import check_rows, conformal_pvalue, split_conformal
@@ -212,7 +213,7 @@ class KernelMetric:
         return out
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, X: Any, y: Any = None) -> KernelMetric:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> KernelMetric:
         """Fit the feature-space mean and regularised covariance to the rows of X (n, p)."""
         self._check_params()
         data = as_data(X, "X", min_samples=3)
@@ -278,7 +279,8 @@ class KernelMetric:
         if not hasattr(self, "_mode"):
             raise ValueError("this KernelMetric is not fitted yet; call fit(X) first.")
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> np.ndarray:
+    def distance(self, X: ArrayLike, *, squared: bool = False,
+                 nan_policy: str = "raise") -> np.ndarray:
         """Kernel Mahalanobis distances of the rows of X (D; ``squared=True`` gives D^2), eq. (2).
         """
         self._check_fitted()
@@ -321,7 +323,7 @@ class KernelMetric:
                                           self._calib_seed)
         return self._calib
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Split-conformal outlier p-values, (1 + #{calibration scores >= s}) / (1 + n_cal).
 
         The scores s are kernel Mahalanobis distances under a copy of the metric fitted to the
@@ -332,7 +334,7 @@ class KernelMetric:
         sub, scores = self._calibration()
         return conformal_pvalue(scores, sub.distance(X, squared=True, nan_policy=nan_policy))
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise"
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Boolean mask of rows with conformal p-value <= alpha (false-positive rate <= alpha
         for points exchangeable with the fitted ones)."""
