@@ -274,7 +274,7 @@ class Metric:
         """Lower Cholesky factor L of the covariance, S = L L^T."""
         if self._L is None:
             self._cache("_L", readonly(_linalg.cholesky(np.asarray(self.cov), "cov")))
-        return self._L
+        return self._L  # type: ignore[return-value]  # set by _cache above
 
     @property
     def cov(self) -> np.ndarray:
@@ -287,7 +287,7 @@ class Metric:
                 Winv = _linalg.inverse_triangular(self._W, lower=self._W_lower)
                 S = Winv @ Winv.T
             self._cache("_cov", readonly((S + S.T) / 2))
-        return self._cov
+        return self._cov  # type: ignore[return-value]  # set by _cache above
 
     @property
     def precision(self) -> np.ndarray:
@@ -295,7 +295,7 @@ class Metric:
         if self._precision is None:
             P = self._W.T @ self._W
             self._cache("_precision", readonly((P + P.T) / 2))
-        return self._precision
+        return self._precision  # type: ignore[return-value]  # set by _cache above
 
     @property
     def log_det(self) -> float:
@@ -311,7 +311,7 @@ class Metric:
         if self._cond_exact is None:
             S = self._cov if self._cov is not None else self.precision
             self._cache("_cond_exact", _linalg.condition_number(np.asarray(S)))
-        return self._cond_exact
+        return self._cond_exact  # type: ignore[return-value]  # set by _cache above
 
     # ----------------------------------------------------------------- distances
     def _check_X(self, X: Any, nan_policy: str, name: str = "X",
@@ -664,7 +664,7 @@ def _host(m: Metric) -> Metric:
     if h is None:
         h = Metric.__new__(Metric)
         np64 = lambda a: None if a is None else _array_api.to_numpy(a).astype(float)  # noqa: E731
-        h._setup(np64(m._center), cov=np64(m._cov), L=np64(m._L), W=np64(m._W),
+        h._setup(np64(m._center), cov=np64(m._cov),  # type: ignore[arg-type]  # center is set L=np64(m._L), W=np64(m._W),
                  W_lower=m._W_lower, log_det=m._log_det, rcond=m._rcond,
                  feature_names=m._feature_names, warn=False, n_samples=m.n_samples)
         h._freeze()

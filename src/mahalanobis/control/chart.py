@@ -70,8 +70,8 @@ def _read(X: Any, name: str, k: int | None, *, n_features: int | None = None,
     feature_names = None
     if columns is not None and is_dataframe(X) and set(columns) <= set(X.columns):
         feature_names = list(columns)
-    data: Data = as_data(X, name, n_features=n_features, feature_names=feature_names,
-                         check_finite=check_finite)
+    data = as_data(X, name, n_features=n_features, feature_names=feature_names,
+                   check_finite=check_finite)
     k = 1 if k is None else k
     n, p = data.values.shape
     if k == 1:
@@ -178,6 +178,8 @@ class T2Chart:
         The Phase I estimation rounds (empty for known parameters and Phase II).
     """
 
+    in_estimate: np.ndarray | None
+
     @renamed_parameters(robust=("method", lambda v: "mcd" if v else "empirical"))
     def __init__(self, X: ArrayLike, *, subgroup_size: int = 1, alpha: float = 0.0027,
                  method: str = "empirical", known_center: ArrayLike | None = None,
@@ -214,7 +216,7 @@ class T2Chart:
             if center.shape[0] != p:
                 raise ValueError(f"known_center has length {center.shape[0]} but X has {p} "
                                  "columns; pass one value per column of X.")
-            metric = Metric(center, known_cov, feature_names=names)
+            metric = Metric(center, known_cov, feature_names=names)  # type: ignore[arg-type]
             refs, codes = (Reference.chi2(),), np.zeros(m, dtype=np.intp)
             self._phase2_ref = Reference.chi2()
             self.limit, self.n_reference, self.in_estimate = "chi2", m, None

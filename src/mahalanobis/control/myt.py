@@ -163,7 +163,8 @@ class MYTDecomposition:
             for i in range(p):
                 for j in range(p):
                     if i != j:
-                        add("pair", names[i], [names[j]], self.pairs[i, j], self.pairs_ucl)
+                        add("pair", names[i], [names[j]], self.pairs[i, j],
+                            self.pairs_ucl)  # type: ignore[arg-type]  # set with pairs
         return rows
 
     def _ranked(self) -> tuple[list[Any], np.ndarray]:

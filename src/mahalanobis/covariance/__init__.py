@@ -123,7 +123,7 @@ def fit(X: ArrayLike, method: str = "empirical", **options: Any) -> FitResult:
         raise _array_api.unsupported(X, "X", f"fit(X, method={method!r})")
     if is_dask(X):
         from .._dask._fit import fit as fit_dask
-        return fit_dask(X, method=method, **options)
+        return fit_dask(X, method=method, **options)  # type: ignore[return-value]
     try:
         return estimator(X, **options)
     except TypeError as exc:

@@ -168,7 +168,8 @@ def hardin_rocke(n: int, p: int, h: int | None = None) -> HardinRocke:
     m = m_asy exp(0.725 - 0.00663 p - 0.0780 ln n), fitted for h = floor((n + p + 1)/2).
     For other h the same adjustment is applied (an extrapolation of their fit).
     """
-    p, n, h = _params_iv(p, "hardin_rocke", n, (n + p + 1) // 2 if h is None else h)
+    p, n, h = _params_iv(p, "hardin_rocke", n,  # type: ignore[assignment]  # None only for chi2
+                         (n + p + 1) // 2 if h is None else h)
     assert n is not None and h is not None
     a = h / n
     if h == n:
@@ -251,7 +252,7 @@ def cerioli_cutoffs(p: int, m: int, alpha: float = 0.025, *, n: int | None = Non
     """Both Cerioli (2010) cutoffs (Beta for reweighted units, F for the others); see
     :class:`CerioliCutoffs`. ``m`` is the number of units kept by the reweighting step."""
     alpha = _alpha_iv(alpha)
-    p, n, m = _params_iv(p, "cerioli", n, m)
+    p, n, m = _params_iv(p, "cerioli", n, m)  # type: ignore[assignment]  # None only for chi2
     assert m is not None
     a = _adjust_alpha(alpha, multiplicity, n)
     beta = (m - 1.0) ** 2 / m * stats.beta.isf(a, p / 2.0, (m - p - 1) / 2.0)
@@ -324,7 +325,8 @@ def pvalue(d2: ArrayLike, p: int, *, method: str = "chi2", n: int | None = None,
     method = _method_iv(method)
     p, n, h = _params_iv(p, method, n, h)
     index = getattr(d2, "index", None) if hasattr(d2, "to_numpy") else None
-    x = np.asarray(d2.to_numpy() if index is not None else d2, dtype=float)
+    x = np.asarray(d2.to_numpy() if index is not None else d2,  # type: ignore[union-attr]  # a Series
+                   dtype=float)
     x = np.maximum(x, 0.0)
     if method == "chi2":
         out = stats.chi2.sf(x, p)

@@ -110,7 +110,7 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
                              f"{p} samples in every class; classes {small} have fewer. Use "
                              "covariance='pooled' or a regularised estimator "
                              "(method='ledoit_wolf').")
-        fitted = []
+        fitted: list[Metric | None] = []
         means = np.empty((K, p))
         for k in range(K):
             Xk = X[codes == k]
@@ -125,7 +125,8 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
                 fitted.append(m)
         self.means_ = means
         if per_class:
-            self.metrics_ = [Metric(means[k], np.asarray(fitted[k].cov)) for k in range(K)]
+            self.metrics_ = [Metric(means[k], np.asarray(fitted[k].cov))  # type: ignore[union-attr]
+                             for k in range(K)]
             self.covariances_ = np.stack([np.asarray(m.cov) for m in self.metrics_])
         else:
             S = shared_scatter(X, codes, means, self.method, self.method_options,

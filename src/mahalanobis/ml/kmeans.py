@@ -233,7 +233,7 @@ class MahalanobisKMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             res = self._run(Z, rng, warm=run % 2 == 0)
             if best is None or res[0] < best[0]:
                 best = res
-        inertia, centers, scat, labels, n_iter = best
+        inertia, centers, scat, labels, n_iter = best  # type: ignore[misc]  # n_init >= 1
         self.cluster_centers_ = centers @ Lg.T + mu
         self.covariances_ = np.einsum("ij,kjl,ml->kim", Lg, scat, Lg)
         # Metrics used for assignment, in original units (determinant-normalised).

@@ -207,4 +207,4 @@ class MTSSelector(SelectorMixin, BaseEstimator):
 
     def _get_support_mask(self) -> np.ndarray:
         check_is_fitted(self)
-        return self.gains_ > self.threshold
+        return self.gains_ > self.threshold  # type: ignore[has-type]

@@ -95,7 +95,7 @@ default="chi2"
         check_fraction(self.alpha, "alpha")
         c = self.cutoff
         if isinstance(c, Real) and not isinstance(c, bool):
-            if not (np.isfinite(c) and c > 0):
+            if not (np.isfinite(c) and c > 0):  # type: ignore[call-overload,operator]
                 raise ValueError(f"cutoff as a number is the D^2 threshold and must be positive "
                                  f"and finite; got {c!r}.")
         elif not isinstance(c, str) or c not in _CUTOFFS:

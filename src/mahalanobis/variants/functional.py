@@ -171,7 +171,7 @@ class FunctionalMetric:
                 self.reg_ = reg * self.total_variance_
             self._coef = self.eigenvalues_ / (self.eigenvalues_ + self.reg_) ** 2
         else:
-            self.reg_ = None
+            self.reg_ = None  # type: ignore[assignment]  # None: no regularisation
             self._coef = 1.0 / self.eigenvalues_
         self.n_samples_, self.n_features_in_ = n, T
         self._null: np.ndarray | None = None

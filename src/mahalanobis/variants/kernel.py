@@ -226,7 +226,7 @@ class KernelMetric:
         elif self.kernel in ("poly", "polynomial", "sigmoid", "chi2"):
             self.gamma_ = 1.0 / A.shape[1]
         else:
-            self.gamma_ = None
+            self.gamma_ = None  # type: ignore[assignment]  # None: gamma not estimated
         self._fit_core(A, rng)
         self._calib_seed = int(rng.integers(2**63 - 1))
         self._calib: tuple[KernelMetric, np.ndarray] | None = None
