@@ -124,9 +124,11 @@ class PCAResult:
         SD: the Mahalanobis distance within the subspace, sqrt(sum_j score_j^2 / l_j).
     orthogonal_distance : ndarray (n,)
         OD: the Euclidean distance to the subspace, ||x - center - P score||.
-    sd_cutoff, od_cutoff : float
-        sqrt(chi2_k(1 - alpha)), and the Wilson-Hilferty cutoff of the OD (None when
-        k equals the rank of the data: then every OD is 0).
+    sd_cutoff : float
+        sqrt(chi2_k(1 - alpha)).
+    od_cutoff : float or None
+        The Wilson-Hilferty cutoff of the OD (None when k equals the rank of the data: then
+        every OD is 0).
     category : ndarray of str
         "regular", "good leverage" (SD only), "orthogonal outlier" (OD only) or
         "bad leverage" (both).
