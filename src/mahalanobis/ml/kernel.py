@@ -33,15 +33,41 @@ def mahalanobis_kernel(X: ArrayLike, Y: ArrayLike | None = None, *, cov: ArrayLi
     Parameters
     ----------
     X : array-like of shape (n_X, p)
+        First set of rows.
     Y : array-like of shape (n_Y, p) or None
         None uses X (a symmetric Gram matrix with ones on the diagonal).
     cov : array-like of shape (p, p)
         The covariance defining the metric (keyword only), e.g. ``mh.fit(X_train).cov``.
     gamma : float, default=1.0
+        Kernel width (positive).
 
     Returns
     -------
     ndarray of shape (n_X, n_Y)
+        K[i, j] = exp(-gamma D^2(x_i, y_j)).
+
+    Raises
+    ------
+    ValueError
+        When ``gamma`` is not positive and finite, X and Y have different numbers of columns,
+        or the inputs have NaN/inf values.
+    SingularCovarianceError
+        When ``cov`` is not positive definite.
+
+    See Also
+    --------
+    MahalanobisKernel : The same kernel as a callable for kernel machines.
+    mahalanobis.pairwise : The D^2 matrix behind it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.ml import mahalanobis_kernel
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+    >>> mahalanobis_kernel(X, cov=[[1.0, 0.0], [0.0, 4.0]], gamma=0.5).round(4)
+    array([[1.    , 0.6065, 0.6065],
+           [0.6065, 1.    , 0.3679],
+           [0.6065, 0.3679, 1.    ]])
 
     References
     ----------
@@ -73,6 +99,7 @@ class MahalanobisKernel(BaseEstimator):
     method : str or callable, default="empirical"
         Scatter estimator for :meth:`fit` (a method of :func:`mahalanobis.fit`).
     method_options : dict or None, default=None
+        Keyword options for the estimator.
 
     Notes
     -----
@@ -85,6 +112,28 @@ class MahalanobisKernel(BaseEstimator):
     metric_ : Metric
         The factored metric.
     covariance_ : ndarray of shape (p, p)
+        Its covariance.
+
+    See Also
+    --------
+    mahalanobis_kernel : The Gram matrix as a function.
+    MahalanobisWhitener : Whitening in front of an RBF kernel gives the same Gram matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.svm import SVC
+    >>> from mahalanobis.ml import MahalanobisKernel
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.standard_normal((40, 2)), rng.standard_normal((40, 2)) + [3, 1]])
+    >>> X = X * [1.0, 5.0]                           # very different feature scales
+    >>> y = np.repeat([0, 1], 40)
+    >>> kernel = MahalanobisKernel(gamma=0.5).fit(X)
+    >>> SVC(kernel=kernel).fit(X, y).score(X, y)
+    0.8875
+    >>> kernel(X[:2]).round(3)
+    array([[1.   , 0.948],
+           [0.948, 1.   ]])
     """
 
     @renamed_parameters(estimator="method", estimator_options="method_options")
@@ -96,7 +145,42 @@ class MahalanobisKernel(BaseEstimator):
         self.method_options = method_options
 
     def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> MahalanobisKernel:
-        """Estimate the covariance from X (or factor the given ``cov``). ``y`` is ignored."""
+        """Estimate the covariance from X (or factor the given ``cov``). ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Training data (n >= 2).
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        MahalanobisKernel
+            self, with ``metric_`` and ``covariance_``.
+
+        Raises
+        ------
+        ValueError
+            When ``gamma`` is not positive, ``cov`` is not a (p, p) matrix, ``method`` is
+            unknown, or X has fewer than 2 rows or NaN/inf values.
+        SingularCovarianceError
+            When the covariance is not positive definite.
+
+        See Also
+        --------
+        mahalanobis.fit : The estimators behind ``method``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisKernel
+        >>> X = np.random.default_rng(0).standard_normal((80, 2)) * [1.0, 5.0]
+        >>> MahalanobisKernel().fit(X).covariance_.round(1)
+        array([[ 0.9,  0.7],
+               [ 0.7, 24. ]])
+        """
+
         _check_gamma(self.gamma)
         X = cast(np.ndarray, validate_data(self, X, ensure_min_samples=2, dtype=np.float64))
         p = X.shape[1]
