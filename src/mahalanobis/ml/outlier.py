@@ -78,7 +78,7 @@ default="chi2"
     See Also
     --------
     mahalanobis.fit : The scatter estimators behind ``method``.
-    mahalanobis.cutoff : The calibrated cutoffs behind ``cutoff``.
+    mahalanobis.inference.cutoff : The calibrated cutoffs behind ``cutoff``.
     MahalanobisOOD : Out-of-distribution scores for classifier features.
 
     Examples
@@ -357,7 +357,7 @@ default="chi2"
 
         See Also
         --------
-        mahalanobis.pvalue : The same for any D^2 and reference law.
+        mahalanobis.inference.pvalue : The same for any D^2 and reference law.
 
         Examples
         --------
