@@ -216,7 +216,7 @@ class MahalanobisWhitener(TransformerMixin, BaseEstimator):
                              f"expecting {self.n_features_in_} features as input.")
         return Z @ self.coloring_.T + self.mean_
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """Output names: the input names for "cholesky" and "zca" (one output per input
         feature), ``whitened_pc0, whitened_pc1, ...`` for "pca".
 
