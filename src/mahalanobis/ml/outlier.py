@@ -87,7 +87,7 @@ default="chi2"
     >>> from mahalanobis.ml import MahalanobisOutlierDetector
     >>> X = np.random.default_rng(0).standard_normal((100, 3))
     >>> X[:5] += 6                                   # five outliers
-    >>> det = MahalanobisOutlierDetector(random_state=0).fit(X)
+    >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
     >>> round(det.threshold_, 4), det.predict(X[3:7])
     (9.3484, array([-1, -1,  1,  1]))
     """
@@ -217,7 +217,7 @@ default="chi2"
         >>> from mahalanobis.ml import MahalanobisOutlierDetector
         >>> X = np.random.default_rng(0).standard_normal((100, 3))
         >>> X[:5] += 6                                   # five outliers
-        >>> det = MahalanobisOutlierDetector(random_state=0).fit(X)
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
         >>> det.distance(X[3:7]).round(2)
         array([9.09, 8.11, 0.88, 1.14])
         """
@@ -255,7 +255,7 @@ default="chi2"
         >>> from mahalanobis.ml import MahalanobisOutlierDetector
         >>> X = np.random.default_rng(0).standard_normal((100, 3))
         >>> X[:5] += 6                                   # five outliers
-        >>> det = MahalanobisOutlierDetector(random_state=0).fit(X)
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
         >>> det.score_samples(X[3:7]).round(2)
         array([-82.69, -65.75,  -0.78,  -1.31])
         """
@@ -291,7 +291,7 @@ default="chi2"
         >>> from mahalanobis.ml import MahalanobisOutlierDetector
         >>> X = np.random.default_rng(0).standard_normal((100, 3))
         >>> X[:5] += 6                                   # five outliers
-        >>> det = MahalanobisOutlierDetector(random_state=0).fit(X)
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
         >>> det.decision_function(X[3:7]).round(2)
         array([-73.34, -56.4 ,   8.57,   8.04])
         """
@@ -327,7 +327,7 @@ default="chi2"
         >>> from mahalanobis.ml import MahalanobisOutlierDetector
         >>> X = np.random.default_rng(0).standard_normal((100, 3))
         >>> X[:5] += 6                                   # five outliers
-        >>> det = MahalanobisOutlierDetector(random_state=0).fit(X)
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
         >>> det.predict(X[3:7])
         array([-1, -1,  1,  1])
         """
@@ -365,7 +365,7 @@ default="chi2"
         >>> from mahalanobis.ml import MahalanobisOutlierDetector
         >>> X = np.random.default_rng(0).standard_normal((100, 3))
         >>> X[:5] += 6                                   # five outliers
-        >>> det = MahalanobisOutlierDetector(random_state=0).fit(X)
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
         >>> det.pvalue(X[3:7]).round(3)
         array([0.   , 0.   , 0.854, 0.727])
         """
