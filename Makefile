@@ -27,6 +27,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/mypy src
 	$(PY) -m pytest -q tests --doctest-modules src/mahalanobis
 
 # The Array API tests on PyTorch's CPU build as well (pip takes the CPU wheel of torch 2.13.0
@@ -50,7 +51,7 @@ reference: $(STAMP)
 	$(PY) tests/reference/illcond_mpmath.py
 
 clean:
-	rm -rf $(VENV) demo-output test-artifacts .pytest_cache .ruff_cache docs/_build docs/api docs/gallery
+	rm -rf $(VENV) demo-output test-artifacts .pytest_cache .ruff_cache .mypy_cache docs/_build docs/api docs/gallery
 
 # make test-browser: the HTML report in headless Chromium (installs Debian's chromium).
 include Makefile.browser

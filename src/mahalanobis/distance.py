@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import _array_api
 from ._deprecation import renamed_parameters
@@ -27,7 +27,7 @@ def _metric(center: Any, cov: Any, precision: Any, p: int | None = None) -> Metr
 
 def distance(X: ArrayLike, center: ArrayLike, cov: ArrayLike | None = None, *,
              precision: ArrayLike | None = None, squared: bool = False,
-             nan_policy: str = "raise", dtype: Any = None) -> Any:
+             nan_policy: str = "raise", dtype: DTypeLike | None = None) -> Any:
     """Mahalanobis distances of the rows of X to ``center``.
 
     Pass the scatter as ``cov=`` (covariance) or ``precision=`` (inverse covariance), by
@@ -81,7 +81,7 @@ def distance(X: ArrayLike, center: ArrayLike, cov: ArrayLike | None = None, *,
 
 @renamed_parameters(method="kind")
 def whiten(X: ArrayLike, center: ArrayLike, cov: ArrayLike, *, kind: str = "cholesky",
-           nan_policy: str = "raise", dtype: Any = None) -> Any:
+           nan_policy: str = "raise", dtype: DTypeLike | None = None) -> Any:
     """Whitened coordinates of X under N(center, cov); see :meth:`Metric.whiten`.
 
     Parameters
@@ -128,7 +128,7 @@ def whiten(X: ArrayLike, center: ArrayLike, cov: ArrayLike, *, kind: str = "chol
 
 def pairwise(XA: ArrayLike, XB: ArrayLike | None = None, *, cov: ArrayLike | None = None,
              precision: ArrayLike | None = None, squared: bool = False,
-             nan_policy: str = "raise", dtype: Any = None) -> Any:
+             nan_policy: str = "raise", dtype: DTypeLike | None = None) -> Any:
     """All-pairs Mahalanobis distances between the rows of XA and XB (or XA with itself).
 
     Both sets are whitened once (one triangular multiply each); the n_A x n_B squared

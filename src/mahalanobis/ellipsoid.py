@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from ._validation import as_square_matrix, as_vector, check_choice, check_fraction, check_int
@@ -265,7 +266,7 @@ class Ellipsoid:
         """
         return float(np.exp(self.log_volume))
 
-    def d2(self, X: Any) -> Any:
+    def d2(self, X: ArrayLike) -> Any:
         """Squared distances (x - c)^T S^-1 (x - c) of the rows of X (D^2 = r2 on the surface).
 
         Parameters
@@ -296,7 +297,7 @@ class Ellipsoid:
         """
         return self._metric.distance(X, squared=True)
 
-    def contains(self, X: Any) -> Any:
+    def contains(self, X: ArrayLike) -> Any:
         """Boolean mask: which rows of X satisfy D^2 <= r2 (a 1-D point gives a bool).
 
         Parameters

@@ -6,6 +6,7 @@ import warnings
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 from scipy import stats
 
 from . import _array_api, _linalg
@@ -89,7 +90,7 @@ class MetricLike(Protocol):
         """
         ...
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> Any:
+    def distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise") -> Any:
         """Distances (``squared=True``: D^2) of the rows of X, one per row.
 
         Parameters
@@ -118,7 +119,7 @@ class MetricLike(Protocol):
         """
         ...
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> Any:
         """Upper-tail p-values of the rows of X under the metric's reference distribution.
 
         Parameters
@@ -145,7 +146,7 @@ class MetricLike(Protocol):
         """
         ...
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
         """Boolean mask of the rows of X whose p-value is below ``alpha``.
 
         Parameters
@@ -230,7 +231,7 @@ class Metric:
     #: Name of the estimator that produced the metric (None for given parameters).
     method: str | None = None
 
-    def __init__(self, center: Any, cov: Any, *, n_samples: Any = None,
+    def __init__(self, center: ArrayLike, cov: ArrayLike, *, n_samples: Any = None,
                  feature_names: Any = None) -> None:
         if _array_api.is_foreign(center, cov):  # factored in that library, on its device
             self._setup_xp(center, cov=cov, feature_names=feature_names, n_samples=n_samples)
@@ -320,7 +321,7 @@ class Metric:
         self._setup(**_xp_factorise(center, **kwargs), **setup)
 
     @classmethod
-    def from_precision(cls, center: Any, precision: Any, *, n_samples: Any = None,
+    def from_precision(cls, center: ArrayLike, precision: ArrayLike, *, n_samples: Any = None,
                        feature_names: Any = None) -> Metric:
         """A metric from a precision (inverse covariance) matrix P: D^2 = (x-m)^T P (x-m).
 
@@ -378,7 +379,7 @@ class Metric:
         return self
 
     @classmethod
-    def from_cholesky(cls, center: Any, cholesky: Any, *, lower: bool = True,
+    def from_cholesky(cls, center: ArrayLike, cholesky: ArrayLike, *, lower: bool = True,
                       n_samples: Any = None, feature_names: Any = None) -> Metric:
         """A metric from a triangular factor of the covariance: S = L L^T (or U^T U).
 
@@ -529,7 +530,7 @@ class Metric:
         """
         if self._L is None:
             self._cache("_L", readonly(_linalg.cholesky(np.asarray(self.cov), "cov")))
-        return self._L
+        return self._L  # type: ignore[return-value]  # set by _cache above
 
     @property
     def cov(self) -> np.ndarray:
@@ -555,7 +556,7 @@ class Metric:
                 Winv = _linalg.inverse_triangular(self._W, lower=self._W_lower)
                 S = Winv @ Winv.T
             self._cache("_cov", readonly((S + S.T) / 2))
-        return self._cov
+        return self._cov  # type: ignore[return-value]  # set by _cache above
 
     @property
     def precision(self) -> np.ndarray:
@@ -576,7 +577,7 @@ class Metric:
         if self._precision is None:
             P = self._W.T @ self._W
             self._cache("_precision", readonly((P + P.T) / 2))
-        return self._precision
+        return self._precision  # type: ignore[return-value]  # set by _cache above
 
     @property
     def log_det(self) -> float:
@@ -614,7 +615,7 @@ class Metric:
         if self._cond_exact is None:
             S = self._cov if self._cov is not None else self.precision
             self._cache("_cond_exact", _linalg.condition_number(np.asarray(S)))
-        return self._cond_exact
+        return self._cond_exact  # type: ignore[return-value]  # set by _cache above
 
     # ----------------------------------------------------------------- distances
     def _check_X(self, X: Any, nan_policy: str, name: str = "X",
@@ -678,8 +679,8 @@ class Metric:
                                     take_sqrt=take_sqrt)
 
     @keyword_only(2, "squared")
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise",
-                 dtype: Any = None) -> Any:
+    def distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise",
+                 dtype: DTypeLike | None = None) -> Any:
         """Mahalanobis distances of the rows of X to the centre.
 
         Parameters
@@ -739,8 +740,8 @@ class Metric:
         d, data = self._sq_checked(X, nan_policy, take_sqrt=not squared)
         return _wrap(_np_dtype(d, dtype), data, "d2" if squared else "distance")
 
-    def pairwise(self, XA: Any, XB: Any = None, *, squared: bool = False,
-                 nan_policy: str = "raise", dtype: Any = None) -> Any:
+    def pairwise(self, XA: ArrayLike, XB: ArrayLike | None = None, *, squared: bool = False,
+                 nan_policy: str = "raise", dtype: DTypeLike | None = None) -> Any:
         """Mahalanobis distances between every row of XA and every row of XB under this
         metric's scatter (the centre plays no part), or among the rows of XA.
 
@@ -824,8 +825,8 @@ class Metric:
 
     @keyword_only(2, "kind")
     @renamed_parameters(method="kind")
-    def whiten(self, X: Any, *, kind: str = "cholesky", nan_policy: str = "raise",
-               dtype: Any = None) -> Any:
+    def whiten(self, X: ArrayLike, *, kind: str = "cholesky", nan_policy: str = "raise",
+               dtype: DTypeLike | None = None) -> Any:
         """Whitened coordinates z with ||z||^2 = D^2(x) and identity covariance under S.
 
         ``kind="cholesky"`` (default): z = L^-1 (x - m) with S = L L^T; coordinate k is the
@@ -892,7 +893,8 @@ class Metric:
         import pandas as pd
         return pd.DataFrame(Z, index=data.index, columns=names)
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise", dtype: Any = None) -> Any:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise",
+               dtype: DTypeLike | None = None) -> Any:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2): the chance that a point drawn from
         N(m, S) lies at least this far out, with m and S taken as known. Arrays of another
         library give p-values in that library, computed on their device.
@@ -936,8 +938,8 @@ class Metric:
         d2, data = self._sq_checked(X, nan_policy)
         return _wrap(_np_dtype(stats.chi2.sf(d2, self.n_features), dtype), data, "pvalue")
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise",
-                 dtype: Any = None) -> Any:
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise",
+                 dtype: DTypeLike | None = None) -> Any:
         """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}.
         Arrays of another library give a boolean array of that library (the cutoff is the one
         number computed on the host).
@@ -1155,7 +1157,7 @@ def _host(m: Metric) -> Metric:
     if h is None:
         h = Metric.__new__(Metric)
         np64 = lambda a: None if a is None else _array_api.to_numpy(a).astype(float)  # noqa: E731
-        h._setup(np64(m._center), cov=np64(m._cov), L=np64(m._L), W=np64(m._W),
+        h._setup(np64(m._center), cov=np64(m._cov),  # type: ignore[arg-type]  # center is set L=np64(m._L), W=np64(m._W),
                  W_lower=m._W_lower, log_det=m._log_det, rcond=m._rcond,
                  feature_names=m._feature_names, warn=False, n_samples=m.n_samples)
         h._freeze()

@@ -12,6 +12,8 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
+from numpy.typing import ArrayLike
+
 from .. import _array_api
 from .._scale import mad, qn, scale_tau2, sn
 from .._validation import is_dask
@@ -155,7 +157,7 @@ def get_estimator(method: str) -> Callable[..., FitResult]:
     return getattr(importlib.import_module(module), func)
 
 
-def fit(X: Any, method: str = "empirical", **options: Any) -> FitResult:
+def fit(X: ArrayLike, method: str = "empirical", **options: Any) -> FitResult:
     """Estimate location and scatter of X and return the fitted metric.
 
     ``method`` is one of :func:`available_methods`; ``options`` go to that estimator
@@ -208,7 +210,7 @@ def fit(X: Any, method: str = "empirical", **options: Any) -> FitResult:
         raise _array_api.unsupported(X, "X", f"fit(X, method={method!r})")
     if is_dask(X):
         from .._dask._fit import fit as fit_dask
-        return fit_dask(X, method=method, **options)
+        return fit_dask(X, method=method, **options)  # type: ignore[return-value]
     try:
         return estimator(X, **options)
     except TypeError as exc:

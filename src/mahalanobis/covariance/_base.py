@@ -157,7 +157,7 @@ class FitResult(Metric):
         """
         import pandas as pd
         cols = {f: np.asarray(getattr(self, f)) for f in self._row_fields()}
-        index = self._index if self._index is not None else pd.RangeIndex(self.n_samples or 0)
+        index = self._index if self._index is not None else pd.RangeIndex(self.n_samples or 0)  # type: ignore[attr-defined]
         return pd.DataFrame(cols, index=index)
 
     def __repr__(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _array_api
 from .._sample import sample_moments
@@ -16,7 +17,7 @@ __all__ = ["empirical"]
 _LOCATIONS = ("mean", "median")
 
 
-def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,
+def empirical(X: ArrayLike, *, location: Any = "mean", ddof: int | None = None,
               nan_policy: str = "raise") -> FitResult:
     """Classical location and scatter of X.
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .. import _linalg
@@ -261,7 +262,8 @@ def _detmcd(X: np.ndarray, h: int) -> tuple[np.ndarray, int, tuple[int, ...]]:
 
 
 @renamed_parameters(alpha="support_fraction")
-def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, deterministic: bool = False,
+def mcd(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
+        deterministic: bool = False,
         reweight: bool = True, correction: bool = True, random_state: Any = None,
         progress: bool = False, nan_policy: str = "raise") -> MCDResult:
     """Minimum Covariance Determinant location and scatter, as R's robustbase ``covMcd``.

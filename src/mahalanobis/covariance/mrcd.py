@@ -22,6 +22,7 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .. import _linalg, _scale
@@ -183,7 +184,7 @@ def _csteps(W: np.ndarray, start: np.ndarray, h: int, rho: float, scfac: float,
 
 
 @renamed_parameters(alpha="support_fraction")
-def mrcd(X: Any, *, support_fraction: float = 0.75, target: str = "identity",
+def mrcd(X: ArrayLike, *, support_fraction: float = 0.75, target: str = "identity",
          max_condition: float = 50.0, max_csteps: int = 200,
          initial_subsets: Any = None, nan_policy: str = "raise") -> MRCDResult:
     """Minimum Regularized Covariance Determinant (Boudt et al. 2020), as rrcov ``CovMrcd``.

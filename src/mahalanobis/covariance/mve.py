@@ -23,7 +23,7 @@ from .. import _linalg
 from .._linalg import single_threaded_blas
 from .._progress import progress_bar
 from .._scale import select_rows
-from .._validation import check_fraction, check_int, check_random_state
+from .._validation import Data, check_fraction, check_int, check_random_state
 from ._base import FitResult
 from ._batch import QuadraticFeatures
 from ._mcd_factors import h_alpha_n, mcd_consistency
@@ -134,7 +134,7 @@ def h_smallest_mask(d2: np.ndarray, h: int, thr: np.ndarray | None = None) -> np
 def _median_and_kth(d2: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
     """Row medians and h-th smallest values of d2, from one selection."""
     n = d2.shape[1]
-    mids = (n // 2,) if n % 2 else (n // 2 - 1, n // 2)
+    mids: tuple[int, ...] = (n // 2,) if n % 2 else (n // 2 - 1, n // 2)
     ks = tuple(sorted({*mids, h - 1}))
     v = dict(zip(ks, select_rows(d2, ks)))
     med = v[mids[0]] if n % 2 else (v[mids[0]] + v[mids[1]]) / 2.0
@@ -348,7 +348,7 @@ def mve_objective(A: np.ndarray, support: np.ndarray) -> tuple[float, np.ndarray
     return float(np.median(d2)) * math.exp(_linalg.log_det_from_cholesky(L) / p), m, C
 
 
-def _finish(A: np.ndarray, data: object, best: np.ndarray, h: int, support_fraction: float,
+def _finish(A: np.ndarray, data: Data, best: np.ndarray, h: int, support_fraction: float,
             reweight: bool, n_starts: int, n_singular: int, n_iter: int) -> MVEResult:
     n, p = A.shape
     best = np.sort(best)

@@ -94,7 +94,7 @@ class OGKResult(RejectionCount, FitResult):
     consistency_raw: float
     consistency_rew: float
     scale: str
-    pairwise: str
+    pairwise: str  # type: ignore[assignment]  # a result field (shadows Metric.pairwise)
     n_iterations: int
     beta: float
     breakdown_point: float

@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.linalg import blas, lapack
 
 from .._linalg import inverse_triangular
@@ -245,8 +246,8 @@ def _check_lam(lam: Any, penalty: str) -> float | None:
 
 
 # --------------------------------------------------------------------------- public API
-def modified_cholesky(X: Any, *, n_orderings: int | str = 30, penalty: str = "ridge",
-                      lam: float | None = None, lams: Any = None, cv: int = 5,
+def modified_cholesky(X: ArrayLike, *, n_orderings: int | str = 30, penalty: str = "ridge",
+                      lam: float | None = None, lams: ArrayLike | None = None, cv: int = 5,
                       random_state: Any = None,
                       nan_policy: str = "raise") -> ModifiedCholeskyPrecision:
     """Precision matrix from penalised modified Cholesky regressions, averaged over orderings.

@@ -279,7 +279,7 @@ def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
         # near the minimum the scale is flat (quadratic in the parameters), so a step that
         # changes it by rounding only is still a step towards the fixed point
         if s1 > s * (1 + 1e-10):
-            best = (s, None)
+            best: tuple[float, Any] = (s, None)
             for gam in np.arange(1, 11) / 10.0:
                 mg = (1 - gam) * mu + gam * m1
                 Vg = (1 - gam) * V + gam * V1

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _array_api
 from .._linalg import mean_and_cov
@@ -218,7 +219,7 @@ def _shrunk_metric(data: Data | None, center: np.ndarray, S: np.ndarray, shrinka
 
 
 # --------------------------------------------------------------------------- public API
-def ledoit_wolf(X: Any, *, assume_centered: bool = False,
+def ledoit_wolf(X: ArrayLike, *, assume_centered: bool = False,
                 nan_policy: str = "raise") -> ShrunkCovariance:
     """Ledoit-Wolf shrinkage of the sample covariance towards ``mu * I``.
 
@@ -287,7 +288,7 @@ def ledoit_wolf(X: Any, *, assume_centered: bool = False,
     return _shrunk_metric(data, center, S, shrinkage, "ledoit_wolf")
 
 
-def oas(X: Any, *, assume_centered: bool = False, formula: str = "paper",
+def oas(X: ArrayLike, *, assume_centered: bool = False, formula: str = "paper",
         nan_policy: str = "raise") -> ShrunkCovariance:
     """Oracle approximating shrinkage (OAS) of the sample covariance towards ``mu * I``.
 
@@ -500,8 +501,8 @@ def _ridge_result(center: np.ndarray, S: np.ndarray, lam: float, grid: np.ndarra
                                   cv_scores=scores, **fit)
 
 
-def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
-          folds: Any = None, random_state: Any = None,
+def ridge(X: ArrayLike, *, lam: float | None = None, lams: ArrayLike | None = None, cv: int = 5,
+          folds: ArrayLike | None = None, random_state: Any = None,
           nan_policy: str = "raise") -> RidgeCovariance:
     """Ridge-regularised covariance ``S + lam * I``, with lam given or cross-validated.
 

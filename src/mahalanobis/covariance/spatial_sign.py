@@ -12,6 +12,8 @@ orthogonally, not affinely, equivariant.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -26,7 +28,7 @@ from .tyler import spatial_median_efficiency
 
 __all__ = ["SpatialSignResult", "spatial_sign"]
 
-_SCALES = {"qn": qn, "mad": mad, "tau2": scale_tau2}
+_SCALES: dict[str, Any] = {"qn": qn, "mad": mad, "tau2": scale_tau2}
 
 
 class SpatialSignResult(FitResult):

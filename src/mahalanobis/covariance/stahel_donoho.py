@@ -23,7 +23,7 @@ from .. import _linalg
 from .._linalg import single_threaded_blas
 from .._progress import progress_bar
 from .._scale import select_rows
-from .._validation import check_fraction, check_int, check_random_state
+from .._validation import Data, check_fraction, check_int, check_random_state
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 from ._mcd_fast import _random_subsets
@@ -279,7 +279,7 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
     return _finish(A, data, z, c, used, attempts, n, p)
 
 
-def _finish(A: np.ndarray, data: object, z: np.ndarray, c: float, used: int, attempts: int,
+def _finish(A: np.ndarray, data: Data, z: np.ndarray, c: float, used: int, attempts: int,
             n: int, p: int) -> SDEResult:
     w = sde_weights(z / c)
     sw = float(w.sum())

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._validation import check_fraction, check_random_state
 
@@ -140,7 +141,8 @@ def _bootstrap_iv(d2: Any, alpha: Any, n_boot: Any, level: Any) -> tuple[np.ndar
     return x, alpha, int(n_boot), level
 
 
-def bootstrap_cutoff(d2: Any, alpha: float = 0.025, *, n_boot: int = 1000, level: float = 0.95,
+def bootstrap_cutoff(d2: ArrayLike, alpha: float = 0.025, *, n_boot: int = 1000,
+                     level: float = 0.95,
                      random_state: Any = None) -> BootstrapCutoff:
     """Distribution-free cutoff for D^2: bootstrap the (1 - alpha) percentile.
 

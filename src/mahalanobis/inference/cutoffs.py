@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import check_int
@@ -279,7 +280,8 @@ def hardin_rocke(n: int, p: int, h: int | None = None) -> HardinRocke:
     >>> round(hr.c_alpha, 4), round(hr.cutoff(0.025), 4)
     (2.3679, 15.6444)
     """
-    p, n, h = _params_iv(p, "hardin_rocke", n, (n + p + 1) // 2 if h is None else h)
+    p, n, h = _params_iv(p, "hardin_rocke", n,  # type: ignore[assignment]  # None only for chi2
+                         (n + p + 1) // 2 if h is None else h)
     assert n is not None and h is not None
     a = h / n
     if h == n:
@@ -349,7 +351,7 @@ class CerioliCutoffs:
     alpha: float
     n: int | None = None
 
-    def cutoffs(self, weights: Any) -> np.ndarray:
+    def cutoffs(self, weights: ArrayLike) -> np.ndarray:
         """The cutoff of each unit: ``beta`` where its reweighting weight is 1, ``f`` where 0.
 
         Parameters
@@ -380,7 +382,7 @@ class CerioliCutoffs:
         w = _weights_iv(weights)
         return np.where(w, self.beta, self.f)
 
-    def flag(self, d2: Any, weights: Any) -> np.ndarray:
+    def flag(self, d2: ArrayLike, weights: ArrayLike) -> np.ndarray:
         """Boolean outlier flags: D^2 above the unit's own cutoff.
 
         Parameters
@@ -417,7 +419,7 @@ class CerioliCutoffs:
                              "per distance.")
         return d2 > c
 
-    def pvalue(self, d2: Any, weights: Any) -> np.ndarray:
+    def pvalue(self, d2: ArrayLike, weights: ArrayLike) -> np.ndarray:
         """Upper-tail p-values, Beta-based for weight-1 units and F-based for the others.
 
         Parameters
@@ -507,7 +509,7 @@ def cerioli_cutoffs(p: int, m: int, alpha: float = 0.025, *, n: int | None = Non
     0.0002531
     """
     alpha = _alpha_iv(alpha)
-    p, n, m = _params_iv(p, "cerioli", n, m)
+    p, n, m = _params_iv(p, "cerioli", n, m)  # type: ignore[assignment]  # None only for chi2
     assert m is not None
     a = _adjust_alpha(alpha, multiplicity, n)
     beta = (m - 1.0) ** 2 / m * stats.beta.isf(a, p / 2.0, (m - p - 1) / 2.0)
@@ -585,7 +587,7 @@ def cutoff(p: int, alpha: float = 0.025, *, method: str = "chi2", n: int | None 
     return cerioli_cutoffs(p, h, a).beta
 
 
-def pvalue(d2: Any, p: int, *, method: str = "chi2", n: int | None = None,
+def pvalue(d2: ArrayLike, p: int, *, method: str = "chi2", n: int | None = None,
            h: int | None = None) -> Any:
     """Upper-tail p-values P(T >= D^2) matching :func:`cutoff` (same ``method``, ``n``, ``h``).
 
@@ -633,7 +635,8 @@ def pvalue(d2: Any, p: int, *, method: str = "chi2", n: int | None = None,
     method = _method_iv(method)
     p, n, h = _params_iv(p, method, n, h)
     index = getattr(d2, "index", None) if hasattr(d2, "to_numpy") else None
-    x = np.asarray(d2.to_numpy() if index is not None else d2, dtype=float)
+    x = np.asarray(d2.to_numpy() if index is not None else d2,  # type: ignore[union-attr]  # a Series
+                   dtype=float)
     x = np.maximum(x, 0.0)
     if method == "chi2":
         out = stats.chi2.sf(x, p)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .. import _linalg
@@ -122,7 +123,7 @@ class GroupDistance:
 
 
 @renamed_parameters(A="X", B="Y")
-def group_distance(X: Any, Y: Any, *, unbiased: bool = False,
+def group_distance(X: ArrayLike, Y: ArrayLike, *, unbiased: bool = False,
                    nan_policy: str = "raise") -> GroupDistance:
     """Mahalanobis' generalised distance D^2 between the means of samples X and Y.
 
@@ -200,7 +201,7 @@ def group_distance(X: Any, Y: Any, *, unbiased: bool = False,
 
 
 # --------------------------------------------------------------------------- k groups
-def adjust_pvalues(pvalues: Any, method: str = "holm") -> np.ndarray:
+def adjust_pvalues(pvalues: ArrayLike, method: str = "holm") -> np.ndarray:
     """Multiplicity-adjusted p-values (R's ``p.adjust``): ``"holm"`` (Holm 1979, step-down,
     controls the family-wise error rate), ``"bonferroni"``, ``"bh"`` (Benjamini & Hochberg
     1995, step-up, controls the false discovery rate) or ``"none"``. NaN entries are left
@@ -491,7 +492,8 @@ def _pair_d2(centers: np.ndarray, S: np.ndarray) -> np.ndarray:
     return np.maximum(np.sum((Zc[:, None, :] - Zc[None, :, :]) ** 2, axis=2), 0.0)
 
 
-def group_distances(X: Any, groups: Any, *, method: str = "empirical", adjust: str = "holm",
+def group_distances(X: ArrayLike, groups: ArrayLike, *, method: str = "empirical",
+                    adjust: str = "holm",
                     pvalue_method: str = "auto", n_simulations: int = 199,
                     random_state: Any = None, nan_policy: str = "raise",
                     **options: Any) -> GroupDistances:

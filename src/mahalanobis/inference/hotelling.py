@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .. import _linalg
@@ -463,7 +464,7 @@ def _random_projection(C: np.ndarray, d: np.ndarray, factor: float, nu_s: int, k
 
 def _rp_permutation(Z: np.ndarray, n1: int | None, factor: float, nu_s: int,
                     projections: list[np.ndarray], n_perm: int,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                    rng: np.random.Generator) -> np.ndarray:
     """Projected T^2 of the data (row 0) and of ``n_perm`` re-randomisations (rows 1..),
     shape (n_perm + 1, n_projections): sign flips of Z = X - mu (one-sample, ``n1`` None) or
     relabellings of the stacked samples Z = [X; Y + mu] (two-sample). Uses the same
@@ -534,13 +535,15 @@ def _hotelling_iv(X: Any, Y: Any, mu: Any, paired: bool, method: str, nan_policy
                          "method='mcd') to compare groups.")
     mu = np.zeros(p) if mu is None else as_vector(mu, "mu", p)
     if paired:  # a one-sample test of the differences
-        dx = Data(values=dx.values - dy.values, index=dx.index, columns=dx.columns)
+        dx = Data(values=dx.values - dy.values,  # type: ignore[union-attr]  # paired: Y given
+                  index=dx.index, columns=dx.columns)
         dy, mx = None, moments(dx.values)
     return dx, dy, mx, my, mu, names, p
 
 
 # --------------------------------------------------------------------------- public
-def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
+def hotelling_t2(X: ArrayLike, Y: ArrayLike | None = None, *, mu: ArrayLike | None = None,
+                 paired: bool = False,
                  method: str = "pooled", projection_dim: int | None = None,
                  n_projections: int = 100, pvalue_method: str = "permutation",
                  n_permutations: int = 999, random_state: Any = None,
@@ -648,9 +651,9 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
         if method == "random_projection":
             return _rp_result(A - m, d, float(n), n - 1, projection_dim, n_projections,
                               random_state, common, estimate=m, n=n, label=label,
-                              perm=(pvalue_method, n_permutations, A - mu, None))
+                              perm=(pvalue_method, n_permutations, A - mu, None))  # type: ignore[arg-type,operator]
         if method == "mcd":
-            return _robust_one_sample(A, mu, random_state, common)
+            return _robust_one_sample(A, mu, random_state, common)  # type: ignore[arg-type]
         if n <= p:
             raise _too_few(f"{'paired data have' if paired else 'X has'} {n} rows", p,
                            "n > p")
@@ -675,7 +678,7 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
         C = np.vstack([A - m1, B - m2])
         return _rp_result(C, d, n1 * n2 / (n1 + n2), n1 + n2 - 2, projection_dim, n_projections,
                           random_state, common, estimate=est, label=method,
-                          perm=(pvalue_method, n_permutations, np.vstack([A, B + mu]), n1),
+                          perm=(pvalue_method, n_permutations, np.vstack([A, B + mu]), n1),  # type: ignore[list-item,operator]
                           **sizes)
     if n1 + n2 - 2 < p:
         raise _too_few(f"X and Y have n1 + n2 - 2 = {n1 + n2 - 2} degrees of freedom", p,

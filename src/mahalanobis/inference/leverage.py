@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._sample import sample_moments
 from .._validation import is_dask
@@ -13,7 +14,7 @@ from ..metric import Metric
 __all__ = ["leverage"]
 
 
-def leverage(X: Any, *, nan_policy: str = "raise") -> Any:
+def leverage(X: ArrayLike, *, nan_policy: str = "raise") -> Any:
     """Hat-matrix diagonal h_ii of the linear model with design [1, X] (intercept added).
 
     Computed from Mahalanobis distances, without forming the n x n hat matrix:

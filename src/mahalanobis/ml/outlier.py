@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from numbers import Real
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -73,6 +74,22 @@ default="chi2"
     Hardin, J. & Rocke, D. M. (2005). The distribution of robust distances. JCGS 14, 928-946.
     Cerioli, A. (2010). Multivariate outlier detection with high-breakdown estimators. JASA
     105, 147-156.
+
+    See Also
+    --------
+    mahalanobis.fit : The scatter estimators behind ``method``.
+    mahalanobis.inference.cutoff : The calibrated cutoffs behind ``cutoff``.
+    MahalanobisOOD : Out-of-distribution scores for classifier features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.ml import MahalanobisOutlierDetector
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6                                   # five outliers
+    >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
+    >>> round(det.threshold_, 4), det.predict(X[3:7])
+    (9.3484, array([-1, -1,  1,  1]))
     """
 
     @renamed_parameters(estimator="method", estimator_options="method_options")
@@ -94,17 +111,49 @@ default="chi2"
         check_fraction(self.alpha, "alpha")
         c = self.cutoff
         if isinstance(c, Real) and not isinstance(c, bool):
-            if not (np.isfinite(c) and c > 0):
+            if not (np.isfinite(c) and c > 0):  # type: ignore[call-overload,operator]
                 raise ValueError(f"cutoff as a number is the D^2 threshold and must be positive "
                                  f"and finite; got {c!r}.")
         elif not isinstance(c, str) or c not in _CUTOFFS:
             raise ValueError(f"cutoff must be one of {', '.join(map(repr, _CUTOFFS))} or a "
                              f"positive number (a D^2 threshold); got {c!r}.")
 
-    def fit(self, X: Any, y: Any = None) -> MahalanobisOutlierDetector:
-        """Fit the location and scatter to X and set the threshold. ``y`` is ignored."""
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> MahalanobisOutlierDetector:
+        """Fit the location and scatter to X and set the threshold. ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Training data (n >= 2).
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        MahalanobisOutlierDetector
+            self, with ``metric_``, ``threshold_`` and ``offset_``.
+
+        Raises
+        ------
+        ValueError
+            When a parameter is out of range (``alpha``, ``cutoff``, ``contamination``,
+            ``method``), or X has fewer than 2 rows or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.predict : Flag new rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> det = MahalanobisOutlierDetector(method="empirical", cutoff="beta").fit(X)
+        >>> det.metric_.method, round(det.threshold_, 3)
+        ('empirical', 9.05)
+        """
         self._check_params()
-        X = validate_data(self, X, ensure_min_samples=2, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, ensure_min_samples=2, dtype=np.float64))
         self.metric_ = fit_metric(X, self.method, self.method_options, self.random_state)
         self.location_ = np.asarray(self.metric_.center)
         self.covariance_ = np.asarray(self.metric_.cov)
@@ -136,26 +185,189 @@ default="chi2"
         self.offset_ = -self.threshold_
         return self
 
-    def distance(self, X: Any, squared: bool = False) -> np.ndarray:
-        """Mahalanobis distances D (or D^2 with ``squared=True``) of the rows of X."""
+    def distance(self, X: ArrayLike, squared: bool = False) -> np.ndarray:
+        """Mahalanobis distances D (or D^2 with ``squared=True``) of the rows of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+        squared : bool, default False
+            Return D^2 instead of D.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Distances to ``location_`` under ``covariance_``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.pvalue : Their chi-squared p-values.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6                                   # five outliers
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
+        >>> det.distance(X[3:7]).round(2)
+        array([9.09, 8.11, 0.88, 1.14])
+        """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
         return np.asarray(self.metric_.distance(X, squared=squared))
 
-    def score_samples(self, X: Any) -> np.ndarray:
-        """-D^2: higher is more normal (scikit-learn's convention)."""
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
+        """-D^2: higher is more normal (scikit-learn's convention).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Minus the squared distances.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.decision_function : Shifted by the threshold.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6                                   # five outliers
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
+        >>> det.score_samples(X[3:7]).round(2)
+        array([-82.69, -65.75,  -0.78,  -1.31])
+        """
         return -self.distance(X, squared=True)
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        """``threshold_ - D^2``: negative for outliers, positive for inliers."""
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """``threshold_ - D^2``: negative for outliers, positive for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            threshold_ - D^2 of each row.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.predict : Its sign as +1/-1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6                                   # five outliers
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
+        >>> det.decision_function(X[3:7]).round(2)
+        array([-73.34, -56.4 ,   8.57,   8.04])
+        """
         return self.score_samples(X) - self.offset_
 
-    def predict(self, X: Any) -> np.ndarray:
-        """+1 for inliers (D^2 <= threshold_), -1 for outliers."""
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """+1 for inliers (D^2 <= threshold_), -1 for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of int of shape (n,)
+            +1 or -1 per row.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.decision_function : The margin behind it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6                                   # five outliers
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
+        >>> det.predict(X[3:7])
+        array([-1, -1,  1,  1])
+        """
+
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
-    def pvalue(self, X: Any) -> np.ndarray:
+    def pvalue(self, X: ArrayLike) -> np.ndarray:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2) of the rows of X (the asymptotic
-        law whatever ``cutoff`` is; small p-values point to outliers)."""
+        law whatever ``cutoff`` is; small p-values point to outliers).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            P(chi2_p >= D^2) per row.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        mahalanobis.inference.pvalue : The same for any D^2 and reference law.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6                                   # five outliers
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
+        >>> det.pvalue(X[3:7]).round(3)
+        array([0.   , 0.   , 0.854, 0.727])
+        """
         from scipy import stats
         return stats.chi2.sf(self.distance(X, squared=True), self.n_features_in_)

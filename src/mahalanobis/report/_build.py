@@ -7,6 +7,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import check_choice, check_fraction, check_int
@@ -131,8 +132,9 @@ def _diagnostics(metric: Any, classical: Any, n: int) -> list[tuple[str, Any]]:
     return rows
 
 
-def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
-                 cutoff_method: str = "chi2", labels: Any = None, id_column: str | None = None,
+def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
+                 cutoff_method: str = "chi2", labels: ArrayLike | None = None,
+                 id_column: str | None = None,
                  columns: Any = None, title: str | None = None, source: str | None = None,
                  random_state: Any = 0, max_pairs: int = 6, pca: int | None = None) -> str:
     """A self-contained HTML report of the outliers of a table.
@@ -156,18 +158,52 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
     cutoff_method : {"chi2", "beta", "f", "hardin_rocke", "cerioli"}
         Reference distribution of the cutoff; "chi2" and "beta" are computed here, the others
         by :func:`mahalanobis.inference.cutoff`.
-    labels, id_column : row labels, or the column of X holding them (default: the index).
-    columns : the analysis columns (default: every numeric column).
-    title, source : heading of the page and the name of the data shown under it.
-    random_state : seed of randomised estimators (MCD), so a report is reproducible.
+    labels : sequence, optional
+        Row labels (default: the index of X).
+    id_column : str, optional
+        The column of X holding the row labels.
+    columns : sequence of str, optional
+        The analysis columns (default: every numeric column).
+    title : str, optional
+        Heading of the page.
+    source : str, optional
+        The name of the data shown under it.
+    random_state : int or Generator, default 0
+        Seed of randomised estimators (MCD), so a report is reproducible.
+    max_pairs : int, default 6
+        Largest p drawn as a pairs grid of tolerance ellipses.
     pca : int, optional
         Add a robust PCA section with this many components: ROBPCA's outlier map (score
         against orthogonal distances) and the rows beyond either cutoff.
 
     Returns
     -------
-    str, the HTML document.
+    str
+        The HTML document.
+
+    Raises
+    ------
+    ValueError
+        When ``id_column``, ``labels`` or ``columns`` do not match X, X has no numeric
+        columns (or a chosen column is not numeric), too few complete rows for its columns,
+        or ``method``, ``alpha`` or ``cutoff_method`` is invalid.
+
+    See Also
+    --------
+    mahalanobis.fit : The estimators behind ``method``.
+    mahalanobis.plot : The figures of the report.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.report import build_report
+    >>> X = np.random.default_rng(0).standard_normal((40, 3))
+    >>> X[:2] += 5                                    # two outliers
+    >>> html = build_report(X, method="empirical", title="Demo")
+    >>> html.startswith("<!DOCTYPE html>"), "<svg" in html, "Demo" in html
+    (True, True, True)
     """
+
     from ..plot import require_matplotlib
 
     require_matplotlib()

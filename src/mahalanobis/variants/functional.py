@@ -47,6 +47,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import as_data, as_vector, check_choice, check_fraction, check_random_state
@@ -57,7 +58,7 @@ __all__ = ["FunctionalMetric", "trapezoid_weights"]
 _METHODS = ("rkhs", "fpca")
 
 
-def trapezoid_weights(grid: Any) -> np.ndarray:
+def trapezoid_weights(grid: ArrayLike) -> np.ndarray:
     """Trapezoid-rule weights w with sum_i w_i f(t_i) ~ int f(t) dt over [t_1, t_T]."""
     t = as_vector(grid, "grid")
     if t.size < 2 or not np.all(np.diff(t) > 0):
@@ -138,7 +139,7 @@ class FunctionalMetric:
     """
 
     def __init__(self, method: str = "rkhs", reg: float | None = None,
-                 n_components: int | float | None = None, grid: Any = None,
+                 n_components: int | float | None = None, grid: ArrayLike | None = None,
                  random_state: Any = None, n_simulations: int = 20_000, *,
                  alpha: float | None = None) -> None:
         if alpha is not None:
@@ -155,7 +156,7 @@ class FunctionalMetric:
         self.n_simulations = n_simulations
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, X: Any, y: Any = None) -> FunctionalMetric:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> FunctionalMetric:
         """Fit the mean curve and the covariance operator's eigenpairs to X, the curves as rows
         (n_curves, n_points).
 
@@ -224,7 +225,7 @@ class FunctionalMetric:
                 self.reg_ = reg * self.total_variance_
             self._coef = self.eigenvalues_ / (self.eigenvalues_ + self.reg_) ** 2
         else:
-            self.reg_ = None
+            self.reg_ = None  # type: ignore[assignment]  # None: no regularisation
             self._coef = 1.0 / self.eigenvalues_
         self.n_samples_, self.n_features_in_ = n, T
         self._null: np.ndarray | None = None
@@ -250,7 +251,7 @@ class FunctionalMetric:
         if not hasattr(self, "mean_"):
             raise ValueError("this FunctionalMetric is not fitted yet; call fit(X) first.")
 
-    def transform(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
+    def transform(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Principal scores <x - mean, e_j> of the curves in the rows of X, shape (n, k).
 
         Parameters
@@ -288,7 +289,7 @@ class FunctionalMetric:
         X = check_rows(X, "X", self.mean_.shape[0], nan_policy)
         return ((X - self.mean_) * self._sqrt_w) @ self._Vt.T
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
+    def distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Distance of each curve (row of X) to the mean curve (D; ``squared=True`` gives D^2).
 
@@ -333,7 +334,7 @@ class FunctionalMetric:
         d2 = (xi * xi) @ self._coef
         return d2 if squared else np.sqrt(d2)
 
-    def pairwise(self, XA: Any, XB: Any = None, *, squared: bool = False,
+    def pairwise(self, XA: ArrayLike, XB: ArrayLike | None = None, *, squared: bool = False,
                  nan_policy: str = "raise") -> np.ndarray:
         """Distances between every curve (row) of ``XA`` and of ``XB`` (or of ``XA``).
 
@@ -402,7 +403,7 @@ class FunctionalMetric:
             self._null = np.sort(sim)
         return self._null
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Upper-tail p-values of the squared distance to the mean under a Gaussian process:
         chi2_k for "fpca"; the simulated weighted chi-squared law for "rkhs".
 
@@ -481,7 +482,7 @@ class FunctionalMetric:
             return float(stats.chi2.isf(alpha, self.n_components_))
         return float(np.quantile(self._null_sample(), 1.0 - alpha))
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise"
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Boolean mask of curves whose squared distance to the mean exceeds the level-alpha
         cutoff.

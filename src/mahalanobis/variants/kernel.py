@@ -55,6 +55,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._validation import as_data, check_fraction, check_random_state
 from ._common import check_rows, conformal_pvalue, split_conformal
@@ -228,7 +229,7 @@ class KernelMetric:
         return out
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, X: Any, y: Any = None) -> KernelMetric:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> KernelMetric:
         """Fit the feature-space mean and regularised covariance to the rows of X (n, p).
 
         Parameters
@@ -271,7 +272,7 @@ class KernelMetric:
         elif self.kernel in ("poly", "polynomial", "sigmoid", "chi2"):
             self.gamma_ = 1.0 / A.shape[1]
         else:
-            self.gamma_ = None
+            self.gamma_ = None  # type: ignore[assignment]  # None: gamma not estimated
         self._fit_core(A, rng)
         self._calib_seed = int(rng.integers(2**63 - 1))
         self._calib: tuple[KernelMetric, np.ndarray] | None = None
@@ -324,7 +325,8 @@ class KernelMetric:
         if not hasattr(self, "_mode"):
             raise ValueError("this KernelMetric is not fitted yet; call fit(X) first.")
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> np.ndarray:
+    def distance(self, X: ArrayLike, *, squared: bool = False,
+                 nan_policy: str = "raise") -> np.ndarray:
         """Kernel Mahalanobis distances of the rows of X (D; ``squared=True`` gives D^2), eq. (2).
 
         Parameters
@@ -401,7 +403,7 @@ class KernelMetric:
                                           self._calib_seed)
         return self._calib
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Split-conformal outlier p-values, (1 + #{calibration scores >= s}) / (1 + n_cal).
 
         The scores s are kernel Mahalanobis distances under a copy of the metric fitted to the
@@ -439,7 +441,7 @@ class KernelMetric:
         sub, scores = self._calibration()
         return conformal_pvalue(scores, sub.distance(X, squared=True, nan_policy=nan_policy))
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise"
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Boolean mask of rows with conformal p-value <= alpha (false-positive rate <= alpha
         for points exchangeable with the fitted ones).

@@ -49,6 +49,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.linalg import lapack
 
 from .. import _array_api, _linalg
@@ -335,7 +336,7 @@ class OnlineMetric:
         self._rank_one(np.sqrt(coef) * delta, -1)
 
     # ----------------------------------------------------------------- public updates
-    def fit(self, X: Any, y: Any = None) -> OnlineMetric:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> OnlineMetric:
         """Forget everything seen so far and start again from the rows of X; returns self.
 
         Parameters
@@ -372,7 +373,7 @@ class OnlineMetric:
         self._reset_state()
         return self.partial_fit(X)
 
-    def partial_fit(self, X: Any) -> OnlineMetric:
+    def partial_fit(self, X: ArrayLike) -> OnlineMetric:
         """Add the rows of X (n, p) to the estimate, in order; returns self.
 
         Batches of an Array API library (PyTorch, JAX, CuPy, ...) are reduced on their device:
@@ -471,7 +472,7 @@ class OnlineMetric:
             self._buf[(self._head + self.n_samples) % self.window] = x
         self._add_one(x.copy())
 
-    def remove(self, X: Any) -> OnlineMetric:
+    def remove(self, X: ArrayLike) -> OnlineMetric:
         """Remove the rows of X, points previously added, from the estimate (exact downdate);
         returns self.
 
@@ -743,7 +744,7 @@ class OnlineMetric:
         """
         return self._factor() / float(np.sqrt(self._divisor()))
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
+    def distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Mahalanobis distances of the rows of X under the current estimate.
 
@@ -794,7 +795,7 @@ class OnlineMetric:
         d2 = np.einsum("ij,ij->j", Z, Z) * self._divisor()
         return d2 if squared else np.sqrt(d2)
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> Any:
         """P-values of the rows of X under the current estimate (:meth:`Metric.pvalue` of
         :meth:`to_metric`).
 
@@ -824,7 +825,7 @@ class OnlineMetric:
         """
         return self.to_metric().pvalue(X, nan_policy=nan_policy)
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
         """Boolean mask of rows flagged at level alpha under the current estimate
         (:meth:`Metric.outliers` of :meth:`to_metric`).
 

@@ -66,6 +66,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
 from .._validation import as_data, check_choice, check_fraction, check_random_state
@@ -172,7 +173,7 @@ class SketchedMetric:
         check_choice(self.kind, "kind", _KINDS)
         check_fraction(self.reg, "reg", low=0.0, high=np.inf, low_open=False)
 
-    def fit(self, X: Any, y: Any = None) -> SketchedMetric:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> SketchedMetric:
         """Fit the mean and regularised covariance of X (n, p) and draw the sketches.
 
         Parameters
@@ -293,7 +294,7 @@ class SketchedMetric:
         self._check_fitted()
         return check_rows(X, "X", self.n_features_in_, nan_policy) - self.center_
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
+    def distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Sketched distances: the median over sketches of ||A_s (x - m)|| (``squared=True``
         gives Dhat^2). Approximates the exact regularised distance, eq. (1).
@@ -338,7 +339,7 @@ class SketchedMetric:
         d2 = np.median(d2, axis=1)
         return d2 if squared else np.sqrt(d2)
 
-    def exact_distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
+    def exact_distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise"
                        ) -> np.ndarray:
         """The exact regularised distance (1) from the thin SVD, O(p min(n, p)) per point:
         D^2 = ||v||^2 / r + sum_j (1 / (lambda_j + r) - 1 / r) <v, v_j>^2.
@@ -386,7 +387,7 @@ class SketchedMetric:
         np.maximum(d2, 0.0, out=d2)
         return d2 if squared else np.sqrt(d2)
 
-    def transform(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
+    def transform(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Sketched whitened coordinates, shape (n, k * n_sketches): Euclidean distances between
         rows approximate the regularised Mahalanobis distances between the points (one sketch
         with k * n_sketches rows; the median is not used here).
@@ -433,7 +434,7 @@ class SketchedMetric:
                                           self._calib_seed)
         return self._calib
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Split-conformal outlier p-values of the sketched distance (see
         :meth:`KernelMetric.pvalue`): valid for points exchangeable with the fitted ones,
         whatever the dimension. The smallest possible p-value is 1 / (1 + n_cal), n_cal =
@@ -470,7 +471,7 @@ class SketchedMetric:
         sub, scores = self._calibration()
         return conformal_pvalue(scores, sub.distance(X, squared=True, nan_policy=nan_policy))
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise"
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Boolean mask of rows with conformal p-value <= alpha.
 
