@@ -17,6 +17,7 @@ from .._scale import mad, qn, scale_tau2, sn
 from .._validation import is_dask
 from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
+from .em import EMResult, em
 from .empirical import empirical
 from .mcd import MCDResult, mcd
 from .mm_estimator import MMResult, mm_estimator
@@ -32,6 +33,7 @@ from .tyler import TylerResult, tyler
 
 __all__ = [
     "ARRAY_API_METHODS",
+    "EMResult",
     "FitResult",
     "MCDResult",
     "MMResult",
@@ -46,6 +48,7 @@ __all__ = [
     "SpatialSignResult",
     "TylerResult",
     "available_methods",
+    "em",
     "empirical",
     "fit",
     "get_estimator",
@@ -78,6 +81,7 @@ ARRAY_API_METHODS = ("empirical", "ledoit_wolf", "oas", "ridge")
 # name -> "module:function"; modules are imported on first use.
 _METHODS: dict[str, str] = {
     "empirical": "mahalanobis.covariance.empirical:empirical",
+    "em": "mahalanobis.covariance.em:em",
     "mcd": "mahalanobis.covariance.mcd:mcd",
     "mrcd": "mahalanobis.covariance.mrcd:mrcd",
     "ledoit_wolf": "mahalanobis.covariance.shrinkage:ledoit_wolf",
