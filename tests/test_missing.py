@@ -1,0 +1,228 @@
+"""Missing data: EM (covariance.em), marginal distances (nan_policy="marginal") and
+Metric.impute, against likelihoods and formulas written out here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+
+import mahalanobis as mh
+
+
+def _data(n=40, p=3, frac=0.2, seed=0):
+    rng = np.random.default_rng(seed)
+    S = np.array([[1.0, 0.6, 0.3, 0.1], [0.6, 2.0, 0.5, 0.2], [0.3, 0.5, 1.5, 0.4],
+                  [0.1, 0.2, 0.4, 1.0]])[:p, :p]
+    X = rng.multivariate_normal(np.arange(p, dtype=float), S, n)
+    X[rng.random(X.shape) < frac] = np.nan
+    X[0] = np.arange(p, dtype=float)  # a complete row at least
+    return X
+
+
+def _loglik(X, m, S):
+    """Observed-data normal log-likelihood, row by row, with explicit sub-matrices."""
+    total = 0.0
+    for x in X:
+        o = ~np.isnan(x)
+        if not o.any():
+            continue
+        total += stats.multivariate_normal(m[o], S[np.ix_(o, o)]).logpdf(x[o])
+    return total
+
+
+def _unpack(theta, p):
+    m = theta[:p]
+    L = np.zeros((p, p))
+    L[np.tril_indices(p)] = theta[p:]
+    L[np.diag_indices(p)] = np.exp(np.diagonal(L))
+    return m, L @ L.T
+
+
+def test_em_is_the_maximum_of_the_observed_likelihood():
+    X = _data()
+    p = X.shape[1]
+    r = mh.covariance.em(X, tol=1e-12)
+    assert r.converged
+    # direct maximisation from the naive start (observed means, identity), scipy BFGS
+    th0 = np.concatenate([np.nanmean(X, axis=0), np.zeros(p * (p + 1) // 2)])
+    res = optimize.minimize(lambda t: -_loglik(X, *_unpack(t, p)), th0, method="BFGS",
+                            options={"gtol": 1e-9, "maxiter": 5000})
+    m, S = _unpack(res.x, p)
+    assert np.allclose(r.center, m, atol=1e-6)
+    assert np.allclose(r.cov, S, atol=1e-6)
+    assert r.loglik == pytest.approx(_loglik(X, r.center, np.asarray(r.cov)), rel=1e-12)
+    assert r.loglik >= -res.fun - 1e-9
+
+
+def test_em_with_nothing_missing_is_the_sample_estimate():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 4)) @ rng.normal(size=(4, 4)) + 3.0
+    r = mh.fit(X, method="em")
+    assert r.converged and r.n_iter == 2 and r.n_patterns == 1
+    assert np.allclose(r.center, X.mean(axis=0), rtol=1e-12, atol=0)
+    assert np.allclose(r.cov, np.cov(X.T, bias=True), rtol=1e-12, atol=1e-14)
+    assert r.missing_fraction == 0.0 and r.n_complete == 50
+
+
+def test_em_diagnostics_and_summary():
+    X = _data(n=60, p=4, frac=0.15, seed=3)
+    r = mh.fit(X, method="em")
+    assert np.all(np.diff(r.loglik_trace) >= -1e-9)  # EM never decreases the likelihood
+    assert r.loglik == r.loglik_trace[-1]
+    miss = np.isnan(X)
+    assert np.array_equal(r.n_observed, 4 - miss.sum(axis=1))
+    assert np.array_equal(r.missing_per_column, miss.sum(axis=0))
+    assert r.n_complete == int((~miss.any(axis=1)).sum())
+    assert r.missing_fraction == pytest.approx(miss.mean())
+    assert r.n_patterns == len({tuple(row) for row in miss})
+    assert "n_observed" in r.to_frame().columns
+    assert "EMResult(method='em'" in repr(r)
+
+
+def test_em_ridge_and_omit():
+    X = _data(n=60, p=4, frac=0.15, seed=3)
+    r = mh.covariance.em(X, reg=0.1)
+    assert r.reg == 0.1 and r.reg_ > 0
+    keep = ~np.isnan(X).any(axis=1)
+    with pytest.warns(UserWarning, match="dropped"):
+        mh.Metric(np.zeros(4), np.eye(4)).distance(X, nan_policy="omit")
+    o = mh.covariance.em(X, nan_policy="omit")
+    assert np.allclose(o.cov, np.cov(X[keep].T, bias=True), rtol=1e-12)
+
+
+def test_em_errors_name_the_problem():
+    X = _data(n=30, p=3, frac=0.0)
+    Y = X.copy()
+    Y[:, 1] = np.nan
+    with pytest.raises(ValueError, match="column 1 is never observed"):
+        mh.fit(Y, method="em")
+    Y = X.copy()
+    Y[:15, 0] = np.nan
+    Y[15:, 2] = np.nan
+    with pytest.raises(ValueError, match="columns 0 and 2 are never observed together"):
+        mh.fit(Y, method="em")
+    Y = X.copy()
+    Y[3, 1] = np.inf
+    with pytest.raises(ValueError, match="infinite value at row 3, column 1"):
+        mh.fit(Y, method="em")
+    with pytest.raises(ValueError, match="nan_policy"):
+        mh.fit(X, method="em", nan_policy="raise")
+    with pytest.raises(ValueError, match="max_iter"):
+        mh.fit(X, method="em", max_iter=0)
+
+
+def test_em_dataframe_names_columns():
+    pd = pytest.importorskip("pandas")
+    X = _data(n=30, p=3, frac=0.0)
+    X[:, 1] = np.nan
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    with pytest.raises(ValueError, match="column 'b' is never observed"):
+        mh.fit(df, method="em")
+
+
+def _direct_marginal(X, m, S):
+    out = np.full(X.shape[0], np.nan)
+    for i, x in enumerate(X):
+        o = ~np.isnan(x)
+        if o.any():
+            d = x[o] - m[o]
+            out[i] = d @ np.linalg.solve(S[np.ix_(o, o)], d)
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:X.*no observed coordinate")
+def test_marginal_distances_match_submatrix_formula():
+    X = _data(n=200, p=4, frac=0.3, seed=5)
+    rng = np.random.default_rng(2)
+    A = rng.normal(size=(4, 4))
+    m = mh.Metric(rng.normal(size=4), A @ A.T + np.eye(4))
+    d2, k = m.distance(X, squared=True, nan_policy="marginal", return_counts=True)
+    ref = _direct_marginal(X, m.center, np.asarray(m.cov))
+    ok = ~np.isnan(ref)
+    assert np.allclose(d2[ok], ref[ok], rtol=1e-10, atol=1e-12)
+    assert np.array_equal(k, (~np.isnan(X)).sum(axis=1))
+    comp = k == 4
+    assert np.array_equal(d2[comp], m.distance(X[comp], squared=True))  # same kernel
+    assert np.allclose(m.distance(X, nan_policy="marginal")[ok], np.sqrt(ref[ok]))
+    pv = m.pvalue(X, nan_policy="marginal")
+    assert np.allclose(pv[ok], stats.chi2.sf(ref[ok], k[ok]))
+    flags = m.outliers(X, 0.1, nan_policy="marginal")
+    assert np.array_equal(flags[ok], ref[ok] > stats.chi2.isf(0.1, k[ok]))
+
+
+def test_marginal_from_precision_metric_and_empty_rows():
+    m = mh.Metric.from_precision([0.0, 1.0, 2.0], np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.2],
+                                                          [0.0, 0.2, 1.5]]))
+    X = np.array([[1.0, np.nan, 2.0], [np.nan] * 3, [0.5, 1.0, np.nan]])
+    with pytest.warns(UserWarning, match="no observed coordinate"):
+        d2, k = m.distance(X, squared=True, nan_policy="marginal", return_counts=True)
+    ref = _direct_marginal(X, m.center, np.asarray(m.cov))
+    assert np.allclose(d2[[0, 2]], ref[[0, 2]], rtol=1e-12)
+    assert np.isnan(d2[1]) and list(k) == [2, 0, 2]
+    with pytest.warns(UserWarning):
+        assert not m.outliers(X, nan_policy="marginal")[1]
+
+
+def test_return_counts_other_policies_and_frames():
+    pd = pytest.importorskip("pandas")
+    m = mh.Metric([0.0, 0.0], np.eye(2))
+    X = np.array([[1.0, 2.0], [np.nan, 1.0], [3.0, 0.0]])
+    with pytest.warns(UserWarning):
+        d, k = m.distance(X, nan_policy="omit", return_counts=True)
+    assert list(k) == [2, 2] and d.shape == (2,)
+    df = pd.DataFrame(X, index=["a", "b", "c"], columns=["u", "v"])
+    d, k = m.distance(df, nan_policy="marginal", return_counts=True)
+    assert list(d.index) == ["a", "b", "c"] and k.name == "n_observed"
+    assert d["b"] == pytest.approx(1.0) and k["b"] == 1
+
+
+def test_impute_is_the_conditional_mean():
+    rng = np.random.default_rng(4)
+    A = rng.normal(size=(4, 4))
+    S = A @ A.T + np.eye(4)
+    mu = rng.normal(size=4)
+    m = mh.Metric(mu, S)
+    X = _data(n=50, p=4, frac=0.3, seed=6)
+    X_hat, C = m.impute(X, return_cov=True)
+    for i, x in enumerate(X):
+        o, u = ~np.isnan(x), np.isnan(x)
+        if not u.any():
+            assert np.array_equal(X_hat[i], x) and not C[i].any()
+            continue
+        if not o.any():
+            assert np.allclose(X_hat[i], mu)
+            continue
+        B = S[np.ix_(u, o)] @ np.linalg.inv(S[np.ix_(o, o)])
+        assert np.allclose(X_hat[i, u], mu[u] + B @ (x[o] - mu[o]), rtol=1e-10)
+        assert np.array_equal(X_hat[i, o], x[o])
+        cc = S[np.ix_(u, u)] - B @ S[np.ix_(o, u)]
+        assert np.allclose(C[i][np.ix_(u, u)], cc, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("frac", [0.1, 0.3])
+def test_marginal_rule_calibrated_with_known_parameters(frac):
+    # MCAR on clean normal data: every row, whatever its pattern, is flagged w.p. alpha
+    rng = np.random.default_rng(10)
+    p, n, alpha = 5, 4000, 0.05
+    A = rng.normal(size=(p, p))
+    S = A @ A.T + np.eye(p)
+    X = rng.multivariate_normal(np.zeros(p), S, n)
+    X[rng.random(X.shape) < frac] = np.nan
+    keep = (~np.isnan(X)).any(axis=1)
+    X = X[keep]
+    rate = mh.Metric(np.zeros(p), S).outliers(X, alpha, nan_policy="marginal").mean()
+    se = np.sqrt(alpha * (1 - alpha) / X.shape[0])
+    assert abs(rate - alpha) < 3 * se
+
+
+def test_marginal_rule_with_em_parameters_is_close():
+    rng = np.random.default_rng(11)
+    p, n, alpha = 4, 300, 0.05
+    rates = []
+    for _ in range(5):
+        X = rng.multivariate_normal(np.zeros(p), np.eye(p) + 0.5, n)
+        X[rng.random(X.shape) < 0.2] = np.nan
+        X = X[(~np.isnan(X)).any(axis=1)]
+        rates.append(mh.fit(X, method="em").outliers(X, alpha, nan_policy="marginal").mean())
+    assert abs(np.mean(rates) - alpha) < 0.015
