@@ -226,3 +226,49 @@ def test_marginal_rule_with_em_parameters_is_close():
         X = X[(~np.isnan(X)).any(axis=1)]
         rates.append(mh.fit(X, method="em").outliers(X, alpha, nan_policy="marginal").mean())
     assert abs(np.mean(rates) - alpha) < 0.015
+
+
+# --------------------------------------------------------------------------- MCD with NaN
+def test_mcd_em_without_missing_cells_is_the_mcd():
+    rng = np.random.default_rng(0)
+    X = rng.multivariate_normal(np.zeros(4), np.eye(4) + 0.5, 200)
+    X[:15] += 5
+    r0 = mh.fit(X, method="mcd", random_state=1)
+    r1 = mh.fit(X, method="mcd", nan_policy="em", random_state=1)
+    assert type(r1).__name__ == "MCDMissingResult" and r1.algorithm == "FastMCD+EM"
+    assert np.array_equal(r0.support, r1.support) and np.array_equal(r0.weights, r1.weights)
+    for f in ("center", "cov", "raw_center", "raw_cov"):
+        assert np.allclose(getattr(r0, f), getattr(r1, f), rtol=1e-12, atol=1e-14)
+    assert r1.log_det_raw == pytest.approx(r0.log_det_raw, rel=1e-12)
+    assert r1.missing_fraction == 0 and np.all(r1.n_observed == 4)
+
+
+def test_mcd_em_flags_planted_rows_incomplete_ones_included():
+    rng = np.random.default_rng(3)
+    n, p = 300, 5
+    X = rng.multivariate_normal(np.zeros(p), np.eye(p) * 0.5 + 0.5, n)
+    out = np.zeros(n, dtype=bool)
+    out[:30] = True
+    X[out] += np.array([4.0, -4.0, 4.0, -4.0, 4.0])  # off the correlation structure
+    Xm = X.copy()
+    Xm[rng.random(X.shape) < 0.1] = np.nan
+    Xm[0, :2] = np.nan  # an outlier with missing cells
+    full = mh.fit(X, method="mcd", random_state=0).outliers(X)
+    r = mh.fit(Xm, method="mcd", nan_policy="em", random_state=0)
+    flags = r.outliers(Xm, nan_policy="marginal")
+    assert flags[out].mean() >= full[out].mean() - 0.05
+    assert flags[0]
+    incomplete = np.isnan(Xm).any(axis=1)
+    assert flags[out & incomplete].all()
+    assert flags[~out].mean() < 0.05
+    assert r.n_complete == int((~incomplete).sum()) and r.raw_distances.shape == (n,)
+    assert "missing_fraction" in repr(r)
+
+
+def test_mcd_em_errors():
+    X = _data(n=40, p=3, frac=0.0)
+    X[:, 2] = np.nan
+    with pytest.raises(ValueError, match="column 2 is never observed"):
+        mh.fit(X, method="mcd", nan_policy="em")
+    with pytest.raises(ValueError, match="'raise', 'omit' or 'em'"):
+        mh.fit(X, method="mcd", nan_policy="propagate")
