@@ -17,6 +17,7 @@ from .._scale import mad, qn, scale_tau2, sn
 from .._validation import is_dask
 from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
+from ._mcd_missing import MCDMissingResult
 from .em import EMResult, em
 from .empirical import empirical
 from .mcd import MCDResult, mcd
@@ -35,6 +36,7 @@ __all__ = [
     "ARRAY_API_METHODS",
     "EMResult",
     "FitResult",
+    "MCDMissingResult",
     "MCDResult",
     "MMResult",
     "MRCDResult",
