@@ -272,3 +272,52 @@ def test_mcd_em_errors():
         mh.fit(X, method="mcd", nan_policy="em")
     with pytest.raises(ValueError, match="'raise', 'omit' or 'em'"):
         mh.fit(X, method="mcd", nan_policy="propagate")
+
+
+# --------------------------------------------------------------------------- everywhere
+@pytest.mark.parametrize("policy, method", [("marginal", "mcd"), ("em", "mcd"),
+                                            ("em", "empirical")])
+def test_detector_keeps_incomplete_rows(policy, method):
+    pytest.importorskip("sklearn")
+    from mahalanobis.ml import MahalanobisOutlierDetector
+    rng = np.random.default_rng(7)
+    X = rng.multivariate_normal(np.zeros(3), np.eye(3) + 0.5, 200)
+    X[:10] += np.array([5.0, -5.0, 5.0])
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[0, 0] = np.nan
+    det = MahalanobisOutlierDetector(method=method, nan_policy=policy, random_state=0).fit(X)
+    pred = det.predict(X)
+    assert pred.shape == (200,) and (pred[:10] == -1).all()
+    assert (pred[10:] == -1).mean() < 0.08
+    k = det.n_observed(X)
+    d2 = det.distance(X, squared=True)
+    ref = det.metric_.distance(X, squared=True, nan_policy="marginal")
+    assert np.allclose(d2, ref) and k[0] <= 2
+    # rows judged on all p coordinates score exactly as usual
+    full = ~np.isnan(X).any(axis=1)
+    assert np.allclose(-det.score_samples(X)[full], d2[full])
+    with pytest.raises(ValueError, match="NaN"):
+        MahalanobisOutlierDetector().fit(X)
+
+
+def test_detector_em_rejects_other_methods():
+    pytest.importorskip("sklearn")
+    from mahalanobis.ml import MahalanobisOutlierDetector
+    X = _data(n=50, p=3, frac=0.1)
+    with pytest.raises(ValueError, match="nan_policy='marginal'"):
+        MahalanobisOutlierDetector(method="ledoit_wolf", nan_policy="em").fit(X)
+    with pytest.raises(ValueError, match="nan_policy must be one of"):
+        MahalanobisOutlierDetector(nan_policy="omit").fit(X)
+
+
+def test_report_missing_cells_shown():
+    pytest.importorskip("matplotlib")
+    pd = pytest.importorskip("pandas")
+    from mahalanobis.report import build_report
+    X = _data(n=60, p=3, frac=0.1, seed=8)
+    X[1] = [9.0, np.nan, -9.0]
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    html = build_report(df, method="empirical", missing="em", alpha=0.05)
+    assert "observed" in html and "missing</td>" in html and "judged on its observed" in html
+    with pytest.raises(ValueError, match="missing must be one of"):
+        build_report(df, missing="drop")
