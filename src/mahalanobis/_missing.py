@@ -30,22 +30,22 @@ import numpy as np
 
 from . import _linalg
 
-__all__ = ["MissingRows", "MissingSummary", "check_pairs_observed", "conditional",
+__all__ = ["MissingRows", "MissingSummary", "check_no_inf", "check_pairs_observed", "conditional",
            "marginal_sq", "missing_rows", "observed_loglik", "precision_of", "summary"]
 
-#: rows per block when gathering per-row k x k matrices (bounds the temporaries)
+#: rows per block of :func:`marginal_sq` (bounds its temporaries: a few n_block x p arrays)
 _BLOCK = 1 << 16
 _LOG_2PI = float(np.log(2 * np.pi))
 
 
 @dataclass(frozen=True)
 class _Group:
-    """The incomplete rows with k missing cells: their positions, the missing columns of each
-    (sorted, shape (n_k, k)), and the index of each row's pattern among ``patterns`` (the
-    distinct (k,)-vectors of missing columns, shape (u_k, k))."""
+    """The incomplete rows with k missing cells: their positions among ``MissingRows.part``
+    (``loc``), the missing columns of each (sorted, shape (n_k, k)), and the index of each
+    row's pattern among ``patterns`` (the distinct (k,)-vectors of missing columns)."""
 
     k: int
-    rows: np.ndarray
+    loc: np.ndarray
     cols: np.ndarray
     patterns: np.ndarray
     which: np.ndarray
@@ -56,46 +56,69 @@ class MissingRows:
     """Where the NaN cells of an n x p array are, grouped for the kernel.
 
     ``n_observed`` is each row's number of observed coordinates; ``complete`` the mask of rows
-    with none missing; ``groups`` the incomplete rows with 1 <= k < p missing cells, by k;
-    ``empty`` the positions of rows with nothing observed.
+    with none missing; ``part`` the positions of the rows with 1 <= k < p missing cells and
+    ``groups`` those rows by k; ``empty`` the positions of rows with nothing observed.
     """
 
     n: int
     p: int
     n_observed: np.ndarray
     complete: np.ndarray
+    part: np.ndarray
     groups: tuple[_Group, ...]
     empty: np.ndarray
     n_patterns: int
 
-    @property
-    def any_missing(self) -> bool:
-        return not bool(self.complete.all())
+
+def _pattern_keys(miss: np.ndarray) -> np.ndarray:
+    """One integer (or, for p > 64, one byte string) per row identifying its pattern."""
+    packed = np.packbits(miss, axis=1, bitorder="little")
+    width = packed.shape[1]
+    if width <= 8:
+        buf = np.zeros((packed.shape[0], 8), dtype=np.uint8)
+        buf[:, :width] = packed
+        return buf.view(np.uint64).reshape(-1)
+    packed = np.ascontiguousarray(packed)
+    return packed.view(np.dtype((np.void, width))).reshape(-1)
+
+
+def check_no_inf(A: np.ndarray, name: str = "X") -> None:
+    """A ValueError naming the first infinite cell (infinite is not missing)."""
+    if np.isinf(A).any():
+        r, c = np.argwhere(np.isinf(A))[0]
+        raise ValueError(f"{name} has an infinite value at row {r}, column {c}; infinite cells "
+                         "are not missing values. Replace them by NaN (missing) or by a number.")
 
 
 def missing_rows(A: np.ndarray, name: str = "X") -> MissingRows:
     """Group the rows of ``A`` by their missing cells (NaN); infinite values are an error."""
     miss = np.isnan(A)
-    if np.isinf(A).any():
-        r, c = np.argwhere(np.isinf(A))[0]
-        raise ValueError(f"{name} has an infinite value at row {r}, column {c}; infinite cells "
-                         "are not missing values. Replace them by NaN (missing) or by a number.")
     n, p = A.shape
-    k_row = miss.sum(axis=1)
-    groups = []
-    n_patterns = int((k_row == 0).any())
-    for k in np.unique(k_row):
-        k = int(k)
-        if k == 0 or k == p:
-            continue
-        rows = np.flatnonzero(k_row == k)
-        cols = np.nonzero(miss[rows])[1].reshape(rows.size, k)
-        patterns, which = np.unique(cols, axis=0, return_inverse=True)
-        groups.append(_Group(k, rows, cols, patterns, which.reshape(-1)))
-        n_patterns += patterns.shape[0]
+    k_row = np.count_nonzero(miss, axis=1)
+    check_no_inf(A, name)
+    complete = k_row == 0
+    part = np.flatnonzero(~complete & (k_row < p))
     empty = np.flatnonzero(k_row == p)
-    n_patterns += int(empty.size > 0)
-    return MissingRows(n=n, p=p, n_observed=p - k_row, complete=k_row == 0,
+    groups = []
+    n_patterns = int(complete.any()) + int(empty.size > 0)
+    if part.size:
+        mp = miss[part]
+        _, first, inv = np.unique(_pattern_keys(mp), return_index=True, return_inverse=True)
+        inv = inv.reshape(-1)
+        n_patterns += first.size
+        kp = k_row[part]
+        k_pat = kp[first]
+        order = np.argsort(kp.astype(np.int16), kind="stable")
+        bounds = np.flatnonzero(np.diff(kp[order])) + 1
+        for loc in np.split(order, bounds):
+            k = int(kp[loc[0]])
+            pats = np.flatnonzero(k_pat == k)  # the group's patterns, as global ids
+            local = np.empty(first.size, dtype=np.intp)
+            local[pats] = np.arange(pats.size)
+            patterns = np.nonzero(mp[first[pats]])[1].reshape(pats.size, k)
+            which = local[inv[loc]]
+            groups.append(_Group(k, loc, patterns[which], patterns, which))
+    return MissingRows(n=n, p=p, n_observed=p - k_row, complete=complete, part=part,
                        groups=tuple(groups), empty=empty, n_patterns=n_patterns)
 
 
@@ -140,24 +163,12 @@ class MissingSummary:
 def summary(rows: MissingRows) -> MissingSummary:
     per_col = np.zeros(rows.p, dtype=np.intp)
     for g in rows.groups:
-        np.add.at(per_col, g.cols.reshape(-1), 1)
+        per_col += np.bincount(g.cols.reshape(-1), minlength=rows.p)
     per_col += rows.empty.size
     total = int(rows.n * rows.p - rows.n_observed.sum())
     return MissingSummary(missing_fraction=total / max(rows.n * rows.p, 1),
                           n_complete=int(rows.complete.sum()), n_patterns=rows.n_patterns,
                           missing_per_column=per_col)
-
-
-def _pattern_inverses(P: np.ndarray, g: _Group) -> tuple[np.ndarray, np.ndarray]:
-    """C = (P_mm)^-1 for every pattern of the group, and log det C."""
-    idx = g.patterns
-    Pmm = P[idx[:, :, None], idx[:, None, :]]
-    Lc = np.linalg.cholesky(Pmm)  # P is positive definite, so is every principal block
-    eye = np.broadcast_to(np.eye(g.k), Pmm.shape)
-    Linv = np.linalg.solve(Lc, eye)
-    C = np.einsum("uji,ujk->uik", Linv, Linv)  # (L L^T)^-1 = L^-T L^-1
-    logdet = -2.0 * np.log(np.diagonal(Lc, axis1=1, axis2=2)).sum(axis=1)
-    return C, logdet
 
 
 def precision_of(W: np.ndarray) -> np.ndarray:
@@ -166,38 +177,73 @@ def precision_of(W: np.ndarray) -> np.ndarray:
     return (P + P.T) / 2
 
 
-def _zeroed(A: np.ndarray, center: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    V = A[rows] - center
-    V[np.isnan(V)] = 0.0
-    return V
+def _pattern_inverses(P: np.ndarray, g: _Group) -> tuple[np.ndarray, np.ndarray]:
+    """C = (P_mm)^-1 for every pattern of the group, and log det C."""
+    idx = g.patterns
+    Pmm = P[idx[:, :, None], idx[:, None, :]]
+    Lc = np.linalg.cholesky(Pmm)  # P is positive definite, so is every principal block
+    if g.k == 1:
+        return 1.0 / Pmm, -2.0 * np.log(Lc[:, 0, 0])
+    eye = np.broadcast_to(np.eye(g.k), Pmm.shape)
+    Linv = np.linalg.solve(Lc, eye)
+    C = np.einsum("uji,ujk->uik", Linv, Linv)  # (L L^T)^-1 = L^-T L^-1
+    logdet = -2.0 * np.log(np.diagonal(Lc, axis1=1, axis2=2)).sum(axis=1)
+    return C, logdet
 
 
-def marginal_sq(A: np.ndarray, rows: MissingRows, center: np.ndarray, W: np.ndarray,
+def _times(C: np.ndarray, which: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """C[which[i]] @ z[i] for every row i."""
+    if C.shape[1] == 1:
+        return C[which, 0, :] * z
+    return np.einsum("nij,nj->ni", C[which], z)
+
+
+def _centred(A: np.ndarray, rows: MissingRows, center: np.ndarray, P: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The incomplete rows centred with their missing cells set to 0 (V), and Z = V P."""
+    V = np.take(A, rows.part, axis=0)
+    V -= center
+    for g in rows.groups:
+        V[g.loc[:, None], g.cols] = 0.0
+    return V, V @ P
+
+
+def marginal_sq(A: np.ndarray, rows: MissingRows | None, center: np.ndarray, W: np.ndarray,
                 lower: bool, sq_complete: Any) -> np.ndarray:
     """D^2 of each row on its observed coordinates (NaN for rows with none observed).
 
     ``W`` is the metric's triangular whitening matrix (W^T W = S^-1); ``sq_complete(B)`` gives
     the squared distances of complete rows (the metric's own fused kernel, so complete rows
-    get exactly the numbers of ``nan_policy="raise"``)."""
-    d2 = np.empty(rows.n)
+    get exactly the numbers of ``nan_policy="raise"``). ``rows=None`` groups the rows here,
+    block by block (bounded memory)."""
+    P = precision_of(W)
+    with _linalg.single_threaded_blas():  # small products: threads only contend
+        if rows is not None:
+            return _marginal(A, rows, center, P, sq_complete)
+        out = np.empty(A.shape[0])
+        for s in range(0, A.shape[0], _BLOCK):
+            B = A[s:s + _BLOCK]
+            out[s:s + _BLOCK] = _marginal(B, missing_rows(B), center, P, sq_complete)
+        return out
+
+
+def _marginal(A: np.ndarray, rows: MissingRows, center: np.ndarray, P: np.ndarray,
+              sq_complete: Any) -> np.ndarray:
     if rows.complete.all():
         return sq_complete(A)
+    d2 = np.empty(rows.n)
     if rows.complete.any():
         d2[rows.complete] = sq_complete(A[rows.complete])
     d2[rows.empty] = np.nan
-    if not rows.groups:
+    if not rows.part.size:
         return d2
-    P = precision_of(W)
-    zero = np.zeros_like(center)
+    V, Z = _centred(A, rows, center, P)
+    q = np.einsum("ij,ij->i", V, Z)
     for g in rows.groups:
         C, _ = _pattern_inverses(P, g)
-        for s in range(0, g.rows.size, _BLOCK):
-            r = g.rows[s:s + _BLOCK]
-            V = _zeroed(A, center, r)
-            q = _linalg.sq_distances(V, zero, W, lower)[0]
-            z = np.take_along_axis(V @ P, g.cols[s:s + _BLOCK], axis=1)
-            corr = np.einsum("ni,nij,nj->n", z, C[g.which[s:s + _BLOCK]], z)
-            d2[r] = np.maximum(q - corr, 0.0)
+        z = Z[g.loc[:, None], g.cols]
+        q[g.loc] -= np.einsum("ni,ni->n", z, _times(C, g.which, z))
+    d2[rows.part] = np.maximum(q, 0.0)
     return d2
 
 
@@ -219,33 +265,31 @@ def conditional(A: np.ndarray, rows: MissingRows, center: np.ndarray, P: np.ndar
     if L is not None:
         W = _linalg.inverse_triangular(L, lower=True)
         log_det = _linalg.log_det_from_cholesky(L)
-        zero = np.zeros_like(center)
         ll = np.zeros(rows.n)
         comp = rows.complete
         if comp.any():
             d2 = _linalg.sq_distances(A if comp.all() else A[comp], center, W, True)[0]
             ll[comp] = -0.5 * (p * _LOG_2PI + log_det + d2)
-    for g in rows.groups:
-        C, logdet_C = _pattern_inverses(P, g)
-        for s in range(0, g.rows.size, _BLOCK):
-            r = g.rows[s:s + _BLOCK]
-            cols = g.cols[s:s + _BLOCK]
-            which = g.which[s:s + _BLOCK]
-            V = _zeroed(A, center, r)
-            z = np.take_along_axis(V @ P, cols, axis=1)
-            Ci = C[which]
-            Cz = np.einsum("nij,nj->ni", Ci, z)
-            X_hat[r[:, None], cols] = center[cols] - Cz
+    if rows.part.size:
+        V, Z = _centred(A, rows, center, P)
+        q = np.einsum("ij,ij->i", V, Z) if ll is not None else None
+        for g in rows.groups:
+            C, logdet_C = _pattern_inverses(P, g)
+            r = rows.part[g.loc]
+            z = Z[g.loc[:, None], g.cols]
+            Cz = _times(C, g.which, z)
+            X_hat[r[:, None], g.cols] = center[g.cols] - Cz
             if cov_rows is not None:
-                cov_rows[r[:, None, None], cols[:, :, None], cols[:, None, :]] = Ci
-            if ll is not None:
-                q = _linalg.sq_distances(V, zero, W, True)[0]
-                d2 = np.maximum(q - np.einsum("ni,ni->n", z, Cz), 0.0)
-                ll[r] = -0.5 * ((p - g.k) * _LOG_2PI + log_det - logdet_C[which] + d2)
-        if cov_sum is not None:
-            counts = np.bincount(g.which, minlength=g.patterns.shape[0]).astype(float)
-            idx = g.patterns
-            np.add.at(cov_sum, (idx[:, :, None], idx[:, None, :]), C * counts[:, None, None])
+                cov_rows[r[:, None, None], g.cols[:, :, None], g.cols[:, None, :]] = C[g.which]
+            if q is not None and ll is not None:
+                d2 = np.maximum(q[g.loc] - np.einsum("ni,ni->n", z, Cz), 0.0)
+                ll[r] = -0.5 * ((p - g.k) * _LOG_2PI + log_det - logdet_C[g.which] + d2)
+            if cov_sum is not None:
+                counts = np.bincount(g.which, minlength=g.patterns.shape[0]).astype(float)
+                idx = g.patterns
+                flat = (idx[:, :, None] * p + idx[:, None, :]).reshape(-1)
+                cov_sum += np.bincount(flat, weights=(C * counts[:, None, None]).reshape(-1),
+                                       minlength=p * p).reshape(p, p)
     if rows.empty.size:
         S = np.linalg.inv(P)
         S = (S + S.T) / 2

@@ -569,11 +569,12 @@ class Metric:
             raise TypeError(f"nan_policy='marginal' is not available for dask input; compute "
                             f"{name} (or a partition of it) to NumPy first.")
         data = self._check_X(X, "propagate", name, check_finite=False)
-        rows = _missing.missing_rows(data.values, name)
-        d2 = _missing.marginal_sq(data.values, rows, self._center, self._W, self._W_lower,
-                                  self._sq)
-        _warn_empty(rows.empty, data, name)
-        return d2, rows.n_observed, data
+        A = data.values
+        _missing.check_no_inf(A, name)
+        counts = A.shape[1] - np.count_nonzero(np.isnan(A), axis=1)
+        d2 = _missing.marginal_sq(A, None, self._center, self._W, self._W_lower, self._sq)
+        _warn_empty(np.flatnonzero(counts == 0), data, name)
+        return d2, counts, data
 
     def impute(self, X: Any, *, return_cov: bool = False) -> Any:
         """Conditional-mean imputation: each missing (NaN) cell replaced by its expectation

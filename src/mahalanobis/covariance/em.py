@@ -214,7 +214,8 @@ def em(X: Any, *, reg: float = 0.0, max_iter: int = 1000, tol: float = 1e-8,
     _missing.check_pairs_observed(A, data.columns)
     bar = progress_bar(progress, desc="EM", unit="iter")
     try:
-        out = em_fit(A, rows, reg=reg, max_iter=max_iter, tol=tol, bar=bar)
+        with _linalg.single_threaded_blas():  # n x p by p x p products: threads only contend
+            out = em_fit(A, rows, reg=reg, max_iter=max_iter, tol=tol, bar=bar)
     finally:
         bar.close()
     summ = _missing.summary(rows)
