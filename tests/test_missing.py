@@ -321,3 +321,16 @@ def test_report_missing_cells_shown():
     assert "observed" in html and "missing</td>" in html and "judged on its observed" in html
     with pytest.raises(ValueError, match="missing must be one of"):
         build_report(df, missing="drop")
+
+
+def test_readme_missing_data_example():
+    import doctest
+    import re
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Missing data", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    test = doctest.DocTestParser().get_doctest(code, {}, "README", "README.md", 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.failures == 0 and runner.tries > 5

@@ -49,6 +49,8 @@ class _Group:
     cols: np.ndarray
     patterns: np.ndarray
     which: np.ndarray
+    #: loc * p + cols: the missing cells as flat positions in the array of incomplete rows
+    flat: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,9 @@ def missing_rows(A: np.ndarray, name: str = "X") -> MissingRows:
             local[pats] = np.arange(pats.size)
             patterns = np.nonzero(mp[first[pats]])[1].reshape(pats.size, k)
             which = local[inv[loc]]
-            groups.append(_Group(k, loc, patterns[which], patterns, which))
+            cols = patterns[which]
+            groups.append(_Group(k, loc, cols, patterns, which,
+                                 (loc[:, None] * p + cols).reshape(-1)))
     return MissingRows(n=n, p=p, n_observed=p - k_row, complete=complete, part=part,
                        groups=tuple(groups), empty=empty, n_patterns=n_patterns)
 
@@ -201,10 +205,14 @@ def _times(C: np.ndarray, which: np.ndarray, z: np.ndarray) -> np.ndarray:
 def _centred(A: np.ndarray, rows: MissingRows, center: np.ndarray, P: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray]:
     """The incomplete rows centred with their missing cells set to 0 (V), and Z = V P."""
-    V = np.take(A, rows.part, axis=0)
-    V -= center
+    if rows.part.size == rows.n:  # every row incomplete (the EM's own sub-array)
+        V = np.subtract(A, center)
+    else:
+        V = np.take(A, rows.part, axis=0)
+        V -= center
+    flat = V.reshape(-1)
     for g in rows.groups:
-        V[g.loc[:, None], g.cols] = 0.0
+        flat[g.flat] = 0.0
     return V, V @ P
 
 
@@ -241,7 +249,7 @@ def _marginal(A: np.ndarray, rows: MissingRows, center: np.ndarray, P: np.ndarra
     q = np.einsum("ij,ij->i", V, Z)
     for g in rows.groups:
         C, _ = _pattern_inverses(P, g)
-        z = Z[g.loc[:, None], g.cols]
+        z = Z.reshape(-1)[g.flat].reshape(-1, g.k)
         q[g.loc] -= np.einsum("ni,ni->n", z, _times(C, g.which, z))
     d2[rows.part] = np.maximum(q, 0.0)
     return d2
@@ -256,7 +264,7 @@ def conditional(A: np.ndarray, rows: MissingRows, center: np.ndarray, P: np.ndar
     the conditional covariance of each row) and, given the Cholesky factor ``L`` of S = P^-1,
     ``loglik`` (the per-row observed-data log-likelihood, computed in the same pass). Rows with
     nothing observed get the centre and the full covariance P^-1 (and log-likelihood 0)."""
-    X_hat = np.array(A, dtype=float)
+    X_hat = np.array(A, dtype=float, order="C")
     p = rows.p
     out: dict[str, Any] = {}
     cov_sum = np.zeros((p, p)) if want_cov_sum else None
@@ -271,14 +279,16 @@ def conditional(A: np.ndarray, rows: MissingRows, center: np.ndarray, P: np.ndar
             d2 = _linalg.sq_distances(A if comp.all() else A[comp], center, W, True)[0]
             ll[comp] = -0.5 * (p * _LOG_2PI + log_det + d2)
     if rows.part.size:
+        all_part = rows.part.size == rows.n
         V, Z = _centred(A, rows, center, P)
         q = np.einsum("ij,ij->i", V, Z) if ll is not None else None
         for g in rows.groups:
             C, logdet_C = _pattern_inverses(P, g)
             r = rows.part[g.loc]
-            z = Z[g.loc[:, None], g.cols]
+            z = Z.reshape(-1)[g.flat].reshape(-1, g.k)
             Cz = _times(C, g.which, z)
-            X_hat[r[:, None], g.cols] = center[g.cols] - Cz
+            cells = g.flat if all_part else (r[:, None] * p + g.cols).reshape(-1)
+            X_hat.reshape(-1)[cells] = (center[g.cols] - Cz).reshape(-1)
             if cov_rows is not None:
                 cov_rows[r[:, None, None], g.cols[:, :, None], g.cols[:, None, :]] = C[g.which]
             if q is not None and ll is not None:

@@ -15,6 +15,8 @@ from ._base import FitResult
 
 __all__ = ["EMResult", "em"]
 
+_LOG_2PI = float(np.log(2 * np.pi))
+
 
 class EMResult(FitResult):
     """A fitted EM estimate: a :class:`~mahalanobis.Metric` (``center``, ``cov``: the
@@ -80,11 +82,24 @@ def em_fit(A: np.ndarray, rows: _missing.MissingRows, *, reg: float = 0.0,
 
     E-step: each row's missing cells by their conditional mean, and the conditional
     covariances summed (:func:`mahalanobis._missing.conditional`); M-step: mean and covariance
-    (divisor n) of the completed rows plus that sum, then the ridge. Returns center, cov, L,
-    n_iter, converged, loglik, trace and reg_."""
+    (divisor n) of the completed rows plus that sum, then the ridge. The complete rows' mean
+    and centred scatter are computed once and merged with the completed rows' at each
+    iteration (Chan et al.'s pairwise update, exact). Returns center, cov, L, n_iter,
+    converged, loglik, trace and reg_."""
     n, p = A.shape
     center, S = _start(A) if start is None else (np.asarray(start[0], float),
                                                   np.asarray(start[1], float))
+    comp = rows.complete
+    n_c = int(comp.sum())
+    Ac = A if n_c == n else A[comp]
+    if n_c:
+        mean_c = Ac.mean(axis=0)
+        Vc = Ac - mean_c
+        M2_c = Vc.T @ Vc
+        del Vc
+    Ap = A[~comp] if n_c else A
+    rows_p = _missing.missing_rows(Ap) if n_c < n else None
+    n_p = n - n_c
     trace: list[float] = []
     converged = False
     ridge = 0.0
@@ -92,13 +107,29 @@ def em_fit(A: np.ndarray, rows: _missing.MissingRows, *, reg: float = 0.0,
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
         L = _factor(S, reg)
         W = _linalg.inverse_triangular(L, lower=True)
-        E = _missing.conditional(A, rows, center, _missing.precision_of(W), want_cov_sum=True,
-                                 L=L)
-        trace.append(float(E["loglik"].sum()))
-        Xh = E["X_hat"]
-        new_center = Xh.mean(axis=0)
-        V = Xh - new_center
-        new_S = (V.T @ V + E["cov_sum"]) / n
+        ll = 0.0
+        if n_c:
+            d2 = _linalg.sq_distances(Ac, center, W, True)[0]
+            ll += -0.5 * (n_c * (p * _LOG_2PI + _linalg.log_det_from_cholesky(L))
+                          + float(d2.sum()))
+        if rows_p is not None:
+            E = _missing.conditional(Ap, rows_p, center, _missing.precision_of(W),
+                                     want_cov_sum=True, L=L)
+            ll += float(E["loglik"].sum())
+            Xh = E["X_hat"]
+            mean_p = Xh.mean(axis=0)
+            V = Xh - mean_p
+            M2_p = V.T @ V + E["cov_sum"]
+            if n_c:
+                delta = mean_p - mean_c
+                new_center = mean_c + delta * (n_p / n)
+                M2 = M2_c + M2_p + np.outer(delta, delta) * (n_c * n_p / n)
+            else:
+                new_center, M2 = mean_p, M2_p
+        else:
+            new_center, M2 = mean_c, M2_c
+        trace.append(ll)
+        new_S = M2 / n
         new_S = (new_S + new_S.T) / 2
         if reg > 0:
             ridge = reg * float(np.trace(new_S)) / p
