@@ -36,6 +36,8 @@ __all__ = ["MissingRows", "MissingSummary", "check_no_inf", "check_pairs_observe
 #: rows per block of :func:`marginal_sq` (bounds its temporaries: a few n_block x p arrays)
 _BLOCK = 1 << 16
 _LOG_2PI = float(np.log(2 * np.pi))
+#: up to this many missing cells the per-pattern factors are computed by vector operations
+_SMALL_K = 12
 
 
 @dataclass(frozen=True)
@@ -185,14 +187,41 @@ def _pattern_inverses(P: np.ndarray, g: _Group) -> tuple[np.ndarray, np.ndarray]
     """C = (P_mm)^-1 for every pattern of the group, and log det C."""
     idx = g.patterns
     Pmm = P[idx[:, :, None], idx[:, None, :]]
-    Lc = np.linalg.cholesky(Pmm)  # P is positive definite, so is every principal block
     if g.k == 1:
-        return 1.0 / Pmm, -2.0 * np.log(Lc[:, 0, 0])
-    eye = np.broadcast_to(np.eye(g.k), Pmm.shape)
-    Linv = np.linalg.solve(Lc, eye)
+        return 1.0 / Pmm, -np.log(Pmm[:, 0, 0])
+    if g.k > _SMALL_K:
+        Lc = np.linalg.cholesky(Pmm)  # P is positive definite, so is every principal block
+        Linv = np.linalg.solve(Lc, np.broadcast_to(np.eye(g.k), Pmm.shape))
+    else:
+        Lc, Linv = _small_cholesky_inverse(Pmm)
     C = np.einsum("uji,ujk->uik", Linv, Linv)  # (L L^T)^-1 = L^-T L^-1
     logdet = -2.0 * np.log(np.diagonal(Lc, axis1=1, axis2=2)).sum(axis=1)
     return C, logdet
+
+
+def _small_cholesky_inverse(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cholesky factors L and their inverses for a stack of small SPD matrices (u, k, k),
+    column by column with vector operations over the stack: O(k) NumPy calls instead of one
+    LAPACK call per matrix (thousands of patterns with 3-6 missing cells cost microseconds
+    each that way)."""
+    k = M.shape[1]
+    L = np.zeros_like(M)
+    for j in range(k):
+        Lj = L[:, j, :j]
+        d2 = M[:, j, j] - np.einsum("ui,ui->u", Lj, Lj)
+        if not (d2 > 0).all():
+            raise np.linalg.LinAlgError("a block of the precision is not positive definite")
+        d = np.sqrt(d2)
+        L[:, j, j] = d
+        if j + 1 < k:
+            L[:, j + 1:, j] = (M[:, j + 1:, j]
+                               - np.einsum("uik,uk->ui", L[:, j + 1:, :j], Lj)) / d[:, None]
+    Linv = np.zeros_like(M)
+    for i in range(k):
+        row = -np.einsum("uj,ujk->uk", L[:, i, :i], Linv[:, :i, :])
+        row[:, i] += 1.0
+        Linv[:, i, :] = row / L[:, i, i][:, None]
+    return L, Linv
 
 
 def _times(C: np.ndarray, which: np.ndarray, z: np.ndarray) -> np.ndarray:
