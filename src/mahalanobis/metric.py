@@ -413,8 +413,8 @@ class Metric:
         with a correlation-form condition number below 1e5 (NumPy input above that gets one
         step of extended-precision refinement, Array API input does not).
         """
-        if nan_policy == "marginal" and self._xp is None and not _array_api.is_foreign(X):
-            d2, counts, data = self._marginal_sq(X)
+        if nan_policy == "marginal" and not _array_api.is_foreign(X):
+            d2, counts, data = _numpy_metric(self)._marginal_sq(X)
             d = d2 if squared else np.sqrt(d2)
             return _with_counts(_wrap(_np_dtype(d, dtype), data, "d2" if squared else
                                       "distance"), counts, data, return_counts)
@@ -520,8 +520,8 @@ class Metric:
         library give p-values in that library, computed on their device.
         ``nan_policy="marginal"`` judges each row on its observed coordinates, with the
         chi-squared law on their number; ``return_counts`` as in :meth:`distance`."""
-        if nan_policy == "marginal" and self._xp is None and not _array_api.is_foreign(X):
-            d2, counts, data = self._marginal_sq(X)
+        if nan_policy == "marginal" and not _array_api.is_foreign(X):
+            d2, counts, data = _numpy_metric(self)._marginal_sq(X)
             pv = np.full(d2.shape, np.nan)
             ok = counts > 0
             pv[ok] = stats.chi2.sf(d2[ok], counts[ok])
@@ -545,8 +545,8 @@ class Metric:
         k observed coordinates with chi2_{k, 1-alpha} (a row with nothing observed is not
         flagged); ``return_counts`` as in :meth:`distance`."""
         alpha = check_fraction(alpha, "alpha")
-        if nan_policy == "marginal" and self._xp is None and not _array_api.is_foreign(X):
-            d2, counts, data = self._marginal_sq(X)
+        if nan_policy == "marginal" and not _array_api.is_foreign(X):
+            d2, counts, data = _numpy_metric(self)._marginal_sq(X)
             flags = np.zeros(d2.shape, dtype=bool)
             ok = counts > 0
             flags[ok] = d2[ok] > stats.chi2.isf(alpha, counts[ok])
@@ -656,6 +656,12 @@ class Metric:
             parts.append(f"n_samples={self.n_samples}")
         parts.append(f"log_det={self._log_det:.6g}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _numpy_metric(m: Metric) -> Metric:
+    """The metric itself, or its NumPy copy when it was built from another library's arrays
+    (for NumPy input)."""
+    return m if m._xp is None else _host(m)
 
 
 def _warn_empty(empty: np.ndarray, data: Data, name: str) -> None:

@@ -54,7 +54,8 @@ then be a glob of CSV files or a Parquet file or folder; -o is required and may 
 
 _MISSING = ("em", "marginal", "omit")
 #: methods that fit with missing cells (--missing em)
-_EM_METHODS = {"empirical": ("em", {}), "em": ("em", {}), "mcd": ("mcd", {"nan_policy": "em"})}
+_EM_METHODS: dict[str, tuple[str, dict[str, Any]]] = {
+    "empirical": ("em", {}), "em": ("em", {}), "mcd": ("mcd", {"nan_policy": "em"})}
 
 
 def add_parser(sub: Any) -> None:

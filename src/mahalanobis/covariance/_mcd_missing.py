@@ -54,9 +54,9 @@ class MCDMissingResult(MCDResult):
         As in :class:`~mahalanobis.covariance.EMResult`.
     """
 
-    _fields = (*MCDResult._fields, "n_observed", "missing_fraction", "n_complete",
-               "n_patterns", "missing_per_column")
-    _repr_fields = (*MCDResult._repr_fields, "missing_fraction")
+    _fields = (*MCDResult._fields, "n_observed",  # type: ignore[assignment]
+               "missing_fraction", "n_complete", "n_patterns", "missing_per_column")
+    _repr_fields = (*MCDResult._repr_fields, "missing_fraction")  # type: ignore[assignment]
     n_observed: np.ndarray
     missing_fraction: float
     n_complete: int
