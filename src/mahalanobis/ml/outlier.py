@@ -58,7 +58,7 @@ default="chi2"
         for "mcd"). A row judged on k < p coordinates is scored by its p-equivalent D^2, the
         chi2_p quantile of its chi2_k p-value, so one ``threshold_`` serves every row
         (:meth:`distance` returns the D on the observed coordinates, :meth:`n_observed` the
-        counts).
+        counts); a row with nothing observed scores 0 and is never flagged.
 
     Attributes
     ----------
@@ -134,6 +134,7 @@ default="chi2"
         part = k < p
         d2 = np.array(d2, dtype=float)
         d2[part] = stats.chi2.isf(stats.chi2.sf(d2[part], k[part]), p)
+        d2[k == 0] = 0.0  # nothing observed: nothing to judge, never flagged (as Metric)
         return d2
 
     def _check_params(self) -> None:
