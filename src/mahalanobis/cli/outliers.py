@@ -211,13 +211,17 @@ def run_dask(args: argparse.Namespace) -> int:
     if args.method not in ("empirical", "mcd"):
         raise CLIError(f"--method {args.method} is not available with --dask; use empirical "
                        "or mcd.")
+    if args.missing in ("em", "marginal"):
+        raise CLIError(f"--missing {args.missing} is not available with --dask; use --missing "
+                       "omit (or --nan-policy omit/raise).")
+    nan_policy = args.nan_policy or ("omit" if args.missing == "omit" else "raise")
     try:
         from .._dask._io import outliers_dask
     except ImportError as exc:
         raise CLIError(str(exc)) from None
     summary = outliers_dask(args.file, scheduler=args.dask, columns=args.columns,
                             id_column=args.id_column, method=args.method, alpha=args.alpha,
-                            output=args.output, nan_policy=args.nan_policy or "raise",
+                            output=args.output, nan_policy=nan_policy,
                             random_state=args.random_state)
     if not args.quiet:
         print(format_summary(summary, args.file))
