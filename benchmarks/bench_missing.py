@@ -127,7 +127,7 @@ def main(argv=None):
         lines.append("")
 
     # ------------------------------------------------------------------ calibration
-    reps = 20 if quick else 200
+    reps = 20 if quick else 100
     lines += [f"### Calibration of the marginal rule: clean normal data, MCAR cells, alpha = "
               f"0.05, {reps} seeded replications per row", "",
               "Share of clean rows flagged (each row judged on its observed coordinates, chi2 "
