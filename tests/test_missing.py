@@ -334,3 +334,23 @@ def test_readme_missing_data_example():
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0 and runner.tries > 5
+
+
+def test_em_equivariant_under_scaling_and_shift():
+    X = _data(n=80, p=3, frac=0.2, seed=12)
+    a, b = np.array([2.0, -0.5, 10.0]), np.array([1.0, 100.0, -3.0])
+    r = mh.fit(X, method="em", tol=1e-12)
+    rt = mh.fit(X * a + b, method="em", tol=1e-12)
+    assert np.allclose(rt.center, r.center * a + b, rtol=1e-9)
+    assert np.allclose(rt.cov, np.asarray(r.cov) * np.outer(a, a), rtol=1e-8, atol=1e-10)
+    assert rt.loglik == pytest.approx(r.loglik - float(np.isfinite(X).sum(axis=0)
+                                                       @ np.log(np.abs(a))), rel=1e-9)
+
+
+def test_em_keeps_feature_names():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(_data(n=40, p=3, frac=0.1), columns=["u", "v", "w"])
+    r = mh.fit(df, method="em")
+    assert r.feature_names == ("u", "v", "w")
+    d = r.distance(df, nan_policy="marginal")
+    assert list(d.index) == list(df.index)
