@@ -354,3 +354,20 @@ def test_em_keeps_feature_names():
     assert r.feature_names == ("u", "v", "w")
     d = r.distance(df, nan_policy="marginal")
     assert list(d.index) == list(df.index)
+
+
+def test_cli_report_missing_option(tmp_path):
+    pytest.importorskip("matplotlib")
+    pd = pytest.importorskip("pandas")
+    from mahalanobis.cli import main
+    X = _data(n=60, p=3, frac=0.1, seed=9)
+    path, out = tmp_path / "na.csv", tmp_path / "r.html"
+    pd.DataFrame(X, columns=["a", "b", "c"]).to_csv(path, index=False)
+    incomplete = int(np.isnan(X).any(axis=1).sum())
+    for policy in ("em", "marginal"):
+        assert main(["report", str(path), "--method", "empirical", "--missing", policy,
+                     "-o", str(out), "-q"]) == 0
+        assert f"{incomplete} row(s) have missing cells" in out.read_text()
+    assert main(["report", str(path), "--method", "empirical", "--missing", "omit",
+                 "-o", str(out), "-q"]) == 0
+    assert "with missing values were left out" in out.read_text()
