@@ -620,12 +620,13 @@ class Metric:
         array([[0.  , 0.  ],
                [0.  , 0.36]])
         """
-        if self._xp is not None or _array_api.is_foreign(X) or is_dask(X):
+        if _array_api.is_foreign(X) or is_dask(X):
             raise TypeError("Metric.impute takes NumPy arrays or DataFrames; convert the input "
                             "(e.g. np.asarray(X)) first.")
-        data = self._check_X(X, "propagate", "X", check_finite=False)
+        m = _numpy_metric(self)
+        data = m._check_X(X, "propagate", "X", check_finite=False)
         rows = _missing.missing_rows(data.values, "X")
-        E = _missing.conditional(data.values, rows, self._center, np.asarray(self.precision),
+        E = _missing.conditional(data.values, rows, m._center, np.asarray(m.precision),
                                  want_cov_rows=return_cov)
         out = E["X_hat"]
         if data.index is not None:
