@@ -371,3 +371,16 @@ def test_cli_report_missing_option(tmp_path):
     assert main(["report", str(path), "--method", "empirical", "--missing", "omit",
                  "-o", str(out), "-q"]) == 0
     assert "with missing values were left out" in out.read_text()
+
+
+def test_mcd_em_column_missing_in_most_rows_does_not_collapse():
+    # a column observed in 40 % of the rows: the subset must cover its share of them, else
+    # a few clustered values make its variance (and the determinant) collapse
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    X[:60, 2] = np.nan
+    for seed in range(3):
+        r = mh.fit(X, method="mcd", nan_policy="em", random_state=seed)
+        assert np.isfinite(X[r.support, 2]).sum() >= int(r.h * 0.4)
+        assert r.n_outliers <= 15
+        assert 0.4 < float(np.asarray(r.cov)[2, 2]) < 2.5

@@ -3,8 +3,9 @@
 Approach: the EM-within-C-step algorithm of Cheng & Victoria-Feser (2002) and Copt &
 Victoria-Feser (2004): the C-steps of FastMCD run on the observed-data likelihood.
 
-1. Start: FastMCD (or DetMCD) on a copy of X whose missing cells hold the column medians gives
-   an h-subset (the imputed copy is used for nothing else).
+1. Start: FastMCD (or DetMCD) on a copy of X whose missing cells hold values drawn at random
+   from their column's observed cells (seeded by ``random_state``) gives an h-subset (the
+   imputed copy is used for nothing else).
 2. C-step with missing cells: the centre and scatter of the h-subset are its EM
    (maximum-likelihood) estimates; every row is then judged on its observed coordinates (the
    marginal D^2 of :mod:`mahalanobis._missing`), and the h rows with the largest
@@ -30,7 +31,7 @@ import numpy as np
 from scipy import stats
 
 from .. import _linalg, _missing
-from .._validation import as_data
+from .._validation import as_data, check_random_state
 from ..errors import SingularCovarianceError
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
 from .em import em_fit
@@ -77,13 +78,48 @@ def _marginal(A: np.ndarray, mr: _missing.MissingRows, center: np.ndarray,
                                 lambda B: _linalg.sq_distances(B, center, W, True)[0])
 
 
-def _ranked(d2: np.ndarray, k: np.ndarray, h: int) -> np.ndarray:
+def _ranked(d2: np.ndarray, k: np.ndarray, h: int, obs: np.ndarray) -> np.ndarray:
     """The h rows with the largest chi2_{k_i} p-values of their marginal D^2 (sorted); rows
-    with nothing observed come last."""
+    with nothing observed come last.
+
+    Guard: each column must be observed in at least its share of the subset (h n_j / n rows,
+    n_j the rows observing it), so that the subset covers the fraction h / n of every
+    column's observed values, as the MCD does for complete data. Without it a column missing
+    in many rows can be estimated from a few tightly clustered rows of the subset, its
+    variance collapses and the determinant with it (a spurious optimum).
+    The best-ranked rows observing a short column replace the worst-ranked rows of the subset
+    that do not observe it; with cells missing at random in moderate numbers the top h rows
+    already satisfy it."""
     logp = np.full(d2.shape, -np.inf)
     ok = k > 0
     logp[ok] = stats.chi2.logsf(d2[ok], k[ok])
-    return np.sort(np.argsort(-logp, kind="stable")[:h])
+    order = np.argsort(-logp, kind="stable")
+    inside = np.zeros(d2.shape[0], dtype=bool)
+    inside[order[:h]] = True
+    need = np.floor(h * obs.mean(axis=0)).astype(int)
+    for j in np.flatnonzero(obs[inside].sum(axis=0) < need):
+        short = int(need[j] - obs[inside, j].sum())
+        if short <= 0:
+            continue
+        add = [i for i in order if not inside[i] and obs[i, j]][:short]
+        drop = [i for i in order[::-1] if inside[i] and not obs[i, j]][:len(add)]
+        inside[add[:len(drop)]] = True
+        inside[drop] = False
+    return np.flatnonzero(inside)
+
+
+def _hot_deck(A: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A copy of A whose missing cells hold values drawn at random from the observed cells of
+    their column (the start only: it keeps each column's distribution, so a column missing in
+    many rows does not pile h rows onto one value as median imputation would)."""
+    miss = np.isnan(A)
+    if not miss.any():
+        return A
+    filled = A.copy()
+    for j in np.flatnonzero(miss.any(axis=0)):
+        obs = A[~miss[:, j], j]
+        filled[miss[:, j], j] = rng.choice(obs, size=int(miss[:, j].sum()))
+    return filled
 
 
 def mcd_missing(X: Any, *, support_fraction: float, n_starts: int, deterministic: bool,
@@ -100,16 +136,18 @@ def mcd_missing(X: Any, *, support_fraction: float, n_starts: int, deterministic
             f"X has {n} rows for {p} features: the MCD needs n_samples > n_features + 1.",
             rank=min(n - 1, p))
     h = h_alpha_n(support_fraction, n, p)
-    filled = np.where(np.isnan(A), np.nanmedian(A, axis=0), A)
+    rng = check_random_state(0 if deterministic and random_state is None else random_state)
+    filled = _hot_deck(A, rng)
     start = mcd(filled, support_fraction=support_fraction, n_starts=n_starts,
                 deterministic=deterministic, reweight=False, correction=correction,
-                random_state=random_state, progress=progress)
+                random_state=rng, progress=progress)
     subset = np.flatnonzero(np.asarray(start.support))
     fit = _em_subset(A, subset)
     k = mr.n_observed
+    obs = ~np.isnan(A)
     n_csteps = 0
     for n_csteps in range(1, MAX_CSTEPS + 1):  # noqa: B007 - reported
-        new = _ranked(_marginal(A, mr, fit["center"], fit["cov"]), k, h)
+        new = _ranked(_marginal(A, mr, fit["center"], fit["cov"]), k, h, obs)
         if np.array_equal(new, subset):
             break
         subset = new
