@@ -44,8 +44,9 @@ def distance(X: ArrayLike, center: ArrayLike, cov: ArrayLike | None = None, *,
         The scatter or its inverse, exactly one of them, by keyword.
     squared : bool
         False returns D, True returns D^2.
-    nan_policy : {"raise", "omit", "propagate"}
-        Rows with NaN: an error (default), dropped (with a warning naming them), or NaN.
+    nan_policy : {"raise", "omit", "propagate", "marginal"}
+        ``"marginal"``: each row's distance on its observed coordinates
+        (see :meth:`Metric.distance`).
     dtype : {None, "float32", "float64"}
         Dtype of the computation and result; None keeps float32 Array API input in float32
         (see :meth:`Metric.distance` for the accuracy) and computes everything else in float64.

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 from scipy import stats
 
-from . import _array_api, _linalg
+from . import _array_api, _linalg, _missing
 from ._deprecation import keyword_only, renamed_parameters
 from ._validation import (
     Data,
@@ -680,7 +680,7 @@ class Metric:
 
     @keyword_only(2, "squared")
     def distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise",
-                 dtype: DTypeLike | None = None) -> Any:
+                 dtype: DTypeLike | None = None, return_counts: bool = False) -> Any:
         """Mahalanobis distances of the rows of X to the centre.
 
         Parameters
@@ -689,8 +689,17 @@ class Metric:
             The points: NumPy, pandas, dask, or an Array API array (scored on its device).
         squared : bool
             False returns D, True returns D^2.
-        nan_policy : {"raise", "omit", "propagate"}
-            Rows with NaN: an error (default), dropped (with a warning naming them), or NaN.
+        nan_policy : {"raise", "omit", "propagate", "marginal"}
+            Rows with NaN: an error (default), dropped (with a warning naming them), NaN, or
+            ``"marginal"``: each row's D on its observed coordinates alone (the distance in
+            the marginal law of those coordinates: sub-vector of the centre, sub-matrix of the
+            scatter, factored once per missingness pattern). A row with nothing observed gets
+            NaN (with a warning naming it).
+        return_counts : bool
+            Also return the number of coordinates each row was judged on: the result is then
+            a pair ``(values, n_observed)`` (``n_observed`` an int array, or a Series for
+            DataFrame input). Use it with ``nan_policy="marginal"``, where the count varies.
+
         dtype : {None, "float32", "float64"}
             Floating dtype of the computation and result. None: float64 for NumPy input, the
             input's own for Array API input (float32 stays float32).
@@ -732,13 +741,20 @@ class Metric:
         >>> m.distance([[4.0, -2.0]], squared=True)
         array([20.])
         """
+        if nan_policy == "marginal" and not _array_api.is_foreign(X):
+            d2, counts, data = _numpy_metric(self)._marginal_sq(X)
+            d = d2 if squared else np.sqrt(d2)
+            return _with_counts(_wrap(_np_dtype(d, dtype), data, "d2" if squared else
+                                      "distance"), counts, data, return_counts)
         if self._xp is not None or _array_api.is_foreign(X):
-            return _xp_distance(self, X, squared, nan_policy, dtype)
+            return _counted(_xp_distance(self, X, squared, nan_policy, dtype), self,
+                            return_counts)
         if is_dask(X):
             from ._dask._score import metric_distance
             return metric_distance(self, X, squared=squared, nan_policy=nan_policy)
         d, data = self._sq_checked(X, nan_policy, take_sqrt=not squared)
-        return _wrap(_np_dtype(d, dtype), data, "d2" if squared else "distance")
+        return _with_counts(_wrap(_np_dtype(d, dtype), data, "d2" if squared else "distance"),
+                            None, data, return_counts, self.n_features)
 
     def pairwise(self, XA: ArrayLike, XB: ArrayLike | None = None, *, squared: bool = False,
                  nan_policy: str = "raise", dtype: DTypeLike | None = None) -> Any:
@@ -894,7 +910,7 @@ class Metric:
         return pd.DataFrame(Z, index=data.index, columns=names)
 
     def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise",
-               dtype: DTypeLike | None = None) -> Any:
+               dtype: DTypeLike | None = None, return_counts: bool = False) -> Any:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2): the chance that a point drawn from
         N(m, S) lies at least this far out, with m and S taken as known. Arrays of another
         library give p-values in that library, computed on their device.
@@ -903,10 +919,15 @@ class Metric:
         ----------
         X : array-like or DataFrame of shape (n, p)
             The points.
-        nan_policy : {"raise", "omit", "propagate"}, default "raise"
-            Rows with NaN: an error, dropped (with a warning naming them), or NaN.
+        nan_policy : {"raise", "omit", "propagate", "marginal"}, default "raise"
+            Rows with NaN: an error, dropped (with a warning naming them), NaN, or
+            ``"marginal"``: each row judged on its observed coordinates, with the chi-squared
+            law on their number.
         dtype : {None, "float32", "float64"}
             Floating dtype of the result.
+        return_counts : bool, default False
+            Also return the number of coordinates each row was judged on (see
+            :meth:`distance`).
 
         Returns
         -------
@@ -930,6 +951,15 @@ class Metric:
         >>> m.pvalue([[2.0, 1.0], [0.0, 0.0]]).round(4)   # exp(-D^2 / 2) for p = 2
         array([0.6065, 1.    ])
         """
+        if nan_policy == "marginal" and not _array_api.is_foreign(X):
+            d2, counts, data = _numpy_metric(self)._marginal_sq(X)
+            pv = np.full(d2.shape, np.nan)
+            ok = counts > 0
+            pv[ok] = stats.chi2.sf(d2[ok], counts[ok])
+            return _with_counts(_wrap(_np_dtype(pv, dtype), data, "pvalue"), counts, data,
+                                return_counts)
+        if return_counts:
+            return _counted(self.pvalue(X, nan_policy=nan_policy, dtype=dtype), self, True)
         if self._xp is not None or _array_api.is_foreign(X):
             return _xp_pvalue(self, X, nan_policy, dtype)
         if is_dask(X):
@@ -939,7 +969,7 @@ class Metric:
         return _wrap(_np_dtype(stats.chi2.sf(d2, self.n_features), dtype), data, "pvalue")
 
     def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise",
-                 dtype: DTypeLike | None = None) -> Any:
+                 dtype: DTypeLike | None = None, return_counts: bool = False) -> Any:
         """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}.
         Arrays of another library give a boolean array of that library (the cutoff is the one
         number computed on the host).
@@ -950,10 +980,15 @@ class Metric:
             The points.
         alpha : float, default 0.025
             Test level: the share of points from N(m, S) that are flagged.
-        nan_policy : {"raise", "omit", "propagate"}, default "raise"
-            Rows with NaN: an error, dropped (with a warning naming them), or never flagged.
+        nan_policy : {"raise", "omit", "propagate", "marginal"}, default "raise"
+            Rows with NaN: an error, dropped (with a warning naming them), never flagged, or
+            ``"marginal"``: each row's D^2 on its k observed coordinates compared with
+            chi2_{k, 1-alpha} (a row with nothing observed is not flagged).
         dtype : {None, "float32", "float64"}
             Floating dtype of the computation.
+        return_counts : bool, default False
+            Also return the number of coordinates each row was judged on (see
+            :meth:`distance`).
 
         Returns
         -------
@@ -978,6 +1013,15 @@ class Metric:
         array([False, False,  True])
         """
         alpha = check_fraction(alpha, "alpha")
+        if nan_policy == "marginal" and not _array_api.is_foreign(X):
+            d2, counts, data = _numpy_metric(self)._marginal_sq(X)
+            flags = np.zeros(d2.shape, dtype=bool)
+            ok = counts > 0
+            flags[ok] = d2[ok] > stats.chi2.isf(alpha, counts[ok])
+            return _with_counts(_wrap(flags, data, "outlier"), counts, data, return_counts)
+        if return_counts:
+            return _counted(self.outliers(X, alpha, nan_policy=nan_policy, dtype=dtype), self,
+                            True)
         if self._xp is not None or _array_api.is_foreign(X):
             return _xp_outliers(self, X, alpha, nan_policy, dtype)
         if is_dask(X):
@@ -986,6 +1030,77 @@ class Metric:
         d2, data = self._sq_checked(X, nan_policy)
         cut = stats.chi2.isf(alpha, self.n_features)
         return _wrap(d2 > cut, data, "outlier")
+
+    def _marginal_sq(self, X: Any, name: str = "X") -> tuple[np.ndarray, np.ndarray, Data]:
+        """D^2 of each row on its observed coordinates, the counts, and the checked data."""
+        if is_dask(X):
+            raise TypeError(f"nan_policy='marginal' is not available for dask input; compute "
+                            f"{name} (or a partition of it) to NumPy first.")
+        data = self._check_X(X, "propagate", name, check_finite=False)
+        A = data.values
+        _missing.check_no_inf(A, name)
+        counts = A.shape[1] - np.count_nonzero(np.isnan(A), axis=1)
+        d2 = _missing.marginal_sq(A, None, self._center, self._W, self._W_lower, self._sq)
+        _warn_empty(np.flatnonzero(counts == 0), data, name)
+        return d2, counts, data
+
+    def impute(self, X: Any, *, return_cov: bool = False) -> Any:
+        """Conditional-mean imputation: each missing (NaN) cell replaced by its expectation
+        given the row's observed cells under N(center, cov) (the E-step of EM).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            NaN marks a missing cell; infinite values are an error.
+        return_cov : bool
+            Also return the conditional covariance of each row's imputed cells, an array of
+            shape (n, p, p) that is zero outside the row's missing block (n p^2 numbers: for
+            large n, impute in chunks).
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n, p), or a DataFrame like X
+            X with its NaN cells filled; observed cells unchanged. A row with nothing observed
+            gets the centre.
+        cov : ndarray of shape (n, p, p)
+            Only with ``return_cov=True``.
+
+        Raises
+        ------
+        ValueError
+            For infinite values or a wrong number of columns.
+
+        See Also
+        --------
+        mahalanobis.covariance.em : maximum-likelihood centre and scatter with missing cells.
+        distance : ``nan_policy="marginal"`` for distances on the observed coordinates.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[1.0, 0.8], [0.8, 1.0]])
+        >>> m.impute(np.array([[1.0, np.nan], [np.nan, -2.0]]))
+        array([[ 1. ,  0.8],
+               [-1.6, -2. ]])
+        >>> X_hat, C = m.impute(np.array([[1.0, np.nan]]), return_cov=True)
+        >>> np.round(C[0], 2)
+        array([[0.  , 0.  ],
+               [0.  , 0.36]])
+        """
+        if _array_api.is_foreign(X) or is_dask(X):
+            raise TypeError("Metric.impute takes NumPy arrays or DataFrames; convert the input "
+                            "(e.g. np.asarray(X)) first.")
+        m = _numpy_metric(self)
+        data = m._check_X(X, "propagate", "X", check_finite=False)
+        rows = _missing.missing_rows(data.values, "X")
+        E = _missing.conditional(data.values, rows, m._center, np.asarray(m.precision),
+                                 want_cov_rows=return_cov)
+        out = E["X_hat"]
+        if data.index is not None:
+            import pandas as pd
+            out = pd.DataFrame(out, index=data.index, columns=data.columns)
+        return (out, E["cov_rows"]) if return_cov else out
 
     def ellipsoid(self, level: float = 0.95, kind: str = "chi2", *,
                   n: int | None = None) -> Any:
@@ -1044,6 +1159,45 @@ class Metric:
             parts.append(f"n_samples={self.n_samples}")
         parts.append(f"log_det={self._log_det:.6g}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _numpy_metric(m: Metric) -> Metric:
+    """The metric itself, or its NumPy copy when it was built from another library's arrays
+    (for NumPy input)."""
+    return m if m._xp is None else _host(m)
+
+
+def _warn_empty(empty: np.ndarray, data: Data, name: str) -> None:
+    if empty.size:
+        labels = (list(data.index[empty[:5]]) if data.index is not None
+                  else empty[:5].tolist())
+        more = f" and {empty.size - 5} more" if empty.size > 5 else ""
+        warnings.warn(f"{name}: {empty.size} row(s) have no observed coordinate (rows {labels}"
+                      f"{more}); their distance and p-value are NaN and they are not flagged.",
+                      UserWarning, stacklevel=4)
+
+
+def _with_counts(values: Any, counts: np.ndarray | None, data: Data, return_counts: bool,
+                 p: int = 0) -> Any:
+    """``values``, or ``(values, n_observed)`` when ``return_counts``."""
+    if not return_counts:
+        return values
+    if counts is None:
+        counts = np.full(len(values), p, dtype=np.intp)
+    return values, _wrap(np.asarray(counts, dtype=np.intp), data, "n_observed")
+
+
+def _counted(values: Any, m: Metric, return_counts: bool) -> Any:
+    """(values, n_observed) for policies other than "marginal": every kept row was judged on
+    all p coordinates (for "propagate", rows with NaN give NaN whatever the count)."""
+    if not return_counts:
+        return values
+    counts = np.full(len(values), m.n_features, dtype=np.intp)
+    index = getattr(values, "index", None)
+    if index is not None:
+        import pandas as pd
+        return values, pd.Series(counts, index=index, name="n_observed")
+    return values, counts
 
 
 def _is_frame(X: Any) -> bool:

@@ -19,6 +19,8 @@ from .._scale import mad, qn, scale_tau2, sn
 from .._validation import is_dask
 from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
+from ._mcd_missing import MCDMissingResult
+from .em import EMResult, em
 from .empirical import empirical
 from .mcd import MCDResult, mcd
 from .mm_estimator import MMResult, mm_estimator
@@ -34,7 +36,9 @@ from .tyler import TylerResult, tyler
 
 __all__ = [
     "ARRAY_API_METHODS",
+    "EMResult",
     "FitResult",
+    "MCDMissingResult",
     "MCDResult",
     "MMResult",
     "MRCDResult",
@@ -48,6 +52,7 @@ __all__ = [
     "SpatialSignResult",
     "TylerResult",
     "available_methods",
+    "em",
     "empirical",
     "fit",
     "get_estimator",
@@ -80,6 +85,7 @@ ARRAY_API_METHODS = ("empirical", "ledoit_wolf", "oas", "ridge")
 # name -> "module:function"; modules are imported on first use.
 _METHODS: dict[str, str] = {
     "empirical": "mahalanobis.covariance.empirical:empirical",
+    "em": "mahalanobis.covariance.em:em",
     "mcd": "mahalanobis.covariance.mcd:mcd",
     "mrcd": "mahalanobis.covariance.mrcd:mrcd",
     "ledoit_wolf": "mahalanobis.covariance.shrinkage:ledoit_wolf",

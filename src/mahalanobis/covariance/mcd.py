@@ -152,7 +152,8 @@ def _progress_bar(enabled: bool, desc: str) -> Any:
 
 def _check_args(support_fraction: Any, n_starts: Any, nan_policy: str) -> tuple[float, int]:
     if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")
+        raise ValueError(f"nan_policy must be 'raise', 'omit' or 'em' for the MCD; got "
+                         f"{nan_policy!r}.")
     try:
         support_fraction = check_fraction(support_fraction, "support_fraction", low=0.5,
                                           high=1.0, low_open=False,
@@ -289,8 +290,12 @@ def mcd(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
         Seed for FastMCD's random starts; the same seed gives the same result.
     progress : bool
         Show a tqdm progress bar (needs the ``mahalanobis[progress]`` extra).
-    nan_policy : {"raise", "omit"}
-        Rows with NaN or inf: an error, or dropped (``result.omitted`` lists them).
+    nan_policy : {"raise", "omit", "em"}
+        Rows with NaN or inf: an error, or dropped (``result.omitted`` lists them); ``"em"``
+        keeps incomplete rows (NaN = missing cell): C-steps on the observed-data likelihood
+        (EM within the C-steps, Copt & Victoria-Feser 2004), each row judged on its observed
+        coordinates; returns an ``MCDMissingResult`` (the fields below plus ``n_observed``
+        and the missingness summary).
 
     Returns
     -------
@@ -338,6 +343,13 @@ def mcd(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
     >>> mh.fit(X, method="mcd", deterministic=True).algorithm
     'DetMCD'
     """
+    if nan_policy == "em":  # missing cells: EM within the C-steps (see _mcd_missing)
+        from ._mcd_missing import mcd_missing
+        support_fraction, n_starts = _check_args(support_fraction, n_starts, "raise")
+        return mcd_missing(X, support_fraction=support_fraction, n_starts=n_starts,
+                           deterministic=deterministic, reweight=reweight,
+                           correction=correction, random_state=random_state,
+                           progress=progress)
     support_fraction, n_starts = _check_args(support_fraction, n_starts, nan_policy)
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=1)
     A = data.values

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from numbers import Real
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._deprecation import renamed_parameters
-from .._validation import check_fraction
+from .._validation import check_choice, check_fraction
 from ._common import fit_metric
 
 __all__ = ["MahalanobisOutlierDetector"]
@@ -52,6 +52,14 @@ default="chi2"
         Bootstrap resamples for ``cutoff="bootstrap"``.
     random_state : int, Generator or None, default=None
         Seed for randomised estimators (MCD starts) and the bootstrap.
+    nan_policy : {"raise", "marginal", "em"}, default="raise"
+        Rows with missing cells (NaN): an error; or kept and judged on their observed
+        coordinates, with the estimator fitted on the complete rows (``"marginal"``) or with
+        the missing cells (``"em"``: EM for "empirical"/"em", the MCD with EM in its C-steps
+        for "mcd"). A row judged on k < p coordinates is scored by its p-equivalent D^2, the
+        chi2_p quantile of its chi2_k p-value, so one ``threshold_`` serves every row
+        (:meth:`distance` returns the D on the observed coordinates, :meth:`n_observed` the
+        counts); a row with nothing observed scores 0 and is never flagged.
 
     Attributes
     ----------
@@ -95,7 +103,8 @@ default="chi2"
     @renamed_parameters(estimator="method", estimator_options="method_options")
     def __init__(self, method: Any = "mcd", alpha: float = 0.025, cutoff: Any = "chi2",
                  contamination: float | None = None, method_options: dict | None = None,
-                 n_boot: int = 1000, random_state: Any = None) -> None:
+                 n_boot: int = 1000, random_state: Any = None,
+                 nan_policy: str = "raise") -> None:
         self.method = method
         self.alpha = alpha
         self.cutoff = cutoff
@@ -103,6 +112,47 @@ default="chi2"
         self.method_options = method_options
         self.n_boot = n_boot
         self.random_state = random_state
+        self.nan_policy = nan_policy
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.nan_policy != "raise"
+        return tags
+
+    def _validate(self, X: Any, reset: bool, **kw: Any) -> np.ndarray:
+        finite = "allow-nan" if self.nan_policy != "raise" else True
+        return validate_data(self, X, reset=reset, dtype=np.float64,
+                             ensure_all_finite=finite, **kw)
+
+    def _fit_missing(self, X: np.ndarray) -> Any:
+        """The metric when X has missing cells (``nan_policy`` "marginal" or "em")."""
+        complete = ~np.isnan(X).any(axis=1)
+        if self.nan_policy == "marginal":
+            return fit_metric(X[complete], self.method, self.method_options, self.random_state)
+        options = dict(self.method_options or {})
+        if self.method in ("empirical", "em"):
+            method = "em"
+        elif self.method == "mcd":
+            method, options["nan_policy"] = "mcd", "em"
+        else:
+            raise ValueError(f"nan_policy='em' fits with missing cells for method 'empirical', "
+                             f"'em' or 'mcd', not {self.method!r}; use nan_policy='marginal' "
+                             "(fit on the complete rows).")
+        return fit_metric(X, method, options, self.random_state)
+
+    def _sq(self, X: np.ndarray) -> np.ndarray:
+        """D^2 of checked rows, p-equivalent for rows with missing cells."""
+        if self.nan_policy == "raise" or not np.isnan(X).any():
+            return np.asarray(self.metric_.distance(X, squared=True))
+        from scipy import stats
+        d2, k = self.metric_.distance(X, squared=True, nan_policy="marginal",
+                                      return_counts=True)
+        p = X.shape[1]
+        part = k < p
+        d2 = np.array(d2, dtype=float)
+        d2[part] = stats.chi2.isf(stats.chi2.sf(d2[part], k[part]), p)
+        d2[k == 0] = 0.0  # nothing observed: nothing to judge, never flagged (as Metric)
+        return d2
 
     def _check_params(self) -> None:
         if self.contamination is not None:
@@ -153,11 +203,15 @@ default="chi2"
         ('empirical', 9.05)
         """
         self._check_params()
-        X = cast(np.ndarray, validate_data(self, X, ensure_min_samples=2, dtype=np.float64))
-        self.metric_ = fit_metric(X, self.method, self.method_options, self.random_state)
+        check_choice(self.nan_policy, "nan_policy", ("raise", "marginal", "em"))
+        X = self._validate(X, True, ensure_min_samples=2)
+        if self.nan_policy != "raise" and np.isnan(X).any():
+            self.metric_ = self._fit_missing(X)
+        else:
+            self.metric_ = fit_metric(X, self.method, self.method_options, self.random_state)
         self.location_ = np.asarray(self.metric_.center)
         self.covariance_ = np.asarray(self.metric_.cov)
-        d2 = np.asarray(self.metric_.distance(X, squared=True))
+        d2 = self._sq(X)
         n, p = X.shape
         if self.contamination is not None:
             # EllipticEnvelope's rule: the contamination quantile of the training scores.
@@ -222,8 +276,48 @@ default="chi2"
         array([9.09, 8.11, 0.88, 1.14])
         """
         check_is_fitted(self)
-        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
+        X = self._validate(X, False)
+        if self.nan_policy != "raise":
+            return np.asarray(self.metric_.distance(X, squared=squared, nan_policy="marginal"))
         return np.asarray(self.metric_.distance(X, squared=squared))
+
+
+    def n_observed(self, X: ArrayLike) -> np.ndarray:
+        """Number of coordinates each row of X is judged on (p for complete rows).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns; NaN marks a missing cell.
+
+        Returns
+        -------
+        ndarray of int, shape (n,)
+            The count of observed (non-NaN) cells of each row.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.distance : The distances judged on those coordinates.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> det = MahalanobisOutlierDetector(method="empirical", nan_policy="marginal").fit(X)
+        >>> det.n_observed([[0.0, np.nan, 1.0], [0.0, 0.0, 0.0]])
+        array([2, 3])
+        """
+        check_is_fitted(self)
+        X = self._validate(X, False)
+        return (~np.isnan(X)).sum(axis=1)
 
     def score_samples(self, X: ArrayLike) -> np.ndarray:
         """-D^2: higher is more normal (scikit-learn's convention).
@@ -259,7 +353,8 @@ default="chi2"
         >>> det.score_samples(X[3:7]).round(2)
         array([-82.69, -65.75,  -0.78,  -1.31])
         """
-        return -self.distance(X, squared=True)
+        check_is_fitted(self)
+        return -self._sq(self._validate(X, False))
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
         """``threshold_ - D^2``: negative for outliers, positive for inliers.
@@ -370,4 +465,4 @@ default="chi2"
         array([0.   , 0.   , 0.854, 0.727])
         """
         from scipy import stats
-        return stats.chi2.sf(self.distance(X, squared=True), self.n_features_in_)
+        return stats.chi2.sf(-self.score_samples(X), self.n_features_in_)
