@@ -350,3 +350,20 @@ def test_progress_bar_runs():
     X = _contaminated(n=700, p=3, seed=0)
     r = mcd(X, random_state=0, progress=True)
     assert r.log_det_raw == mcd(X, random_state=0).log_det_raw
+
+
+def test_fastmcd_kernels_match_direct_computation():
+    from mahalanobis.covariance._mcd_fast import _hth_smallest, _subset_moments
+
+    rng = np.random.default_rng(5)
+    for d in (rng.standard_normal(100_000) ** 2, np.round(rng.standard_normal(70_000), 1),
+              np.sort(rng.standard_normal(80_000))):
+        for h in (d.size // 2, d.size - 3, 3 * d.size // 4):
+            assert _hth_smallest(d, h) == np.partition(d, h - 1)[h - 1]
+    Y = rng.standard_normal((300_000, 4)) * [1.0, 10.0, 1e-3, 1e3] + 50.0
+    rows = np.sort(rng.choice(Y.shape[0], 150_001, replace=False))
+    for shift in (None, Y[rows].mean(axis=0) + 0.1):
+        m, M = _subset_moments(Y, rows, shift)
+        np.testing.assert_allclose(m, Y[rows].mean(axis=0), rtol=1e-14)
+        np.testing.assert_allclose(M / (rows.size - 1), np.cov(Y[rows], rowvar=False),
+                                   rtol=1e-12)

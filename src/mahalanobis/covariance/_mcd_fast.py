@@ -283,7 +283,7 @@ def _hth_smallest(d: np.ndarray, h: int) -> float:
     q = h / m
     half = 5.0 * math.sqrt(q * (1.0 - q) / k) + 2.0 / k
     lo = sample[max(0, int((q - half) * k))]
-    hi = sample[min(k - 1, int(math.ceil((q + half) * k)))]
+    hi = sample[min(k - 1, math.ceil((q + half) * k))]
     below = int(np.count_nonzero(d < lo))
     inside = d[(d >= lo) & (d <= hi)]
     need = h - below
