@@ -365,5 +365,6 @@ def test_fastmcd_kernels_match_direct_computation():
     for shift in (None, Y[rows].mean(axis=0) + 0.1):
         m, M = _subset_moments(Y, rows, shift)
         np.testing.assert_allclose(m, Y[rows].mean(axis=0), rtol=1e-14)
+        # column 2 varies by 1e-3 about 50: its rounding in Y limits both to ~1e-11
         np.testing.assert_allclose(M / (rows.size - 1), np.cov(Y[rows], rowvar=False),
-                                   rtol=1e-12)
+                                   rtol=1e-9)
