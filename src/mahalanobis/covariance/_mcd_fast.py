@@ -31,7 +31,7 @@ __all__ = ["fast_mcd"]
 #: (1 - R^2 of column k on the previous ones; scale invariant).
 _SINGULAR_TOL = 1e-12
 #: Elements of the largest temporary (S x rows x p) the batched kernels create.
-_BATCH_ELEMS = 1 << 21
+_BATCH_ELEMS = 1 << 19
 
 N_MINI = 300
 K_MINI = 5
@@ -82,12 +82,12 @@ def _moments(Y: np.ndarray, idx: np.ndarray, shift: np.ndarray | None = None
     return mu, C
 
 
-_GATHER_ROWS = 1 << 15
+_GATHER_ROWS = 1 << 13
 
 
 def _subset_moments(Y: np.ndarray, rows: np.ndarray, shift: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and co-moments of Y[rows] in one pass, gathering at most 32768 rows at a time into
+    """Mean and co-moments of Y[rows] in one pass, gathering at most 8192 rows at a time into
     a reused buffer, on two threads for large subsets.
 
     The co-moments are accumulated about ``shift`` (default: the mean of the first rows) and
@@ -416,8 +416,21 @@ def fast_mcd(Z: np.ndarray, h: int, n_starts: int, rng: np.random.Generator,
         # one to convergence. robustbase's stage 3 also keeps only the best candidate there,
         # but takes fewer steps as n p grows (a single one above 1e6), stopping short of
         # convergence; iterating to convergence gives an objective no worse than robustbase's.
-        b, _ = _concentrate(Z, h, _restart([b]), 1, checker(None), progress)
-        b = _best_distinct(b, N_FULL if n <= FULL_ALL_MAX_N else 1)
+        if n <= FULL_ALL_MAX_N:
+            b, _ = _concentrate(Z, h, _restart([b]), 1, checker(None), progress)
+            b = _best_distinct(b, N_FULL)
+        else:  # one candidate at a time: only the best subset so far is held
+            start = _restart([b])
+            best = None
+            for s in range(start.mu.shape[0]):
+                c, _ = _concentrate(Z, h, start.take(np.array([s])), 1, checker(None))
+                if np.isfinite(c.logdet[0]) and (best is None or c.logdet[0] < best.logdet[0]):
+                    best = c
+            if progress is not None:
+                progress.update(1)
+            if best is None:  # pragma: no cover - every candidate was singular
+                raise SingularSubset(np.arange(h))
+            b = best
         final, steps = _concentrate(Z, h, b, MAX_CSTEPS, checker(None), progress)
         steps += 1
     else:
