@@ -175,3 +175,14 @@ def test_compiled_qn_selection_matches_numpy_schedule():
             for cast in (False, True):
                 assert (_scale._qn_order_statistic(y, k, cast)
                         == _scale._qn_order_statistic_numpy(y, k, cast))
+
+
+def test_qn_columns_equals_qn_of_each_column():
+    from mahalanobis import _scale
+
+    rng = np.random.default_rng(12)
+    for n in (2, 3, 13, 50, 401):
+        for A in (rng.standard_normal((n, 6)), np.round(rng.standard_normal((n, 6)))):
+            for exact in (True, False):
+                expected = [_scale.qn(A[:, j], exact=exact) for j in range(A.shape[1])]
+                assert np.array_equal(_scale.qn_columns(A, exact=exact), expected)

@@ -1090,6 +1090,46 @@ MH_EXPORT int mh_qn0(const double *y, idx n, idx k, int cast, idx *iwork, double
     return 0;
 }
 
+/* k-th smallest (0-based) of a[0:m], a permuted (Hoare-style quickselect). */
+static double qn_select(double *a, idx m, idx k)
+{
+    idx lo = 0, hi = m - 1;
+    while (lo < hi) {
+        double x0 = a[lo], x1 = a[lo + (hi - lo) / 2], x2 = a[hi];
+        double piv = x0 < x1 ? (x1 < x2 ? x1 : (x0 < x2 ? x2 : x0))
+                             : (x0 < x2 ? x0 : (x1 < x2 ? x2 : x1));
+        idx lt = lo, i = lo, gt = hi + 1;
+        while (i < gt) {
+            if (a[i] < piv) { double t = a[lt]; a[lt++] = a[i]; a[i++] = t; }
+            else if (a[i] > piv) { double t = a[--gt]; a[gt] = a[i]; a[i] = t; }
+            else i++;
+        }
+        if (k < lt) hi = lt - 1;
+        else if (k >= gt) lo = gt;
+        else return piv;
+    }
+    return a[k];
+}
+
+/* mh_qn0 for each of the m sorted rows of Y (m x n, row stride ld): out[r]; returns the
+ * number of rows that needed more candidate space than cap (their out is NaN). */
+MH_EXPORT idx mh_qn0_rows(const double *Y, idx m, idx n, idx ld, idx k, int cast, idx *iwork,
+                          double *dwork, double *cand, idx cap, double *out)
+{
+    idx failed = 0;
+    for (idx r = 0; r < m; r++) {
+        idx ncand = 0, kf = 0;
+        double v = NAN;
+        int rc = mh_qn0(Y + r * ld, n, k, cast, iwork, dwork, cand, cap, &ncand, &kf, &v);
+        if (rc == 0)
+            v = qn_select(cand, ncand, kf);
+        else if (rc < 0)
+            failed++;
+        out[r] = v;
+    }
+    return failed;
+}
+
 /* ------------------------------------------------------------------------ module */
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_ckernels",
                                        "Compiled kernels of mahalanobis (called via ctypes).",

@@ -19,7 +19,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy import linalg, special, stats
 
-from .._scale import qn, scale_tau2
+from .._linalg import single_threaded_blas
+from .._scale import qn, qn_columns, scale_tau2
 from ..errors import ExactFitError
 
 __all__ = ["SingularSubset", "do_scale", "hyperplane_error", "scale_for", "six_starts",
@@ -54,7 +55,14 @@ def _center_and_scale(X: np.ndarray, scalefn: Callable[[np.ndarray], float]
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Column medians and robust scales of X (as :func:`do_scale`), one column copy at a
     time."""
-    p = X.shape[1]
+    n, p = X.shape
+    if scalefn is qn and n < 5000:   # small n: all columns' Qn in one compiled call
+        center = np.median(X, axis=0)
+        U = X - center
+        scale = qn_columns(U)
+        for j in np.flatnonzero(scale == 0):
+            scale[j] = _nonzero_quantile_scale(U[:, j])
+        return center, scale
     center, scale = np.empty(p), np.empty(p)
     for j in range(p):
         col = np.array(X[:, j])
@@ -144,7 +152,13 @@ def _initset(Z: np.ndarray, scalefn: Callable, P: np.ndarray, h: int,
 def _ogk_eigvecs(Y: np.ndarray, scalefn: Callable) -> np.ndarray:
     p = Y.shape[1]
     U = np.eye(p)
+    batched = scalefn is qn and Y.shape[0] < 5000
     for i in range(1, p):
+        if batched:  # the Qn of all pairs (i, j < i) in one compiled call
+            plus = qn_columns(Y[:, i:i + 1] + Y[:, :i])
+            minus = qn_columns(Y[:, i:i + 1] - Y[:, :i])
+            U[i, :i] = U[:i, i] = (plus**2 - minus**2) / 4.0
+            continue
         for j in range(i):
             U[i, j] = U[j, i] = (scalefn(Y[:, i] + Y[:, j]) ** 2
                                  - scalefn(Y[:, i] - Y[:, j]) ** 2) / 4.0
@@ -205,6 +219,12 @@ def six_starts(Z: np.ndarray, h: int, scalefn: Callable, *, refine: bool = True,
     Sect. 3.1). With ``refine`` each subset is replaced by the h points closest in its own
     Mahalanobis distance (robustbase; rrcov's MRCD skips this).
     """
+    with single_threaded_blas():   # small products: BLAS threads would only wait on each other
+        return _six_starts(Z, h, scalefn, refine, scaled)
+
+
+def _six_starts(Z: np.ndarray, h: int, scalefn: Callable, refine: bool, scaled: bool
+                ) -> np.ndarray:
     if not scaled:
         Z = do_scale(Z, scalefn)[0]
     n, p = Z.shape
