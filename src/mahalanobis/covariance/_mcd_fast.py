@@ -6,7 +6,13 @@ the smallest Mahalanobis distances w.r.t. the mean and covariance of H_old, then
 det S(H_new) <= det S(H_old). FastMCD draws many random (p+1)-subsets, applies two C-steps to
 each, iterates the best ten to convergence, and for n >= 600 works first on up to five disjoint
 random subgroups of 300 points, then on their union (at most 1500), then on the full data
-(Sect. 3.3, "nested extensions").
+(Sect. 3.3, "nested extensions"). Here, for 600 <= n <= 5000 all fifty candidates of the union
+get a C-step on the full data and the best twenty are iterated to convergence (robustbase:
+its ten best); above 5000 rows the best one (as robustbase, but to convergence).
+
+Full-data C-steps at many rows take one candidate at a time: distances by the compiled fused
+kernel, the h-th smallest by a sampled bracket, the h-subset's mean and co-moments gathered
+block by block into a reused buffer (extra memory: a distance vector and the subset's indices).
 
 All candidates of a stage are processed together: stacked Cholesky factors
 (``np.linalg.cholesky`` on a (S, p, p) array), distances by batched matrix products, the h
