@@ -1,12 +1,13 @@
 """MCD: mahalanobis FastMCD versus scikit-learn's MinCovDet and R robustbase's covMcd.
 
 Data: 90% N(0, S) with S equicorrelated (0.5) plus 10% outliers shifted by 3 in every
-coordinate (the first rows). For each (n, p) and each of 5 seeds: wall time (R timed inside R
+coordinate (the first rows). For each (n, p) and each seed: wall time (R timed inside R
 with system.time around covMcd only), the objective log det cov(X[raw subset]) (divisor h - 1,
 computed the same way from each method's raw support), and the outliers found (points flagged
-by the final weights, and the share of planted outliers among them). Medians over the seeds.
+by the final weights, and the share of planted outliers among them). Medians over the seeds
+(3 by default, to keep `make bench` under 10 minutes; `--seeds 5` for more).
 
-    python benchmarks/bench_mcd.py            # full run, writes results/mcd.md
+    python benchmarks/bench_mcd.py            # full run (3 seeds), writes results/mcd.md
     python benchmarks/bench_mcd.py --quick    # small sanity run, prints only
 """
 
@@ -80,7 +81,7 @@ def run_r(X, planted, seed):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sanity run, no results file")
-    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=3)
     args = ap.parse_args()
     sizes = QUICK if args.quick else FULL
     seeds = range(2 if args.quick else args.seeds)

@@ -9,9 +9,12 @@ rrcov's (our ``consistency=False`` estimate equals rrcov's); S -- the S-scale (r
 ``crit``); MM -- the S-scale of its start (rrcov ``crit``); MVE -- the MVE objective (rrcov
 ``crit``); SDE -- none (random directions): the share of planted outliers with weight 0.
 Lower objectives are better. Stahel-Donoho uses 1000 directions in both (rrcov's default for
-p = 20 is 9.7 million). The full run takes about 10 minutes, most of it in R at n = 1e5.
+p = 20 is 9.7 million). The default run stops at n = 1e4 (a minute or two, so that
+`make bench` stays under 10 minutes); ``--full`` adds n = 1e5, about 10 minutes more, most of
+it in R.
 
-    python benchmarks/bench_robust.py            # full run, writes results/robust.md
+    python benchmarks/bench_robust.py            # default sizes, writes results/robust.md
+    python benchmarks/bench_robust.py --full     # also n = 1e5, writes results/robust.md
     python benchmarks/bench_robust.py --quick    # small sizes, prints only
 """
 
@@ -29,7 +32,8 @@ from _common import have_r, machine_line, r_time, write_result
 
 import mahalanobis as mh
 
-FULL = [(1000, 5), (1000, 20), (10000, 5), (10000, 20), (100000, 5), (100000, 20)]
+DEFAULT = [(1000, 5), (1000, 20), (10000, 5), (10000, 20)]
+FULL = [*DEFAULT, (100000, 5), (100000, 20)]
 QUICK = [(1000, 5), (1000, 20)]
 ESTIMATORS = ("ogk", "s_estimator", "mm_estimator", "mve", "stahel_donoho")
 
@@ -110,8 +114,9 @@ def main() -> None:
     import tempfile
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes, no results file")
+    ap.add_argument("--full", action="store_true", help="also n = 1e5 (10 minutes more)")
     args = ap.parse_args()
-    sizes = QUICK if args.quick else FULL
+    sizes = QUICK if args.quick else FULL if args.full else DEFAULT
     use_r = have_r("rrcov")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -151,3 +151,35 @@ def test_row_kernels_equal_the_scalar_functions():
         assert s[r] == pytest.approx(ls.scale, rel=1e-14, abs=0)
         assert mu[r] == pytest.approx(ls.location, rel=1e-14, abs=1e-15)
     np.testing.assert_array_equal(median_rows(M[:, :40]), np.median(M[:, :40], axis=1))
+
+
+def test_compiled_qn_selection_matches_numpy_schedule():
+    from mahalanobis import _kernels, _scale
+
+    if _kernels.C is None:
+        pytest.skip("compiled kernels not built")
+    rng = np.random.default_rng(11)
+    for trial in range(300):
+        n = int(rng.integers(2, 400))
+        x = rng.standard_normal(n)
+        if trial % 3 == 1:
+            x = np.round(x, 1)            # many ties
+        if trial % 3 == 2:
+            x = x * 1e6 + 1e9             # single-precision rounding matters
+        y = np.sort(x)
+        h = n // 2 + 1
+        for k in {max(1, h * (h - 1) // 2), int(rng.integers(1, n * (n - 1) // 2 + 1))}:
+            for cast in (False, True):
+                assert (_scale._qn_order_statistic(y, k, cast)
+                        == _scale._qn_order_statistic_numpy(y, k, cast))
+
+
+def test_qn_columns_equals_qn_of_each_column():
+    from mahalanobis import _scale
+
+    rng = np.random.default_rng(12)
+    for n in (2, 3, 13, 50, 401):
+        for A in (rng.standard_normal((n, 6)), np.round(rng.standard_normal((n, 6)))):
+            for exact in (True, False):
+                expected = [_scale.qn(A[:, j], exact=exact) for j in range(A.shape[1])]
+                assert np.array_equal(_scale.qn_columns(A, exact=exact), expected)

@@ -974,6 +974,162 @@ MH_EXPORT void mh_mirror_upper(double *out, idx n, idx ld)
         }
 }
 
+/* ------------------------------------------------------------------------ Qn */
+/* The k-th smallest (1-based) of y_j - y_i over i < j for sorted y: the O(n log n) selection
+ * of Croux & Rousseeuw (1992), robustbase's qn0, step for step as _scale._qn_order_statistic
+ * (its numpy twin; the result is the same order statistic). cast: differences rounded to
+ * single precision as robustbase 0.95-0's qn_sn.c. Scratch: iwork 4 n int64, dwork 2 n
+ * doubles; the final candidates go to cand (at most n^2 / 2 + n; returned count in *ncand)
+ * when the selection is not finished, with the rank to select in *kfinal (return 0); else
+ * the order statistic is returned in *out (return 1). */
+static double qn_diff(const double *y, idx a, idx b, int cast)
+{
+    double v = y[a] - y[b];
+    return cast ? (double)(float)v : v;
+}
+
+/* Weighted high median of a[0:m] with weights w (both permuted): the smallest a_j whose
+ * cumulative weight (in sorted order) exceeds half the total, by three-way partitions around
+ * a median-of-three pivot, as robustbase's whimed_i (expected O(m)). */
+MH_INLINE void qn_swap(double *a, double *w, idx i, idx j)
+{
+    double t = a[i]; a[i] = a[j]; a[j] = t;
+    t = w[i]; w[i] = w[j]; w[j] = t;
+}
+
+static double qn_whimed(double *a, double *w, idx m)
+{
+    double total = 0.0, wrest = 0.0;
+    for (idx t = 0; t < m; t++)
+        total += w[t];
+    idx lo = 0, hi = m; /* active range [lo, hi); wrest: weight of the values below it */
+    for (;;) {
+        double x0 = a[lo], x1 = a[lo + (hi - lo) / 2], x2 = a[hi - 1];
+        double piv = x0 < x1 ? (x1 < x2 ? x1 : (x0 < x2 ? x2 : x0))
+                             : (x0 < x2 ? x0 : (x1 < x2 ? x2 : x1));
+        idx lt = lo, i = lo, gt = hi; /* [lo, lt) < piv, [lt, gt) == piv, [gt, hi) > piv */
+        while (i < gt) {
+            if (a[i] < piv)
+                qn_swap(a, w, lt++, i++);
+            else if (a[i] > piv)
+                qn_swap(a, w, i, --gt);
+            else
+                i++;
+        }
+        double wl = 0.0, wm = 0.0;
+        for (idx t = lo; t < lt; t++)
+            wl += w[t];
+        for (idx t = lt; t < gt; t++)
+            wm += w[t];
+        if (2.0 * (wrest + wl) > total)
+            hi = lt;
+        else if (2.0 * (wrest + wl + wm) > total)
+            return piv;
+        else {
+            wrest += wl + wm;
+            lo = gt;
+        }
+    }
+}
+
+MH_EXPORT int mh_qn0(const double *y, idx n, idx k, int cast, idx *iwork, double *dwork,
+                     double *cand, idx cand_cap, idx *ncand, idx *kfinal, double *out)
+{
+    idx *left = iwork, *right = iwork + n, *P = iwork + 2 * n, *Q = iwork + 3 * n;
+    double *work = dwork, *wgt = dwork + n;
+    idx nl = n * (n + 1) / 2, nr = n * n, knew = k + nl, h = n / 2 + 1;
+    idx k_l = (idx)(5 - 1.75 * (n % 2) + (0.3939 - 0.0067 * (n % 2)) * (double)(n * (n - 1)));
+    for (idx i = 0; i < n; i++) {
+        left[i] = n - i + 1;
+        right[i] = (k >= k_l || i <= h) ? n : n - (i - h);
+    }
+    while (nr - nl > n) {
+        idx m = 0;
+        for (idx i = 1; i < n; i++)
+            if (left[i] <= right[i]) {
+                idx w = right[i] - left[i] + 1;
+                work[m] = qn_diff(y, i, n - (left[i] + w / 2), cast);
+                wgt[m] = (double)w;
+                m++;
+            }
+        double trial = qn_whimed(work, wgt, m);
+        /* P_i = #{j : c(y_i - y_j) < trial} (a suffix of j), Q_i = n + 1 - #{j : c(y_i - y_j)
+         * > trial} (a prefix); both boundaries move right as i grows */
+        idx lo = 0, gt = 0, sump = 0, sumq = 0;
+        for (idx i = 0; i < n; i++) {
+            while (lo < n && !(qn_diff(y, i, lo, cast) < trial))
+                lo++;
+            while (gt < n && qn_diff(y, i, gt, cast) > trial)
+                gt++;
+            P[i] = n - lo;
+            Q[i] = n + 1 - gt;
+            sump += P[i];
+            sumq += Q[i] - 1;
+        }
+        if (knew <= sump) {
+            memcpy(right, P, (size_t)n * sizeof(idx));
+            nr = sump;
+        } else if (knew > sumq) {
+            memcpy(left, Q, (size_t)n * sizeof(idx));
+            nl = sumq;
+        } else {
+            *out = trial;
+            return 1;
+        }
+    }
+    idx m = 0;
+    for (idx i = 1; i < n; i++)
+        for (idx jj = left[i]; jj <= right[i]; jj++) {
+            if (m >= cand_cap)
+                return -1;
+            cand[m++] = y[i] - y[n - jj]; /* not rounded, as qn_sn.c's last step */
+        }
+    *ncand = m;
+    idx kf = knew - (nl + 1);
+    *kfinal = kf < 0 ? 0 : (kf > m - 1 ? m - 1 : kf);
+    return 0;
+}
+
+/* k-th smallest (0-based) of a[0:m], a permuted (Hoare-style quickselect). */
+static double qn_select(double *a, idx m, idx k)
+{
+    idx lo = 0, hi = m - 1;
+    while (lo < hi) {
+        double x0 = a[lo], x1 = a[lo + (hi - lo) / 2], x2 = a[hi];
+        double piv = x0 < x1 ? (x1 < x2 ? x1 : (x0 < x2 ? x2 : x0))
+                             : (x0 < x2 ? x0 : (x1 < x2 ? x2 : x1));
+        idx lt = lo, i = lo, gt = hi + 1;
+        while (i < gt) {
+            if (a[i] < piv) { double t = a[lt]; a[lt++] = a[i]; a[i++] = t; }
+            else if (a[i] > piv) { double t = a[--gt]; a[gt] = a[i]; a[i] = t; }
+            else i++;
+        }
+        if (k < lt) hi = lt - 1;
+        else if (k >= gt) lo = gt;
+        else return piv;
+    }
+    return a[k];
+}
+
+/* mh_qn0 for each of the m sorted rows of Y (m x n, row stride ld): out[r]; returns the
+ * number of rows that needed more candidate space than cap (their out is NaN). */
+MH_EXPORT idx mh_qn0_rows(const double *Y, idx m, idx n, idx ld, idx k, int cast, idx *iwork,
+                          double *dwork, double *cand, idx cap, double *out)
+{
+    idx failed = 0;
+    for (idx r = 0; r < m; r++) {
+        idx ncand = 0, kf = 0;
+        double v = NAN;
+        int rc = mh_qn0(Y + r * ld, n, k, cast, iwork, dwork, cand, cap, &ncand, &kf, &v);
+        if (rc == 0)
+            v = qn_select(cand, ncand, kf);
+        else if (rc < 0)
+            failed++;
+        out[r] = v;
+    }
+    return failed;
+}
+
 /* ------------------------------------------------------------------------ module */
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_ckernels",
                                        "Compiled kernels of mahalanobis (called via ctypes).",

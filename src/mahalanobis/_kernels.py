@@ -53,6 +53,8 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "mh_pairwise_rows": (None, [_P, _P, _P, _P, _P, _P, _P, _INT, _I, _I, _I, _I, _I, _P, _I,
                                 _INT, _D, _INT, _I, _P, _P]),
     "mh_mirror_upper": (None, [_P, _I, _I]),
+    "mh_qn0": (_INT, [_P, _I, _I, _INT, _P, _P, _P, _I, _P, _P, _P]),
+    "mh_qn0_rows": (_I, [_P, _I, _I, _I, _I, _INT, _P, _P, _P, _I, _P]),
 }
 
 

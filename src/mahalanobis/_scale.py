@@ -27,8 +27,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special, stats
 
-__all__ = ["LocationScale", "mad", "median_rows", "qn", "scale_tau2", "select_rows", "sn",
-           "tau2_rows"]
+from . import _kernels
+
+__all__ = ["LocationScale", "mad", "median_rows", "qn", "qn_columns", "scale_tau2", "select_rows",
+           "sn", "tau2_rows"]
 
 #: 1 / (sqrt(2) Phi^-1(5/8)) rounded to 6 digits, robustbase's Qn constant.
 QN_CONSTANT = 2.21914
@@ -117,7 +119,39 @@ def _count_rows(y: np.ndarray, trial: float, greater: bool, cast: bool) -> np.nd
 
 
 def _qn_order_statistic(y: np.ndarray, k: int, cast: bool) -> float:
-    """k-th smallest (1-based) of y_j - y_i over i < j, for sorted y: robustbase's ``qn0``."""
+    """k-th smallest (1-based) of y_j - y_i over i < j, for sorted y: robustbase's ``qn0``
+    (compiled when the kernels are built: the same steps, ~100x faster at n = 1000)."""
+    lib = _kernels.C
+    if lib is not None and y.size >= 2:
+        r = _qn_compiled(lib, y, k, cast)
+        if r is not None:
+            return r
+    return _qn_order_statistic_numpy(y, k, cast)
+
+
+def _qn_compiled(lib: Any, y: np.ndarray, k: int, cast: bool) -> float | None:
+    n = y.size
+    y = np.ascontiguousarray(y, dtype=float)
+    iwork = np.empty(4 * n, dtype=np.int64)
+    dwork = np.empty(2 * n)
+    cap = min(n * n, 8 * n + 64)
+    cand = np.empty(cap)
+    ncand = np.zeros(1, dtype=np.int64)
+    kfinal = np.zeros(1, dtype=np.int64)
+    out = np.zeros(1)
+    rc = lib.mh_qn0(*_kernels.pointers(y), n, k, int(cast),
+                    *_kernels.pointers(iwork, dwork, cand), cap,
+                    *_kernels.pointers(ncand, kfinal, out))
+    if rc == 1:
+        return float(out[0])
+    if rc == 0:
+        c = cand[: int(ncand[0])]
+        return float(np.partition(c, int(kfinal[0]))[int(kfinal[0])])
+    return None  # pragma: no cover - more final candidates than expected
+
+
+def _qn_order_statistic_numpy(y: np.ndarray, k: int, cast: bool) -> float:
+    """The numpy schedule of :func:`_qn_order_statistic`."""
     n = y.size
     nl, nr = n * (n + 1) // 2, n * n
     knew = k + nl
@@ -232,13 +266,37 @@ def qn(x: ArrayLike, *, k: int | None = None, finite_correction: bool | None = N
     r = constant * _qn_order_statistic(y, k, not exact)
     if not finite_correction:
         return float(r)
+    return float(_qn_finite_sample(r, n))
+
+
+def _qn_finite_sample(r: Any, n: int) -> Any:
+    """Qn's finite-sample correction f_n applied to r (robustbase ``Qn.finite.c``)."""
     if n <= 12:
-        return float(r * _QN_SMALL[n - 2])
+        return r * _QN_SMALL[n - 2]
     if n % 2:
         c = (1.60188 + (-2.1284 - 5.172 / n) / n) / n + 1.0
     else:
         c = (3.67561 + (1.9654 + (6.987 - 77.0 / n) / n) / n) / n + 1.0
-    return float(r / c)
+    return r / c
+
+
+def qn_columns(A: np.ndarray, *, exact: bool = True) -> np.ndarray:
+    """``qn(A[:, j])`` (default k, finite-sample factor) of every column of the finite 2-D
+    array A, in one compiled call when the kernels are built (no per-column Python work)."""
+    n, m = A.shape
+    lib = _kernels.C
+    if lib is None or n < 2 or m == 0:
+        return np.array([qn(A[:, j], exact=exact) for j in range(m)])
+    Y = np.ascontiguousarray(np.sort(A.T, axis=1))   # (m, n), each row sorted
+    h = n // 2 + 1
+    cap = min(n * n, 8 * n + 64)
+    out = np.empty(m)
+    iwork, dwork, cand = np.empty(4 * n, dtype=np.int64), np.empty(2 * n), np.empty(cap)
+    failed = lib.mh_qn0_rows(Y.ctypes.data, m, n, n, h * (h - 1) // 2, int(not exact),
+                             *_kernels.pointers(iwork, dwork, cand), cap, out.ctypes.data)
+    if failed:  # pragma: no cover - more final candidates than expected
+        return np.array([qn(A[:, j], exact=exact) for j in range(m)])
+    return np.asarray(_qn_finite_sample(QN_CONSTANT * out, n), dtype=float)
 
 
 # --------------------------------------------------------------------------- Sn

@@ -23,7 +23,7 @@ script_dir <- local({
 out_dir <- normalizePath(file.path(script_dir, "..", "..", "examples", "data"), mustWork = FALSE)
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
 
-data(hbk, starsCYG, wood, milk, bushfire, Animals2, package = "robustbase")
+data(hbk, starsCYG, wood, milk, bushfire, Animals2, radarImage, package = "robustbase")
 data(octane, package = "rrcov")
 
 sets <- list(
@@ -31,7 +31,8 @@ sets <- list(
   iris = iris, airquality = airquality,
   hbk = hbk, starsCYG = starsCYG, wood = wood, milk = milk, bushfire = bushfire,
   Animals2 = Animals2, Animals = MASS::Animals,
-  octane = octane
+  octane = octane,
+  radarImage = radarImage, quakes = quakes
 )
 
 for (nm in names(sets)) {

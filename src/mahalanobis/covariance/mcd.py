@@ -29,7 +29,7 @@ from .._validation import Data, as_data, check_fraction, check_random_state
 from ..errors import ExactFitError, SingularCovarianceError
 from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
-from ._mcd_fast import MAX_CSTEPS, _concentrate, _fit, fast_mcd
+from ._mcd_fast import MAX_CSTEPS, _concentrate, _fit, _subset_moments, fast_mcd
 from ._mcd_init import SingularSubset, do_scale, hyperplane_error, scale_for, six_starts
 
 __all__ = ["MCDResult", "h_alpha_n", "mcd", "mcd_consistency", "mcd_small_sample"]
@@ -204,6 +204,12 @@ def _mean_cov(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mom.mean, mom.scatter(1)
 
 
+def _gathered_mean_cov(A: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (divisor k - 1) of A[rows] without a copy of A[rows]."""
+    mean, M = _subset_moments(A, np.sort(rows))
+    return mean, M / (rows.size - 1)
+
+
 def _sq_dist(X: np.ndarray, center: np.ndarray, cov: np.ndarray) -> np.ndarray:
     L = _linalg.cholesky(cov, "cov")
     W = _linalg.inverse_triangular(L, lower=True)
@@ -248,7 +254,7 @@ def _detmcd(X: np.ndarray, h: int) -> tuple[np.ndarray, int, tuple[int, ...]]:
     n, _p = X.shape
     scalefn = scale_for(n)
     Z = do_scale(X, scalefn)[0]
-    sets = np.sort(six_starts(Z, h, scalefn), axis=1)
+    sets = np.sort(six_starts(Z, h, scalefn), axis=1).astype(np.int32 if n < 2**31 else np.intp)
     start, bad = _fit(Z, sets)
     if bad.any():
         raise SingularSubset(sets[np.flatnonzero(bad)[0]])
@@ -414,7 +420,7 @@ def _finish(A: np.ndarray, data: Data, support: np.ndarray, h: int, support_frac
         log_det_raw = float(np.log(dev.sum() / max(1, h - 1)))
     else:
         if algorithm != "classical":
-            raw_center, S = _mean_cov(A[mask])
+            raw_center, S = _gathered_mean_cov(A, support)
         try:
             L = _linalg.cholesky(S, "raw MCD covariance")
         except SingularCovarianceError:
@@ -428,7 +434,7 @@ def _finish(A: np.ndarray, data: Data, support: np.ndarray, h: int, support_frac
     if reweight:
         if w.sum() < p + 1:  # pragma: no cover - needs pathological data
             raise _subset_exact_fit(A, np.flatnonzero(w), h, "the reweighted subset")
-        center, cov = _mean_cov(A[w])
+        center, cov = _gathered_mean_cov(A, np.flatnonzero(w))
         if w.sum() != n:
             c_rew = mcd_consistency(p, REWEIGHT_QUANTILE)
             s_rew = (mcd_small_sample(p, n, support_fraction, reweighted=True)
