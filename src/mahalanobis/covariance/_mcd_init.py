@@ -60,8 +60,8 @@ def _center_and_scale(X: np.ndarray, scalefn: Callable[[np.ndarray], float]
         center = np.median(X, axis=0)
         U = X - center
         scale = qn_columns(U)
-        for j in np.flatnonzero(scale == 0):
-            scale[j] = _nonzero_quantile_scale(U[:, j])
+        for jz in np.flatnonzero(scale == 0):
+            scale[jz] = _nonzero_quantile_scale(U[:, jz])
         return center, scale
     center, scale = np.empty(p), np.empty(p)
     for j in range(p):
