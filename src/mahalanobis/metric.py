@@ -498,31 +498,92 @@ class Metric:
         import pandas as pd
         return pd.DataFrame(Z, index=data.index, columns=names)
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise", dtype: Any = None) -> Any:
-        """Upper-tail chi-squared p-values P(chi2_p >= D^2): the chance that a point drawn from
-        N(m, S) lies at least this far out, with m and S taken as known. Arrays of another
-        library give p-values in that library, computed on their device."""
-        if self._xp is not None or _array_api.is_foreign(X):
-            return _xp_pvalue(self, X, nan_policy, dtype)
-        if is_dask(X):
+    # ----------------------------------------------------------------- new observations
+    def new_point_reference(self) -> tuple[str, int | None]:
+        """The law ``reference="auto"`` judges a *new* observation's D^2 by: ``("f", n)`` --
+        D^2 ~ p (n + 1)(n - 1) / (n (n - p)) F(p, n - p), the prediction law of a point
+        independent of an estimate from n normal points -- or ``("chi2", None)`` for known
+        parameters. A metric from given parameters is "chi2"; a classical fit with
+        ``n_samples`` is "f" with n = n_samples; estimators with a finite-sample prediction law
+        override this (the reweighted MCD: "f" with n = the rows kept by the reweighting,
+        Cerioli 2010)."""
+        n, p = self.n_samples, self.n_features
+        if self.method == "empirical" and n is not None and n > p:
+            return "f", int(n)
+        return "chi2", None
+
+    @property
+    def prediction_reference(self) -> str:
+        """In words, the law ``pvalue`` and ``outliers`` use for new observations by default."""
+        return _law_words(*self.new_point_reference(), self.n_features)
+
+    def _law(self, reference: str) -> tuple[str, int | None]:
+        reference = check_choice(reference, "reference", ("auto", "chi2", "f"))
+        if reference == "chi2":
+            return "chi2", None
+        kind, n = self.new_point_reference()
+        if reference == "auto":
+            return kind, n
+        n = n if kind == "f" else self.n_samples
+        if n is None or n <= self.n_features:
+            raise ValueError("reference='f' needs the number of points the metric was "
+                             "estimated from (n_samples > n_features); build the metric with "
+                             "n_samples=... or use reference='chi2'.")
+        return "f", int(n)
+
+    def pvalue(self, X: Any, *, nan_policy: str = "raise", dtype: Any = None,
+               reference: str = "auto") -> Any:
+        """Upper-tail p-values P(T >= D^2) of new observations X.
+
+        ``reference="auto"`` (default) uses :meth:`new_point_reference`: the F prediction law
+        for fitted metrics that have one (a point independent of the estimate, with its
+        estimation error), chi-squared for given parameters; ``"chi2"`` always treats the
+        centre and scatter as known; ``"f"`` forces the F law (needs ``n_samples``).
+        :attr:`prediction_reference` names the law. Arrays of another library and dask
+        arrays use chi-squared (computed on their device / lazily).
+        """
+        if self._xp is not None or _array_api.is_foreign(X) or is_dask(X):
+            if reference == "f":
+                raise ValueError("reference='f' is computed for NumPy and pandas input; "
+                                 "use reference='chi2' for this array type.")
+            if self._xp is not None or _array_api.is_foreign(X):
+                return _xp_pvalue(self, X, nan_policy, dtype)
             from ._dask._score import metric_pvalue
             return metric_pvalue(self, X, nan_policy=nan_policy)
+        kind, n = self._law(reference)
         d2, data = self._sq_checked(X, nan_policy)
-        return _wrap(_np_dtype(stats.chi2.sf(d2, self.n_features), dtype), data, "pvalue")
+        p = self.n_features
+        if kind == "f":
+            assert n is not None
+            pv = stats.f.sf(d2 * n * (n - p) / (p * (n + 1.0) * (n - 1.0)), p, n - p)
+        else:
+            pv = stats.chi2.sf(d2, p)
+        return _wrap(_np_dtype(pv, dtype), data, "pvalue")
 
     def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise",
-                 dtype: Any = None) -> Any:
-        """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}.
-        Arrays of another library give a boolean array of that library (the cutoff is the one
-        number computed on the host)."""
+                 dtype: Any = None, reference: str = "auto") -> Any:
+        """Boolean mask of new observations with p-value below alpha (same ``reference`` as
+        :meth:`pvalue`): D^2 above the F prediction cutoff for fitted metrics, above
+        chi2_{p, 1-alpha} for given parameters. To flag the rows a metric was fitted on, use
+        :func:`mahalanobis.outliers` (in-sample laws). Arrays of another library and dask
+        arrays use chi-squared (the cutoff is one number computed on the host)."""
         alpha = check_fraction(alpha, "alpha")
-        if self._xp is not None or _array_api.is_foreign(X):
-            return _xp_outliers(self, X, alpha, nan_policy, dtype)
-        if is_dask(X):
+        if self._xp is not None or _array_api.is_foreign(X) or is_dask(X):
+            if reference == "f":
+                raise ValueError("reference='f' is computed for NumPy and pandas input; "
+                                 "use reference='chi2' for this array type.")
+            if self._xp is not None or _array_api.is_foreign(X):
+                return _xp_outliers(self, X, alpha, nan_policy, dtype)
             from ._dask._score import metric_outliers
             return metric_outliers(self, X, alpha=alpha, nan_policy=nan_policy)
+        kind, n = self._law(reference)
         d2, data = self._sq_checked(X, nan_policy)
-        cut = stats.chi2.isf(alpha, self.n_features)
+        p = self.n_features
+        if kind == "f":
+            assert n is not None
+            cut = p * (n + 1.0) * (n - 1.0) / (n * (n - p)) * stats.f.isf(alpha, p, n - p)
+        else:
+            cut = stats.chi2.isf(alpha, p)
         return _wrap(d2 > cut, data, "outlier")
 
     def ellipsoid(self, level: float = 0.95, kind: str = "chi2", *,
@@ -548,6 +609,13 @@ class Metric:
             parts.append(f"n_samples={self.n_samples}")
         parts.append(f"log_det={self._log_det:.6g}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _law_words(kind: str, n: int | None, p: int) -> str:
+    if kind == "f":
+        return (f"F prediction law: n(n-p) D^2/(p(n+1)(n-1)) ~ F(p, n-p), n={n}, p={p} "
+                "(a new point, estimated centre and scatter)")
+    return f"chi2(p={p}) (centre and scatter taken as known)"
 
 
 def _is_frame(X: Any) -> bool:

@@ -414,11 +414,13 @@ def _simulated(method: str, n: int, p: int, options: dict, n_reps: int | None,
     opts = dict(sorted(options.items()))
     seeded = _takes(method, "random_state")
 
-    def statistic(Z: np.ndarray, _it: list = [0]) -> np.ndarray:  # noqa: B006
-        _it[0] += 1
+    calls = [0]
+
+    def statistic(Z: np.ndarray) -> np.ndarray:
+        calls[0] += 1
         o = dict(opts)
-        if seeded:
-            o["random_state"] = _it[0]
+        if seeded:  # each simulated fit its own seed, so the calibration is reproducible
+            o["random_state"] = calls[0]
         return np.asarray(covariance.fit(Z, method=method, **o).distance(Z, squared=True))
 
     return simulate_reference(statistic, key=f"outliers|{method}|{opts!r}", n=n, p=p,
