@@ -49,7 +49,10 @@ def test_outliers_to_csv_file(csv, tmp_path, capsys):
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["row", "distance"]
     assert lines[1].startswith("row7")
-    assert "outlier(s)" in out and "cutoff d2 > 9.348" in out
+    # the default cutoff is the exact Beta law of in-sample distances (n = 40, p = 3)
+    from scipy import stats
+    beta_cut = 39 ** 2 / 40 * stats.beta.isf(0.025, 1.5, 18)
+    assert "outlier(s)" in out and f"cutoff d2 > {beta_cut:.3f}" in out
     assert f"wrote {out_path}" in out
 
 

@@ -7,10 +7,9 @@ import sys
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ..covariance import available_methods
-from ._common import add_progress_option, fit_metric
+from ._common import add_progress_option, fit_metric, progress_enabled
 from ._io import (
     CLIError,
     atomic_write,
@@ -20,6 +19,7 @@ from ._io import (
     write_frame,
 )
 
+CUTOFFS = ("auto", "chi2", "beta", "f", "hardin_rocke", "cerioli")
 HELP = "flag outlying rows of a CSV table by their Mahalanobis distance"
 EPILOG = """\
 examples:
@@ -30,11 +30,16 @@ examples:
   mahalanobis outliers data.csv --method mcd -o result.csv --report report.html
   mahalanobis outliers 'big/*.csv' --dask local --method mcd -o result.parquet
 
-The result has one row per input row: distance D, squared distance d2, chi-squared
-p-value, the outlier flag (p-value < alpha, i.e. d2 above the chi-squared cutoff) and the
-rank by distance. Without -o the result goes to standard output and the summary to
-standard error. --report also writes the HTML report of 'mahalanobis report' (same method,
-alpha and seed; needs mahalanobis[plot]).
+The result has one row per input row: distance D, squared distance d2, p-value, the
+outlier flag (d2 above the cutoff) and the rank by distance. --cutoff auto (default) is the
+calibrated rule of mahalanobis.outliers(): the exact Beta law of in-sample distances for
+--method empirical, Cerioli's (2010) reweighted MCD for --method mcd, a seeded Monte Carlo
+calibration (cached) for other estimators, so that about alpha of clean rows are flagged at
+the n and p in hand; --level simultaneous makes alpha the chance of flagging any clean row.
+--cutoff chi2 is the asymptotic rule (robustbase's default), which flags more.
+Without -o the result goes to standard output and the summary to standard error.
+--report also writes the HTML report of 'mahalanobis report' (same method, cutoff,
+level, alpha and seed; needs mahalanobis[plot]).
 
 --dask SCHEDULER|local processes data larger than memory with dask (mahalanobis[dask]):
 'local' starts a cluster on this machine, anything else is a scheduler address. FILE may
@@ -54,7 +59,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--method", default="empirical", choices=available_methods(),
                    help="scatter estimator (default: empirical)")
     p.add_argument("--alpha", type=float, default=0.025,
-                   help="significance level of the chi-squared cutoff (default: 0.025)")
+                   help="significance level of the cutoff (default: 0.025)")
+    p.add_argument("--cutoff", default="auto", choices=CUTOFFS,
+                   help="reference law of the cutoff (default: auto, calibrated; see below)")
+    p.add_argument("--level", default="individual", choices=("individual", "simultaneous"),
+                   help="alpha per row (default) or family-wise over all rows (Sidak)")
     p.add_argument("--nan-policy", choices=("raise", "omit"), default="raise",
                    help="rows with missing values: stop with an error (default) or skip them")
     p.add_argument("--random-state", type=int, default=None,
@@ -83,8 +92,8 @@ def _column_list(text: str) -> list[str]:
 
 
 def analyse(df: Any, *, method: str, alpha: float, random_state: int | None,
-            nan_policy: str, args: argparse.Namespace | None = None
-            ) -> tuple[Any, dict[str, Any]]:
+            nan_policy: str, args: argparse.Namespace | None = None, cutoff: str = "auto",
+            level: str = "individual") -> tuple[Any, dict[str, Any]]:
     """Fit, score and flag; the result table (input order) and a summary record."""
     pd = sys.modules["pandas"]
     if not 0 < alpha < 1:
@@ -97,19 +106,51 @@ def analyse(df: Any, *, method: str, alpha: float, random_state: int | None,
             raise CLIError(f"{int((~finite).sum())} row(s) have missing or infinite values "
                            f"(rows {bad}); pass --nan-policy omit to skip them.")
         X = X[finite]
-    metric = fit_metric(X, method, random_state=random_state, args=args)
-    d2 = np.asarray(metric.distance(X, squared=True), dtype=float)
-    p = X.shape[1]
-    cutoff = float(stats.chi2.isf(alpha, p))
+    n, p = X.shape
+    if cutoff == "auto":
+        from ..inference import outliers
+        progress = args is not None and progress_enabled(args)
+        try:
+            out = outliers(X, method=method, alpha=alpha, level=level,
+                           random_state=random_state, progress=progress)
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
+        metric, d2 = out.metric, np.asarray(out.d2, dtype=float)
+        pval, cut, words = np.asarray(out.pvalue), out.cutoff, out.reference
+    else:
+        from ..inference import cutoff as calibrated_cutoff
+        from ..inference import pvalue as reference_pvalue
+        metric = fit_metric(X, method, random_state=random_state, args=args)
+        d2 = np.asarray(metric.distance(X, squared=True), dtype=float)
+        h = None
+        if cutoff == "hardin_rocke":
+            h = getattr(metric, "h", None)
+        elif cutoff == "cerioli":  # m: the rows kept by the reweighting (as the detector)
+            w = getattr(metric, "weights", None)
+            h = None if w is None else int(np.sum(w))
+        if cutoff in ("hardin_rocke", "cerioli") and h is None:
+            raise CLIError(f"--cutoff {cutoff} is for --method mcd (it needs the MCD "
+                           "subset/reweighting); use --cutoff auto.")
+        try:
+            cut = calibrated_cutoff(p, alpha, method=cutoff, n=n, h=h,
+                                    multiplicity="sidak" if level == "simultaneous" else None)
+            pval = np.asarray(reference_pvalue(d2, p, method=cutoff, n=n, h=h))
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
+        words = {"chi2": "chi-squared, {p} df", "beta": "Beta, in-sample, n={n}",
+                 "f": "F, new point, n={n}", "hardin_rocke": "Hardin-Rocke F, h={h}",
+                 "cerioli": "Cerioli Beta, m={h}"}[cutoff].format(p=p, n=n, h=h)
     res = pd.DataFrame(index=X.index)
     res["distance"] = np.sqrt(d2)
     res["d2"] = d2
-    res["pvalue"] = stats.chi2.sf(d2, p)
-    res["outlier"] = d2 > cutoff
+    res["pvalue"] = pval
+    res["outlier"] = d2 > cut
     res["rank"] = pd.Series(d2, index=X.index).rank(ascending=False, method="min").astype(int)
-    summary = {"method": method, "n_rows": int(df.shape[0]), "n_used": int(X.shape[0]),
-               "n_features": p, "alpha": alpha, "cutoff_d2": cutoff,
-               "n_outliers": int(res["outlier"].sum()), "metric": metric}
+    cut_arr = np.asarray(cut, dtype=float)
+    summary = {"method": method, "n_rows": int(df.shape[0]), "n_used": int(n),
+               "n_features": p, "alpha": alpha, "level": level, "cutoff": cutoff,
+               "cutoff_d2": float(cut_arr.min()), "cutoff_d2_max": float(cut_arr.max()),
+               "reference": words, "n_outliers": int(res["outlier"].sum()), "metric": metric}
     return res, summary
 
 
@@ -129,10 +170,14 @@ def format_summary(s: dict[str, Any], label: str) -> str:
     dropped = s["n_rows"] - s["n_used"]
     drop = f" ({dropped} skipped for missing values)" if dropped else ""
     pct = 100.0 * s["n_outliers"] / max(s["n_used"], 1)
+    cut = f"{s['cutoff_d2']:.3f}"
+    if s.get("cutoff_d2_max", s["cutoff_d2"]) > s["cutoff_d2"]:
+        cut += f" (rows in the estimate; {s['cutoff_d2_max']:.3f} for the others)"
+    ref = s.get("reference", f"chi-squared, {s['n_features']} df")
+    lvl = ", family-wise" if s.get("level") == "simultaneous" else ""
     return (f"{label}: {s['n_used']} rows{drop} x {s['n_features']} columns, method "
-            f"{s['method']}; cutoff d2 > {s['cutoff_d2']:.3f} (chi-squared, "
-            f"{s['n_features']} df, alpha {s['alpha']:g}); {s['n_outliers']} outlier(s) "
-            f"({pct:.1f}%)")
+            f"{s['method']}; cutoff d2 > {cut} ({ref}; alpha {s['alpha']:g}{lvl}); "
+            f"{s['n_outliers']} outlier(s) ({pct:.1f}%)")
 
 
 def run_dask(args: argparse.Namespace) -> int:
@@ -142,6 +187,9 @@ def run_dask(args: argparse.Namespace) -> int:
                        "for CSV parts): results of that size do not go to standard output.")
     if args.report is not None or args.json:
         raise CLIError("--report and --json are not available with --dask.")
+    if args.cutoff not in ("auto", "chi2") or args.level != "individual":
+        raise CLIError("--dask judges rows by the chi-squared cutoff at each row's level; "
+                       "--cutoff and --level are for in-memory data.")
     if args.method not in ("empirical", "mcd"):
         raise CLIError(f"--method {args.method} is not available with --dask; use empirical "
                        "or mcd.")
@@ -170,13 +218,14 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--report {args.report}: the report is HTML; name the file .html.")
     res, summary = analyse(X, method=args.method, alpha=args.alpha,
                            random_state=args.random_state, nan_policy=args.nan_policy,
-                           args=args)
+                           args=args, cutoff=args.cutoff, level=args.level)
     html = None
     if args.report is not None:  # built before anything is written: no partial outputs
         from ..report import build_report
         html = build_report(X, method=args.method, alpha=args.alpha, source=label,
                             random_state=args.random_state if args.random_state is not None
-                            else 0, pca=args.pca)
+                            else 0, pca=args.pca, cutoff_method=args.cutoff,
+                            level=args.level)
     to_stdout = args.output in (None, "-")
     write_frame(res, args.output, fmt)
     if html is not None:
