@@ -168,10 +168,13 @@ def main(argv=None):
         for n, p in cells:
             if args.quick:
                 reps, preps = 10, 3
+            elif args.full:  # the whole grid on a busy machine: fewer data sets
+                reps = int(np.clip(6000 // n, 10, 100))
+                preps = int(np.clip(reps // 3, 5, 30))
             else:
-                reps = int(np.clip(30000 // n, 20, 300))
-                preps = int(np.clip(reps // 3, 5, 100))
-            rows = outlier_cell(n, p, reps, preps, sklearn_ok and n * p <= 200_000)
+                reps = int(np.clip(6000 // n, 20, 100))
+                preps = int(np.clip(reps // 3, 5, 30))
+            rows = outlier_cell(n, p, reps, preps, sklearn_ok and n <= 2000)
             for r, fpr, fwr, pw in rows:
                 kind, nom = NOMINAL[r]
                 if kind == "row":
@@ -184,6 +187,7 @@ def main(argv=None):
                     fw_s = f"**{fwr:.3f}** [{lo:.3f}, {hi:.3f}]"
                 lines.append(f"| {n} | {p} | {reps} / {preps} | {r} | {fpr_s} | {fw_s} | "
                              f"{pw:.3f} |")
+                print(lines[-1], flush=True)
             print(f"outliers n={n} p={p}: {time.perf_counter() - t0:.0f} s", file=sys.stderr,
                   flush=True)
     if not args.no_charts:
@@ -206,11 +210,13 @@ def main(argv=None):
                 lo, hi = bounds(alpha, reps * m)
                 lines.append(f"| {m} | {p} | {alpha:g} | {reps} | {n_cal} | **{sim:.4f}** "
                              f"[{lo:.4f}, {hi:.4f}] | {old:.4f} |")
+                print(lines[-1], flush=True)
             print(f"charts m={m} p={p}: {time.perf_counter() - t0:.0f} s", file=sys.stderr,
                   flush=True)
     lines += ["", f"Run time {time.perf_counter() - t0:.0f} s."]
     text = "\n".join(lines)
-    print(text)
+    if args.quick:
+        print(text)
     if not args.quick:
         name = "calibration" + ("_charts" if args.charts_only else "")
         print("wrote", write_result(name, text), file=sys.stderr)
