@@ -542,22 +542,23 @@ class Metric:
         :attr:`prediction_reference` names the law. Arrays of another library and dask
         arrays use chi-squared (computed on their device / lazily).
         """
+        kind, n = self._law(reference)
+        p = self.n_features
+
+        def f_sf(d2: Any) -> Any:
+            assert n is not None
+            return stats.f.sf(np.asarray(d2) * n * (n - p) / (p * (n + 1.0) * (n - 1.0)),
+                              p, n - p)
+
         if self._xp is not None or _array_api.is_foreign(X) or is_dask(X):
-            if reference == "f":
-                raise ValueError("reference='f' is computed for NumPy and pandas input; "
-                                 "use reference='chi2' for this array type.")
+            if kind == "f":  # the F tail on the host (or lazily, block by block)
+                return _other_pvalue(self, X, f_sf, nan_policy, dtype)
             if self._xp is not None or _array_api.is_foreign(X):
                 return _xp_pvalue(self, X, nan_policy, dtype)
             from ._dask._score import metric_pvalue
             return metric_pvalue(self, X, nan_policy=nan_policy)
-        kind, n = self._law(reference)
         d2, data = self._sq_checked(X, nan_policy)
-        p = self.n_features
-        if kind == "f":
-            assert n is not None
-            pv = stats.f.sf(d2 * n * (n - p) / (p * (n + 1.0) * (n - 1.0)), p, n - p)
-        else:
-            pv = stats.chi2.sf(d2, p)
+        pv = f_sf(d2) if kind == "f" else stats.chi2.sf(d2, p)
         return _wrap(_np_dtype(pv, dtype), data, "pvalue")
 
     def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise",
@@ -568,22 +569,23 @@ class Metric:
         :func:`mahalanobis.outliers` (in-sample laws). Arrays of another library and dask
         arrays use chi-squared (the cutoff is one number computed on the host)."""
         alpha = check_fraction(alpha, "alpha")
-        if self._xp is not None or _array_api.is_foreign(X) or is_dask(X):
-            if reference == "f":
-                raise ValueError("reference='f' is computed for NumPy and pandas input; "
-                                 "use reference='chi2' for this array type.")
-            if self._xp is not None or _array_api.is_foreign(X):
-                return _xp_outliers(self, X, alpha, nan_policy, dtype)
-            from ._dask._score import metric_outliers
-            return metric_outliers(self, X, alpha=alpha, nan_policy=nan_policy)
         kind, n = self._law(reference)
-        d2, data = self._sq_checked(X, nan_policy)
         p = self.n_features
         if kind == "f":
             assert n is not None
             cut = p * (n + 1.0) * (n - 1.0) / (n * (n - p)) * stats.f.isf(alpha, p, n - p)
         else:
             cut = stats.chi2.isf(alpha, p)
+        if self._xp is not None or _array_api.is_foreign(X) or is_dask(X):
+            if kind == "f":  # one host number compared on the device (or lazily)
+                d2 = self.distance(X, squared=True, nan_policy=nan_policy, dtype=dtype)
+                out = d2 > float(cut)
+                return out.rename("outlier") if hasattr(out, "rename") else out
+            if self._xp is not None or _array_api.is_foreign(X):
+                return _xp_outliers(self, X, alpha, nan_policy, dtype)
+            from ._dask._score import metric_outliers
+            return metric_outliers(self, X, alpha=alpha, nan_policy=nan_policy)
+        d2, data = self._sq_checked(X, nan_policy)
         return _wrap(d2 > cut, data, "outlier")
 
     def ellipsoid(self, level: float = 0.95, kind: str = "chi2", *,
@@ -609,6 +611,20 @@ class Metric:
             parts.append(f"n_samples={self.n_samples}")
         parts.append(f"log_det={self._log_det:.6g}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _other_pvalue(m: Metric, X: Any, sf: Any, nan_policy: str, dtype: Any) -> Any:
+    """p-values sf(D^2) for arrays of another library (computed on the host, returned on
+    their device) and for dask input (lazily, block by block)."""
+    d2 = m.distance(X, squared=True, nan_policy=nan_policy,
+                    **({} if is_dask(X) else {"dtype": dtype}))
+    if is_dask(X):
+        if hasattr(d2, "map_partitions"):  # a dask Series
+            return d2.map_partitions(lambda s: s.pipe(lambda v: type(v)(
+                sf(v.to_numpy()), index=v.index, name="pvalue")), meta=("pvalue", float))
+        return d2.map_blocks(lambda b: sf(b).astype(float), dtype=float)
+    xp, device = _array_api.namespace(d2), _array_api.device_of(d2)
+    return _array_api.to_namespace(sf(_array_api.to_numpy(d2)), xp, device, d2.dtype)
 
 
 def _law_words(kind: str, n: int | None, p: int) -> str:

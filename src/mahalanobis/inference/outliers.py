@@ -212,7 +212,7 @@ def rmcd(X: Any, alpha: float = 0.025, *, level: str = "individual", random_stat
     >>> X = np.random.default_rng(0).standard_normal((60, 3))
     >>> X[:3] += 6
     >>> res = rmcd(X, random_state=0)
-    >>> res.flags[:3].all(), res.n_flagged
+    >>> bool(res.flags[:3].all()), res.n_flagged
     (True, 3)
     """
     return outliers(X, method="mcd", alpha=alpha, level=level, reference="cerioli",
