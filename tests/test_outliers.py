@@ -27,7 +27,7 @@ def _planted(n=80, p=3, k=4, seed=3):
 def test_rmcd_follows_cerioli_step_by_step():
     X = _planted()
     n, p = X.shape
-    res = mh.outliers(X, random_state=0)
+    res = mh.outliers(X, random_state=0, reference="cerioli")
     raw = mh.covariance.mcd(X, reweight=False, random_state=0)
     # (2) weights from the Hardin-Rocke scaled F of the raw distances at 0.975
     hr = hardin_rocke(n, p, raw.h)
@@ -48,6 +48,16 @@ def test_rmcd_follows_cerioli_step_by_step():
     assert "Cerioli" in res.reference and f"m={m}" in res.reference
 
 
+def test_auto_reference_simulates_the_rmcd_law_for_small_n():
+    X = _planted(n=40)
+    res = mh.outliers(X, random_state=0, n_starts=50, n_calibration=40)
+    assert "Monte Carlo" in res.reference and "RMCD" in res.reference
+    assert np.ndim(res.cutoff) == 0 and res.flags[:4].all()
+    np.testing.assert_array_equal(np.asarray(res.pvalue) < 0.025, res.flags)
+    big = mh.outliers(_planted(n=120), random_state=0)
+    assert "Beta" in big.reference and "Monte Carlo" not in big.reference
+
+
 def test_rmcd_clean_data_rate_within_binomial_bounds():
     """Issue 11: the chi2 rule flagged 5.8 % per row at n = 60, p = 3; RMCD holds 2.5 %."""
     rng = np.random.default_rng(11)
@@ -55,9 +65,9 @@ def test_rmcd_clean_data_rate_within_binomial_bounds():
     k = k_fw = 0
     for r in range(reps):
         X = rng.standard_normal((n, p))
-        k += int(mh.outliers(X, random_state=r, n_starts=50).flags.sum())
+        k += int(mh.outliers(X, random_state=r, n_starts=50, reference="cerioli").flags.sum())
         k_fw += int(mh.outliers(X, random_state=r, n_starts=50, level="simultaneous",
-                                alpha=0.05).flags.any())
+                                alpha=0.05, reference="cerioli").flags.any())
     lo, hi = stats.binom.ppf([0.0005, 0.9995], reps * n, 0.025)
     assert lo <= k <= hi
     assert k_fw <= stats.binom.ppf(0.9995, reps, 0.05)
@@ -80,12 +90,13 @@ def test_classical_exact_beta_and_simultaneous_level():
 
 def test_irmcd_tests_rows_only_when_the_intersection_is_rejected():
     X = _planted(n=60)
-    res = mh.outliers(X, method="irmcd", alpha=0.05, random_state=0)
-    ind = mh.outliers(X, alpha=0.05, random_state=0)
+    kw = {"alpha": 0.05, "random_state": 0, "reference": "cerioli"}
+    res = mh.outliers(X, method="irmcd", **kw)
+    ind = mh.outliers(X, **kw)
     np.testing.assert_array_equal(res.flags, ind.flags)  # rejected: per-row level
     clean = np.random.default_rng(5).standard_normal((60, 3))
-    r0 = mh.outliers(clean, method="irmcd", alpha=0.05, random_state=0)
-    sim = mh.outliers(clean, level="simultaneous", alpha=0.05, random_state=0)
+    r0 = mh.outliers(clean, method="irmcd", **kw)
+    sim = mh.outliers(clean, level="simultaneous", **kw)
     if not sim.flags.any():
         assert not r0.flags.any()
 
@@ -121,7 +132,7 @@ def test_simulated_reference_quantiles_and_tail():
 def test_result_frame_repr_and_pandas_labels():
     X = pd.DataFrame(_planted(), columns=["a", "b", "c"],
                      index=[f"r{i}" for i in range(80)])
-    res = mh.outliers(X, random_state=0)
+    res = mh.outliers(X, random_state=0, reference="cerioli")
     assert list(res.flags.index[:2]) == ["r0", "r1"]
     df = res.to_frame()
     assert list(df.columns) == ["distance", "d2", "pvalue", "cutoff", "flag", "weight"]
@@ -139,6 +150,7 @@ def test_result_frame_repr_and_pandas_labels():
     ({"method": "ogk", "reference": "cerioli"}, "reference='cerioli'"),
     ({"method": "mcd", "reference": "beta"}, "reference='beta'"),
     ({"method": "irmcd", "reference": "chi2"}, "irmcd"),
+    ({"n_calibration": 5}, "n_calibration"),
     ({"nan_policy": "marginal"}, "nan_policy"),
 ])
 def test_bad_arguments_name_themselves(kwargs, match):
@@ -151,7 +163,7 @@ def test_nan_rows_raise_or_are_omitted():
     X[10, 1] = np.nan
     with pytest.raises(ValueError, match="X"):
         mh.outliers(X, random_state=0)
-    res = mh.outliers(X, random_state=0, nan_policy="omit")
+    res = mh.outliers(X, random_state=0, nan_policy="omit", reference="cerioli")
     assert res.n_samples == 79 and res.omitted.tolist() == [10]
 
 

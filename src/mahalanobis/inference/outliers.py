@@ -54,6 +54,9 @@ _LEVELS = ("individual", "simultaneous")
 _REFERENCES = ("auto", "beta", "cerioli", "chi2", "simulated")
 #: Level of the Hardin-Rocke test that sets the RMCD reweighting weights (Cerioli 2010).
 RMCD_DELTA = 0.025
+#: Below this many rows ``reference="auto"`` judges RMCD distances by their simulated law:
+#: Cerioli's Beta/F approximation is off there (benchmarks/RESULTS.md, "Calibration").
+RMCD_SIMULATE_BELOW = 100
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -221,11 +224,26 @@ def rmcd(X: Any, alpha: float = 0.025, *, level: str = "individual", random_stat
 
 
 def _rmcd_result(A: np.ndarray, alpha: float, level: str, method: str, options: dict,
-                 random_state: Any, progress: bool) -> tuple[Any, ...]:
+                 random_state: Any, progress: bool, sim: Any = None) -> tuple[Any, ...]:
     n, p = A.shape
     fitted = _rmcd_fit(A, options, random_state, progress)
     w, d2 = fitted.weights, fitted.d2
     m = int(w.sum())
+    metric = Metric(fitted.center, fitted.cov, n_samples=m)
+    if sim is not None:  # small n: the RMCD distances' law by simulation (exact: equivariant)
+        ind_c, sim_c = sim.cutoff(alpha), sim.cutoff(alpha, "simultaneous")
+        pval = sim.sf(d2)
+        if method == "irmcd":
+            a_row, cut = (alpha, ind_c) if np.any(d2 > sim_c) else (_sidak(alpha, n), sim_c)
+        elif level == "simultaneous":
+            a_row, cut = _sidak(alpha, n), sim_c
+        else:
+            a_row, cut = alpha, ind_c
+        words = (f"{'iterated ' if method == 'irmcd' else ''}Cerioli (2010) RMCD (m={m} rows "
+                 f"kept by the Hardin-Rocke reweighting), its law at n={n}, p={p} by Monte "
+                 f"Carlo ({sim.n_reps} clean N(0, I) data sets; exact for this affine-"
+                 "equivariant procedure)")
+        return d2, pval, float(cut), a_row, words, metric, w
     ind = cerioli_cutoffs(p, m, alpha)
     pval = ind.pvalue(d2, w)
     sim = cerioli_cutoffs(p, m, _sidak(alpha, n))
@@ -244,7 +262,6 @@ def _rmcd_result(A: np.ndarray, alpha: float, level: str, method: str, options: 
              "left out")
     if method == "irmcd":
         words = "iterated " + words
-    metric = Metric(fitted.center, fitted.cov, n_samples=m)
     return d2, pval, cut, a_row, words, metric, w
 
 
@@ -351,11 +368,12 @@ def outliers(X: Any, *, method: str = "mcd", alpha: float = 0.025, level: str = 
     A = data.values
     n, p = A.shape
     if reference == "auto":
-        reference = {"empirical": "beta", "mcd": "cerioli", "irmcd": "cerioli"}.get(
+        rmcd_ref = "cerioli" if n >= RMCD_SIMULATE_BELOW else "simulated"
+        reference = {"empirical": "beta", "mcd": rmcd_ref, "irmcd": rmcd_ref}.get(
             method, "simulated")
-    if method == "irmcd" and reference != "cerioli":
+    if method == "irmcd" and reference not in ("cerioli", "simulated"):
         raise ValueError("method='irmcd' is Cerioli's iterated RMCD: use reference='auto' (or "
-                         "'cerioli').")
+                         "'cerioli' or 'simulated').")
     if reference == "cerioli" and method not in ("mcd", "irmcd"):
         raise ValueError(f"reference='cerioli' is for method='mcd' or 'irmcd'; got "
                          f"method={method!r}. Use reference='auto'.")
@@ -363,9 +381,12 @@ def outliers(X: Any, *, method: str = "mcd", alpha: float = 0.025, level: str = 
         raise ValueError("reference='beta' is the exact law for method='empirical' (sample "
                          f"mean and covariance); for method={method!r} use reference='auto'.")
     weights = None
-    if reference == "cerioli":
+    if reference == "cerioli" or (reference == "simulated" and method in ("mcd", "irmcd")):
+        sim = None
+        if reference == "simulated":
+            sim = _simulated("rmcd", n, p, options, n_calibration, progress)
         d2, pval, cut, a_row, words, metric, weights = _rmcd_result(
-            A, alpha, level, method, options, random_state, progress)
+            A, alpha, level, method, options, random_state, progress, sim)
     else:
         a_row = _sidak(alpha, n) if level == "simultaneous" else alpha
         metric = _fit(A, method, options, random_state)
@@ -412,9 +433,18 @@ def outliers(X: Any, *, method: str = "mcd", alpha: float = 0.025, level: str = 
 def _simulated(method: str, n: int, p: int, options: dict, n_reps: int | None,
                progress: bool) -> Any:
     opts = dict(sorted(options.items()))
-    seeded = _takes(method, "random_state")
-
     calls = [0]
+    if method == "rmcd":  # Cerioli's RMCD procedure itself
+        if n_reps is None:
+            n_reps = int(np.clip(np.ceil(20000 / n), 200, 1000))
+
+        def rmcd_d2(Z: np.ndarray) -> np.ndarray:
+            calls[0] += 1
+            return _rmcd_fit(Z, opts, calls[0]).d2
+
+        return simulate_reference(rmcd_d2, key=f"outliers|rmcd|{opts!r}", n=n, p=p,
+                                  n_reps=n_reps, progress=progress)
+    seeded = _takes(method, "random_state")
 
     def statistic(Z: np.ndarray) -> np.ndarray:
         calls[0] += 1

@@ -193,7 +193,11 @@ default="auto"
             return ("f", float(m), 0.0) if kind == "f" else ("chi2", 1.0, 0.0)
         if res.weights is not None:  # Cerioli's RMCD, m rows in the estimate
             m = int(np.sum(res.weights))
-            return ("f", float(m), 0.0) if self.novelty else ("beta", float(m), 0.0)
+            if self.novelty:
+                return ("f", float(m), 0.0)
+            if np.ndim(res.cutoff) == 0:  # small n: the simulated law of the RMCD distances
+                return ("chi2", float(res.cutoff) / stats.chi2.isf(a_row, p), 0.0)
+            return ("beta", float(m), 0.0)
         if self.method == "empirical":
             return ("f", float(n), 0.0) if self.novelty else ("beta", float(n), 0.0)
         # Monte Carlo calibration: a chi2 law scaled to put the cutoff at its quantile.
