@@ -46,9 +46,11 @@ import mahalanobis as mh
 from mahalanobis.control import T2Chart
 from mahalanobis.inference import bootstrap_cutoff, cerioli_cutoffs
 
-RULES = ["mh.outliers (RMCD, default)", "RMCD simultaneous", "IRMCD", "chi2 rule (robustbase)",
-         "bootstrap", "sklearn MinCovDet + chi2", "sklearn EllipticEnvelope"]
-NOMINAL = {"mh.outliers (RMCD, default)": ("row", 0.025), "RMCD simultaneous": ("fw", 0.05),
+RULES = ["mh.outliers (default)", "Cerioli RMCD (formulas)", "RMCD simultaneous", "IRMCD",
+         "chi2 rule (robustbase)", "bootstrap", "sklearn MinCovDet + chi2",
+         "sklearn EllipticEnvelope"]
+NOMINAL = {"mh.outliers (default)": ("row", 0.025), "Cerioli RMCD (formulas)": ("row", 0.025),
+           "RMCD simultaneous": ("fw", 0.05),
            "IRMCD": ("fw", 0.05), "chi2 rule (robustbase)": ("row", 0.025),
            "bootstrap": ("row", 0.025), "sklearn MinCovDet + chi2": ("row", 0.025),
            "sklearn EllipticEnvelope": ("row", 0.025)}
@@ -60,28 +62,32 @@ def covariance(p, seed=0):
     return A @ A.T / p + np.eye(p)
 
 
-def flags_of_all_rules(X, seed, sklearn_ok):
+def flags_of_all_rules(X, seed, sklearn_ok, only_default=False):
     """Boolean flags of every rule on X (rows x rules)."""
     n, p = X.shape
     out = {}
-    res = mh.outliers(X, alpha=0.025, random_state=seed)
-    out[RULES[0]] = np.asarray(res.flags)
+    default = mh.outliers(X, alpha=0.025, random_state=seed)
+    out[RULES[0]] = np.asarray(default.flags)
+    if only_default:
+        return out
+    res = mh.outliers(X, alpha=0.025, random_state=seed, reference="cerioli")
+    out[RULES[1]] = np.asarray(res.flags)
     d2, w = np.asarray(res.d2), np.asarray(res.weights)
     m = int(w.sum())
     sim = cerioli_cutoffs(p, m, 0.05, n=n, multiplicity="sidak")
-    out[RULES[1]] = d2 > sim.cutoffs(w)
+    out[RULES[2]] = d2 > sim.cutoffs(w)
     ind05 = cerioli_cutoffs(p, m, 0.05)
-    out[RULES[2]] = (d2 > ind05.cutoffs(w)) if out[RULES[1]].any() else np.zeros(n, bool)
+    out[RULES[3]] = (d2 > ind05.cutoffs(w)) if out[RULES[2]].any() else np.zeros(n, bool)
     chi = mh.outliers(X, alpha=0.025, reference="chi2", random_state=seed)
-    out[RULES[3]] = np.asarray(chi.flags)
+    out[RULES[4]] = np.asarray(chi.flags)
     bc = bootstrap_cutoff(np.asarray(chi.d2), alpha=0.025, n_boot=200, random_state=seed)
-    out[RULES[4]] = np.asarray(chi.d2) > bc.cutoff
+    out[RULES[5]] = np.asarray(chi.d2) > bc.cutoff
     if sklearn_ok:
         from sklearn.covariance import EllipticEnvelope, MinCovDet
         mcd = MinCovDet(random_state=seed).fit(X)
-        out[RULES[5]] = mcd.mahalanobis(X) > stats.chi2.isf(0.025, p)
+        out[RULES[6]] = mcd.mahalanobis(X) > stats.chi2.isf(0.025, p)
         ee = EllipticEnvelope(contamination=0.025, random_state=seed).fit(X)
-        out[RULES[6]] = ee.predict(X) == -1
+        out[RULES[7]] = ee.predict(X) == -1
     return out
 
 
@@ -90,7 +96,7 @@ def bounds(rate, trials):
     return lo, hi
 
 
-def outlier_cell(n, p, reps, power_reps, sklearn_ok, seed=0):
+def outlier_cell(n, p, reps, power_reps, sklearn_ok, seed=0, only_default=False):
     S = covariance(p, seed=p)
     L = np.linalg.cholesky(S)
     rng = np.random.default_rng(1000 * n + p + seed)
@@ -98,7 +104,7 @@ def outlier_cell(n, p, reps, power_reps, sklearn_ok, seed=0):
     fw = {r: 0 for r in RULES}
     for k in range(reps):
         X = rng.standard_normal((n, p)) @ L.T
-        for r, f in flags_of_all_rules(X, k, sklearn_ok).items():
+        for r, f in flags_of_all_rules(X, k, sklearn_ok, only_default).items():
             fp[r] += int(f.sum())
             fw[r] += int(f.any())
     hits = {r: 0 for r in RULES}
@@ -109,11 +115,11 @@ def outlier_cell(n, p, reps, power_reps, sklearn_ok, seed=0):
         u = rng.standard_normal(p)
         X[:n_out] += shift * u / np.linalg.norm(u)
         X = X @ L.T
-        for r, f in flags_of_all_rules(X, 10_000 + k, sklearn_ok).items():
+        for r, f in flags_of_all_rules(X, 10_000 + k, sklearn_ok, only_default).items():
             hits[r] += int(f[:n_out].sum())
     rows = []
     for r in RULES:
-        if r not in fp or (r.startswith("sklearn") and not sklearn_ok):
+        if (r.startswith("sklearn") and not sklearn_ok) or (only_default and r != RULES[0]):
             continue
         rows.append((r, fp[r] / (reps * n), fw[r] / reps,
                      hits[r] / max(1, power_reps * n_out) if power_reps else float("nan")))
@@ -138,6 +144,8 @@ def main(argv=None):
     ap.add_argument("--full", action="store_true", help="the whole grid of issue 11")
     ap.add_argument("--charts-only", action="store_true")
     ap.add_argument("--no-charts", action="store_true")
+    ap.add_argument("--cells", default=None, help="e.g. 30x2,50x10: these (n, p) only")
+    ap.add_argument("--only-default", action="store_true", help="only mh.outliers' default")
     args = ap.parse_args(argv)
     try:
         import sklearn  # noqa: F401
@@ -154,6 +162,8 @@ def main(argv=None):
         cells, chart_cells = [(40, 2)], [(30, 2)]
     else:
         cells, chart_cells = [(50, 3), (100, 3)], [(30, 2)]
+    if args.cells:
+        cells = [tuple(int(v) for v in c.split("x")) for c in args.cells.split(",")]
     t0 = time.perf_counter()
     lines = ["## Calibration of outlier flags and robust chart limits (issue 11)", "",
              machine_line() + "; measured under load (other helpers running)", ""]
@@ -174,7 +184,8 @@ def main(argv=None):
             else:
                 reps = int(np.clip(6000 // n, 20, 100))
                 preps = int(np.clip(reps // 3, 5, 30))
-            rows = outlier_cell(n, p, reps, preps, sklearn_ok and n <= 2000)
+            rows = outlier_cell(n, p, reps, preps, sklearn_ok and n <= 2000,
+                                only_default=args.only_default)
             for r, fpr, fwr, pw in rows:
                 kind, nom = NOMINAL[r]
                 if kind == "row":
@@ -218,7 +229,8 @@ def main(argv=None):
     if args.quick:
         print(text)
     if not args.quick:
-        name = "calibration" + ("_charts" if args.charts_only else "")
+        name = "calibration" + ("_charts" if args.charts_only else "") + (
+            "_default" if args.only_default else "")
         print("wrote", write_result(name, text), file=sys.stderr)
 
 
