@@ -436,7 +436,7 @@ def _simulated(method: str, n: int, p: int, options: dict, n_reps: int | None,
     calls = [0]
     if method == "rmcd":  # Cerioli's RMCD procedure itself
         if n_reps is None:
-            n_reps = int(np.clip(np.ceil(20000 / n), 200, 1000))
+            n_reps = int(np.clip(np.ceil(10000 / n), 200, 500))
 
         def rmcd_d2(Z: np.ndarray) -> np.ndarray:
             calls[0] += 1
