@@ -26,6 +26,8 @@ examples:
   mahalanobis outliers data.csv
   mahalanobis outliers data.csv --id-column name --method mcd -o result.csv
   mahalanobis outliers data.csv --columns x1,x2,x3 --alpha 0.01 --json
+  mahalanobis outliers data.csv --method mcd --level simultaneous --alpha 0.05
+  mahalanobis outliers data.csv --method mcd --cutoff chi2     # robustbase's rule
   cat data.csv | mahalanobis outliers - --top 5 > result.csv
   mahalanobis outliers data.csv --method mcd -o result.csv --report report.html
   mahalanobis outliers 'big/*.csv' --dask local --method mcd -o result.parquet
