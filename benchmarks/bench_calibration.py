@@ -228,8 +228,8 @@ def main(argv=None):
                 reps = int(np.clip(6000 // m, 30, 150))
                 n_cal = int(np.clip(20000 // m, 200, 600))
             else:
-                reps = int(np.clip(12000 // m, 40, 300))
-                n_cal = int(np.clip(40000 // m, 200, 1000))
+                reps = int(np.clip(4500 // m, 30, 150))
+                n_cal = int(np.clip(20000 // m, 200, 600))
             sims, olds = chart_cell(m, p, reps, n_cal)
             for alpha, sim, old in zip(ALPHAS, sims, olds):
                 lo, hi = bounds(alpha, reps * m)
