@@ -141,3 +141,12 @@ def test_real_mcd_report_on_hbk():
     html = build_report(df, method="mcd", cutoff_method="chi2")
     assert set(map(str, range(10))) <= set(_rows(html))    # the 10 bad leverage points
     assert "h (subset size)" in html
+
+
+def test_report_level_simultaneous_matches_mh_outliers(planted):
+    html = build_report(planted, method="empirical", level="simultaneous")
+    res = mh.outliers(planted.to_numpy(), method="empirical", level="simultaneous")
+    assert f'<b id="n-flagged">{res.n_flagged}</b>' in html
+    assert "family-wise level 0.025 over the 80 rows" in html
+    with pytest.raises(ValueError, match="level"):
+        build_report(planted, level="both")
