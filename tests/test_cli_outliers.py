@@ -49,7 +49,10 @@ def test_outliers_to_csv_file(csv, tmp_path, capsys):
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["row", "distance"]
     assert lines[1].startswith("row7")
-    assert "outlier(s)" in out and "cutoff d2 > 9.348" in out
+    # the default cutoff is the exact Beta law of in-sample distances (n = 40, p = 3)
+    from scipy import stats
+    beta_cut = 39 ** 2 / 40 * stats.beta.isf(0.025, 1.5, 18)
+    assert "outlier(s)" in out and f"cutoff d2 > {beta_cut:.3f}" in out
     assert f"wrote {out_path}" in out
 
 
@@ -179,3 +182,33 @@ def test_console_script_subprocess(csv, tmp_path):
     bad = subprocess.run([exe, "outliers", str(path)], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--level", "simultaneous"], "family-wise"),
+    (["--cutoff", "chi2"], "chi-squared, 3 df"),
+    (["--cutoff", "f"], "F, new point, n=40"),
+])
+def test_outliers_cutoff_and_level_options(csv, tmp_path, capsys, extra, words):
+    path, _ = csv
+    out_path = tmp_path / "res.csv"
+    code, out, err = run(["outliers", str(path), "--id-column", "name", "-o", str(out_path),
+                          *extra], capsys)
+    assert code == 0, err
+    assert words in out
+    res = pd.read_csv(out_path, index_col=0)
+    assert res.loc["row7", "outlier"]
+    # the p-values follow the chosen reference: flagged exactly below the row level
+    from scipy import stats
+    if extra[0] == "--level":
+        a = 1 - 0.975 ** (1 / 40)
+        np.testing.assert_array_equal(res["pvalue"] < a, res["outlier"])
+    elif extra[1] == "chi2":
+        np.testing.assert_allclose(res["pvalue"], stats.chi2.sf(res["d2"], 3), rtol=1e-8)
+
+
+def test_outliers_cerioli_cutoff_needs_mcd(csv, capsys):
+    path, _ = csv
+    code, _, err = run(["outliers", str(path), "--id-column", "name", "--cutoff", "cerioli"],
+                       capsys)
+    assert code != 0 and "--method mcd" in err

@@ -226,7 +226,7 @@ def test_robust_phase1_flags_outliers():
     rng = np.random.default_rng(10)
     X = _normal(rng, 80)
     X[:8] += [3, -3, 3, 0]  # a cluster that inflates the classical covariance
-    c = T2Chart(X, method="mcd", random_state=0)
+    c = T2Chart(X, method="mcd", random_state=0, calibration="cerioli")
     assert c.limit == "cerioli" and c.robust
     assert c.signals[:8].all()
     assert c.signals[8:].sum() <= 2
@@ -407,3 +407,48 @@ def test_myt_matches_independent_implementation():
         np.testing.assert_allclose(dec.conditional_ucl, 5.361288061175456, rtol=1e-12)
     # Point 3 (11, 9): both variables in range, their relation broken.
     assert mon.decompose(2).drivers and not (mon.decompose(2).unconditional > 4.9068).any()
+
+
+@pytest.fixture
+def calibration_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAHALANOBIS_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_robust_phase1_simulated_limits_flag_outliers(calibration_cache):
+    rng = np.random.default_rng(10)
+    X = _normal(rng, 80)
+    X[:8] += [3, -3, 3, 0]
+    c = T2Chart(X, method="mcd", random_state=0, n_calibration=60)
+    assert c.limit == "simulated" and np.ndim(c.ucl) == 0
+    assert c.signals[:8].all() and c.signals[8:].sum() <= 2
+    assert ((c.pvalue < c.alpha) == c.signals).all()
+    assert len(list(calibration_cache.glob("calibration-*.npz"))) == 1
+    again = T2Chart(X, method="mcd", random_state=0, n_calibration=60)  # from the cache
+    assert again.ucl == c.ucl
+    wide = T2Chart(X, method="mcd", random_state=0, n_calibration=60, level="simultaneous")
+    assert wide.ucl > c.ucl
+    assert "Monte Carlo" in c._refs[0].describe()
+    c.decompose(0)  # MYT terms keep the analytic (Cerioli) reference
+
+
+def test_robust_phase1_false_alarm_rate_at_small_m(calibration_cache):
+    """Issue 11: the robust chart at m = 30, p = 2 raised several times alpha false alarms
+    per point (Cerioli limits with the chi2-reweighted MCD); simulated limits hold alpha."""
+    alpha, m, reps = 0.01, 30, 120
+    rng = np.random.default_rng(2027)
+    alarms = 0
+    for r in range(reps):
+        X = rng.standard_normal((m, 2))
+        alarms += int(T2Chart(X, method="mcd", alpha=alpha, random_state=r,
+                              n_calibration=400).signals.sum())
+    n = m * reps
+    # points of one chart are dependent; a bound wide enough for that, far below the old
+    # rate (about 3.5 alpha here)
+    assert alarms / n < alpha + 4 * np.sqrt(alpha * (1 - alpha) / n) * 2
+    assert alarms / n > alpha / 4
+
+
+def test_level_simultaneous_needs_robust_simulated_chart():
+    with pytest.raises(ValueError, match="level='simultaneous'"):
+        T2Chart(np.random.default_rng(0).standard_normal((30, 2)), level="simultaneous")

@@ -52,7 +52,7 @@ def test_squared_by_position_and_whitening_method(X):
 
 def test_chart_robust_and_monitor_new_x(X):
     with pytest.warns(FutureWarning, match="method='mcd'"):
-        c = mh.T2Chart(X, robust=True, random_state=0)
+        c = mh.T2Chart(X, robust=True, random_state=0, calibration="cerioli")
     assert c.method == "mcd" and c.robust
     with pytest.warns(FutureWarning, match="X="):
         old = c.monitor(new_X=X[:5])

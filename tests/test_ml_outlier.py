@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("sklearn")
 
+from scipy import stats
 from sklearn.covariance import EllipticEnvelope
 from sklearn.datasets import load_digits
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
@@ -201,3 +202,51 @@ def test_cutoff_plumbing_with_a_stand_in_inference_module(monkeypatch):
                                      random_state=7).fit(X)
     assert calls["bootstrap"] == ((400,), 0.025, 50, 7)
     assert det.threshold_ == 9.25
+
+
+# ----------------------------------------------------------------------------- issue 11
+def test_default_detector_clean_data_rate_within_binomial_bounds(tmp_path, monkeypatch):
+    """The chi2 default flagged 5.6 % of clean rows at n = 100, p = 3 (alpha = 0.025)."""
+    _needs("mcd")
+    rng = np.random.default_rng(42)
+    n, p, reps = 100, 3, 30
+    k = 0
+    for r in range(reps):
+        X = rng.standard_normal((n, p))
+        det = MahalanobisOutlierDetector(random_state=r,
+                                         method_options={"n_starts": 50}).fit(X)
+        k += int(np.sum(det.predict(X) == -1))
+    lo, hi = stats.binom.ppf([0.0005, 0.9995], reps * n, 0.025)
+    assert lo <= k <= hi
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"novelty": True}, {"level": "simultaneous"}, {"method": "empirical"},
+    {"cutoff": "chi2"}, {"cutoff": "beta", "method": "empirical"}, {"cutoff": "f"},
+    {"cutoff": "hardin_rocke"}, {"cutoff": "cerioli"}, {"cutoff": "bootstrap", "n_boot": 50},
+    {"cutoff": 9.0}, {"contamination": 0.1}, {"method": lambda X: mh.fit(X)},
+])
+def test_pvalue_decision_and_predict_always_agree(kwargs):
+    """pvalue() used chi2 whatever the cutoff, so it disagreed with predict()."""
+    _needs("mcd")
+    X, _ = _data(n=120, p=3, n_out=6)
+    det = MahalanobisOutlierDetector(random_state=0, **kwargs).fit(X)
+    Y = np.vstack([X, np.random.default_rng(1).standard_normal((50, 3)) * 2])
+    pred = det.predict(Y)
+    np.testing.assert_array_equal(det.pvalue(Y) < det.alpha_, pred == -1)
+    np.testing.assert_array_equal(det.decision_function(Y) < 0, pred == -1)
+    assert isinstance(det.reference_, str)
+
+
+def test_auto_detector_matches_mh_outliers():
+    _needs("mcd")
+    X, _ = _data(n=120, p=3, n_out=6)
+    det = MahalanobisOutlierDetector(random_state=0).fit(X)
+    res = mh.outliers(X, random_state=0)
+    np.testing.assert_allclose(det.location_, res.metric.center)
+    m = int(np.sum(res.weights))
+    assert det.threshold_ == pytest.approx(res.cutoff[res.weights][0])
+    assert f"m={m}" in det.reference_ and det.alpha_ == pytest.approx(0.025)
+    nov = MahalanobisOutlierDetector(random_state=0, novelty=True).fit(X)
+    assert nov.threshold_ == pytest.approx(
+        3 * (m + 1) * (m - 1) / (m * (m - 3)) * stats.f.isf(0.025, 3, m - 3))

@@ -45,8 +45,8 @@ def test_report_is_self_contained_and_complete(planted):
     for heading in ("Data", "Method and cutoff", "Diagnostics", "Flagged rows", "Plots"):
         assert f"<h2>{heading}" in html
     # MCD diagnostics
-    for text in ("h (subset size)", "consistency factor, raw", "small-sample factor, reweighted",
-                 "C-steps", "h / n (coverage)", "rows kept by reweighting"):
+    for text in ("h (subset size)", "consistency factor, raw", "small-sample factor, raw",
+                 "C-steps", "h / n (coverage)", "rows kept by the Hardin-Rocke reweighting"):
         assert text in html
     # the flagged rows: the planted ones, most outlying first
     rows = _rows(html)
@@ -59,9 +59,31 @@ def test_report_is_self_contained_and_complete(planted):
     assert not re.search(r'<svg [^>]*\swidth="', html)
 
 
+def test_report_counts_agree_with_mh_outliers(planted):
+    html = build_report(planted, method="mcd", alpha=0.01)
+    res = mh.outliers(planted.to_numpy(), method="mcd", alpha=0.01, random_state=0)
+    assert f'<b id="n-flagged">{res.n_flagged}</b>' in html
+    assert len(_rows(html)) == res.n_flagged
+    assert "Cerioli" in html
+
+
+def test_report_cerioli_count_matches_the_detector(planted):
+    """cutoff_method="cerioli": m = the rows kept by the reweighting, as the detector (the
+    report used h, the MCD subset size)."""
+    pytest.importorskip("sklearn")
+    from mahalanobis.ml import MahalanobisOutlierDetector
+    rng = np.random.default_rng(1)  # a small sample where h = 22 and m = 35 differ
+    X = rng.multivariate_normal([0, 0, 0], np.eye(3) + 0.5, size=40)
+    X[:3] += [5, -5, 5]
+    html = build_report(X, method="mcd", alpha=0.025, cutoff_method="cerioli")
+    det = MahalanobisOutlierDetector(cutoff="cerioli", random_state=0).fit(X)
+    n_det = int(np.sum(det.predict(X) == -1))
+    assert f'<b id="n-flagged">{n_det}</b>' in html
+
+
 def test_report_counts_and_cutoff_agree_with_outliers(planted):
     from scipy import stats
-    html = build_report(planted, method="mcd", alpha=0.01)
+    html = build_report(planted, method="mcd", alpha=0.01, cutoff_method="chi2")
     m = mahalanobis.covariance.fit(planted.to_numpy(), method="mcd")
     d2 = m.distance(planted.to_numpy(), squared=True)
     cut = stats.chi2.isf(0.01, 3)
@@ -120,3 +142,12 @@ def test_real_mcd_report_on_hbk():
     html = build_report(df, method="mcd", cutoff_method="chi2")
     assert set(map(str, range(10))) <= set(_rows(html))    # the 10 bad leverage points
     assert "h (subset size)" in html
+
+
+def test_report_level_simultaneous_matches_mh_outliers(planted):
+    html = build_report(planted, method="empirical", level="simultaneous")
+    res = mh.outliers(planted.to_numpy(), method="empirical", level="simultaneous")
+    assert f'<b id="n-flagged">{res.n_flagged}</b>' in html
+    assert "family-wise level 0.025 over the 80 rows" in html
+    with pytest.raises(ValueError, match="level"):
+        build_report(planted, level="both")

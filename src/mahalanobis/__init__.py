@@ -31,7 +31,14 @@ from .errors import (
     IllConditionedWarning,
     SingularCovarianceError,
 )
-from .inference import group_distance, group_distances, hotelling_t2, leverage
+from .inference import (
+    OutlierResult,
+    group_distance,
+    group_distances,
+    hotelling_t2,
+    leverage,
+    outliers,
+)
 from .metric import Metric, MetricLike
 from .variants import FunctionalMetric, KernelMetric, OnlineMetric, SketchedMetric
 
@@ -48,6 +55,7 @@ __all__ = [
     "Metric",
     "MetricLike",
     "OnlineMetric",
+    "OutlierResult",
     "SingularCovarianceError",
     "SketchedMetric",
     "T2Chart",
@@ -62,6 +70,7 @@ __all__ = [
     "hotelling_t2",
     "inference",
     "leverage",
+    "outliers",
     "pairwise",
     "variants",
     "whiten",

@@ -909,11 +909,45 @@ class Metric:
         import pandas as pd
         return pd.DataFrame(Z, index=data.index, columns=names)
 
+    # ----------------------------------------------------------------- new observations
+    def new_point_reference(self) -> tuple[str, int | None]:
+        """The law ``reference="auto"`` judges a *new* observation's D^2 by: ``("f", n)`` --
+        D^2 ~ p (n + 1)(n - 1) / (n (n - p)) F(p, n - p), the prediction law of a point
+        independent of an estimate from n normal points -- or ``("chi2", None)`` for known
+        parameters. A metric from given parameters is "chi2"; a classical fit with
+        ``n_samples`` is "f" with n = n_samples; estimators with a finite-sample prediction law
+        override this (the reweighted MCD: "f" with n = the rows kept by the reweighting,
+        Cerioli 2010)."""
+        n, p = self.n_samples, self.n_features
+        if self.method == "empirical" and n is not None and n > p:
+            return "f", int(n)
+        return "chi2", None
+
+    @property
+    def prediction_reference(self) -> str:
+        """In words, the law ``pvalue`` and ``outliers`` use for new observations by default."""
+        return _law_words(*self.new_point_reference(), self.n_features)
+
+    def _law(self, reference: str) -> tuple[str, int | None]:
+        reference = check_choice(reference, "reference", ("auto", "chi2", "f"))
+        if reference == "chi2":
+            return "chi2", None
+        kind, n = self.new_point_reference()
+        if reference == "auto":
+            return kind, n
+        n = n if kind == "f" else self.n_samples
+        if n is None or n <= self.n_features:
+            raise ValueError("reference='f' needs the number of points the metric was "
+                             "estimated from (n_samples > n_features); build the metric with "
+                             "n_samples=... or use reference='chi2'.")
+        return "f", int(n)
+
     def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise",
-               dtype: DTypeLike | None = None, return_counts: bool = False) -> Any:
-        """Upper-tail chi-squared p-values P(chi2_p >= D^2): the chance that a point drawn from
-        N(m, S) lies at least this far out, with m and S taken as known. Arrays of another
-        library give p-values in that library, computed on their device.
+               dtype: DTypeLike | None = None, return_counts: bool = False,
+               reference: str = "auto") -> Any:
+        """Upper-tail p-values P(T >= D^2) of new observations X: the chance that a new point
+        from the fitted law lies at least this far out. Arrays of another library give
+        p-values in that library (the F tail is computed on the host).
 
         Parameters
         ----------
@@ -928,6 +962,12 @@ class Metric:
         return_counts : bool, default False
             Also return the number of coordinates each row was judged on (see
             :meth:`distance`).
+        reference : {"auto", "chi2", "f"}, default "auto"
+            The law of a new observation's D^2: "auto" uses :meth:`new_point_reference` (the
+            F prediction law for fitted metrics that have one, chi-squared for given
+            parameters); "chi2" treats the centre and scatter as known; "f" forces the F law
+            (needs ``n_samples``). ``nan_policy="marginal"`` always uses chi-squared on the
+            observed count.
 
         Returns
         -------
@@ -942,6 +982,7 @@ class Metric:
         See Also
         --------
         Metric.outliers : The rows whose p-value is below a level.
+        Metric.prediction_reference : The law used, in words.
         mahalanobis.inference.pvalue : p-values under other reference distributions.
 
         Examples
@@ -959,20 +1000,35 @@ class Metric:
             return _with_counts(_wrap(_np_dtype(pv, dtype), data, "pvalue"), counts, data,
                                 return_counts)
         if return_counts:
-            return _counted(self.pvalue(X, nan_policy=nan_policy, dtype=dtype), self, True)
-        if self._xp is not None or _array_api.is_foreign(X):
-            return _xp_pvalue(self, X, nan_policy, dtype)
-        if is_dask(X):
+            return _counted(self.pvalue(X, nan_policy=nan_policy, dtype=dtype,
+                                        reference=reference), self, True)
+        kind, n = self._law(reference)
+        p = self.n_features
+
+        def f_sf(d2: Any) -> Any:
+            assert n is not None
+            return stats.f.sf(np.asarray(d2) * n * (n - p) / (p * (n + 1.0) * (n - 1.0)),
+                              p, n - p)
+
+        if self._xp is not None or _array_api.is_foreign(X) or is_dask(X):
+            if kind == "f":  # the F tail on the host (or lazily, block by block)
+                return _other_pvalue(self, X, f_sf, nan_policy, dtype)
+            if self._xp is not None or _array_api.is_foreign(X):
+                return _xp_pvalue(self, X, nan_policy, dtype)
             from ._dask._score import metric_pvalue
             return metric_pvalue(self, X, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
-        return _wrap(_np_dtype(stats.chi2.sf(d2, self.n_features), dtype), data, "pvalue")
+        pv = f_sf(d2) if kind == "f" else stats.chi2.sf(d2, p)
+        return _wrap(_np_dtype(pv, dtype), data, "pvalue")
 
     def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise",
-                 dtype: DTypeLike | None = None, return_counts: bool = False) -> Any:
-        """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}.
-        Arrays of another library give a boolean array of that library (the cutoff is the one
-        number computed on the host).
+                 dtype: DTypeLike | None = None, return_counts: bool = False,
+                 reference: str = "auto") -> Any:
+        """Boolean mask of new observations with p-value below alpha (same ``reference`` as
+        :meth:`pvalue`): D^2 above the F prediction cutoff for fitted metrics, above
+        chi2_{p, 1-alpha} for given parameters. To flag the rows a metric was fitted on, use
+        :func:`mahalanobis.outliers` (in-sample laws). Arrays of another library give a boolean
+        array of that library (the cutoff is one number computed on the host).
 
         Parameters
         ----------
@@ -989,6 +1045,8 @@ class Metric:
         return_counts : bool, default False
             Also return the number of coordinates each row was judged on (see
             :meth:`distance`).
+        reference : {"auto", "chi2", "f"}, default "auto"
+            As in :meth:`pvalue`.
 
         Returns
         -------
@@ -1003,6 +1061,7 @@ class Metric:
         See Also
         --------
         Metric.pvalue : The p-values behind the mask.
+        mahalanobis.outliers : Flag the rows a metric was fitted on (in-sample laws).
         mahalanobis.inference.cutoff : Cutoffs for estimated (and robust) metrics.
 
         Examples
@@ -1020,15 +1079,25 @@ class Metric:
             flags[ok] = d2[ok] > stats.chi2.isf(alpha, counts[ok])
             return _with_counts(_wrap(flags, data, "outlier"), counts, data, return_counts)
         if return_counts:
-            return _counted(self.outliers(X, alpha, nan_policy=nan_policy, dtype=dtype), self,
-                            True)
-        if self._xp is not None or _array_api.is_foreign(X):
-            return _xp_outliers(self, X, alpha, nan_policy, dtype)
-        if is_dask(X):
+            return _counted(self.outliers(X, alpha, nan_policy=nan_policy, dtype=dtype,
+                                          reference=reference), self, True)
+        kind, n = self._law(reference)
+        p = self.n_features
+        if kind == "f":
+            assert n is not None
+            cut = p * (n + 1.0) * (n - 1.0) / (n * (n - p)) * stats.f.isf(alpha, p, n - p)
+        else:
+            cut = stats.chi2.isf(alpha, p)
+        if self._xp is not None or _array_api.is_foreign(X) or is_dask(X):
+            if kind == "f":  # one host number compared on the device (or lazily)
+                d2 = self.distance(X, squared=True, nan_policy=nan_policy, dtype=dtype)
+                out = d2 > float(cut)
+                return out.rename("outlier") if hasattr(out, "rename") else out
+            if self._xp is not None or _array_api.is_foreign(X):
+                return _xp_outliers(self, X, alpha, nan_policy, dtype)
             from ._dask._score import metric_outliers
             return metric_outliers(self, X, alpha=alpha, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
-        cut = stats.chi2.isf(alpha, self.n_features)
         return _wrap(d2 > cut, data, "outlier")
 
     def _marginal_sq(self, X: Any, name: str = "X") -> tuple[np.ndarray, np.ndarray, Data]:
@@ -1198,6 +1267,27 @@ def _counted(values: Any, m: Metric, return_counts: bool) -> Any:
         import pandas as pd
         return values, pd.Series(counts, index=index, name="n_observed")
     return values, counts
+
+
+def _other_pvalue(m: Metric, X: Any, sf: Any, nan_policy: str, dtype: Any) -> Any:
+    """p-values sf(D^2) for arrays of another library (computed on the host, returned on
+    their device) and for dask input (lazily, block by block)."""
+    d2 = m.distance(X, squared=True, nan_policy=nan_policy,
+                    **({} if is_dask(X) else {"dtype": dtype}))
+    if is_dask(X):
+        if hasattr(d2, "map_partitions"):  # a dask Series
+            return d2.map_partitions(lambda s: s.pipe(lambda v: type(v)(
+                sf(v.to_numpy()), index=v.index, name="pvalue")), meta=("pvalue", float))
+        return d2.map_blocks(lambda b: sf(b).astype(float), dtype=float)
+    xp, device = _array_api.namespace(d2), _array_api.device_of(d2)
+    return _array_api.to_namespace(sf(_array_api.to_numpy(d2)), xp, device, d2.dtype)
+
+
+def _law_words(kind: str, n: int | None, p: int) -> str:
+    if kind == "f":
+        return (f"F prediction law: n(n-p) D^2/(p(n+1)(n-1)) ~ F(p, n-p), n={n}, p={p} "
+                "(a new point, estimated centre and scatter)")
+    return f"chi2(p={p}) (centre and scatter taken as known)"
 
 
 def _is_frame(X: Any) -> bool:

@@ -38,7 +38,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--alpha", type=float, default=0.0027,
                    help="false-alarm probability per point (default: 0.0027, like 3 sigma)")
     p.add_argument("--robust", action="store_true",
-                   help="estimate the Phase I centre and scatter robustly (MCD)")
+                   help="estimate the Phase I centre and scatter robustly (MCD; limits "
+                        "calibrated by simulation once per size, then cached)")
     p.add_argument("--plot", default=None, help="also draw the chart into this image file")
     cm.add_input_options(p)
     cm.add_output_options(p)
@@ -84,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     X = cm.load(args.file, args)
     cm.check_complete(X, label)
     chart = T2Chart(X, subgroup_size=args.subgroup_size, alpha=args.alpha,
-                    method="mcd" if args.robust else "empirical")
+                    method="mcd" if args.robust else "empirical",
+                    **({"progress": cm.progress_enabled(args)} if args.robust
+                       else {}))  # type: ignore[arg-type]  # progress is a bool keyword
     frames = [_frame(chart, "I")]
     lines = [f"{label}: phase I, {X.shape[0]} rows x {X.shape[1]} columns, UCL {_ucl(chart)}, "
              f"{_signals(chart, X.index)}"]

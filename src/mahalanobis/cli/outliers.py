@@ -10,7 +10,7 @@ import numpy as np
 from scipy import stats
 
 from ..covariance import available_methods
-from ._common import add_progress_option, fit_metric
+from ._common import add_progress_option, fit_metric, progress_enabled
 from ._io import (
     CLIError,
     atomic_write,
@@ -20,29 +20,38 @@ from ._io import (
     write_frame,
 )
 
+CUTOFFS = ("auto", "chi2", "beta", "f", "hardin_rocke", "cerioli")
 HELP = "flag outlying rows of a CSV table by their Mahalanobis distance"
 EPILOG = """\
 examples:
   mahalanobis outliers data.csv
   mahalanobis outliers data.csv --id-column name --method mcd -o result.csv
   mahalanobis outliers data.csv --columns x1,x2,x3 --alpha 0.01 --json
+  mahalanobis outliers data.csv --method mcd --level simultaneous --alpha 0.05
+  mahalanobis outliers data.csv --method mcd --cutoff chi2     # robustbase's rule
   cat data.csv | mahalanobis outliers - --top 5 > result.csv
   mahalanobis outliers data.csv --method mcd -o result.csv --report report.html
   mahalanobis outliers 'big/*.csv' --dask local --method mcd -o result.parquet
 
-The result has one row per input row: distance D, squared distance d2, chi-squared
-p-value, the outlier flag (p-value < alpha, i.e. d2 above the chi-squared cutoff), the
-rank by distance and n_observed, the number of coordinates the row was judged on.
+The result has one row per input row: distance D, squared distance d2, p-value, the
+outlier flag (d2 above the cutoff) and the rank by distance. --cutoff auto (default) is the
+calibrated rule of mahalanobis.outliers(): the exact Beta law of in-sample distances for
+--method empirical, Cerioli's (2010) reweighted MCD for --method mcd, a seeded Monte Carlo
+calibration (cached) for other estimators, so that about alpha of clean rows are flagged at
+the n and p in hand; --level simultaneous makes alpha the chance of flagging any clean row.
+--cutoff chi2 is the asymptotic rule (robustbase's default), which flags more.
 Without -o the result goes to standard output and the summary to standard error.
---report also writes the HTML report of 'mahalanobis report' (same method, alpha, seed
-and --missing; needs mahalanobis[plot]).
+--report also writes the HTML report of 'mahalanobis report' (same method, cutoff,
+level, alpha and seed; needs mahalanobis[plot]).
+The last column, n_observed, is the number of coordinates the row was judged on.
 
 Rows with missing (empty) cells are kept by default and judged on their observed
 coordinates: the column n_observed says on how many, and the p-value and cutoff use the
-chi-squared law on that number. --missing em (default) fits with the missing cells
-(EM for --method empirical/em, the MCD with EM in its C-steps for mcd); --missing marginal
-fits on the complete rows, then judges every row on its observed coordinates; --missing
-omit (or --nan-policy omit) skips incomplete rows; --nan-policy raise stops with an error.
+chi-squared law on that number (--cutoff auto or chi2). --missing em (default) fits with the
+missing cells (EM for --method empirical/em, the MCD with EM in its C-steps for mcd);
+--missing marginal fits on the complete rows, then judges every row on its observed
+coordinates; --missing omit (or --nan-policy omit) skips incomplete rows; --nan-policy raise
+stops with an error.
 
 --dask SCHEDULER|local processes data larger than memory with dask (mahalanobis[dask]):
 'local' starts a cluster on this machine, anything else is a scheduler address. FILE may
@@ -68,7 +77,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--method", default="empirical", choices=available_methods(),
                    help="scatter estimator (default: empirical)")
     p.add_argument("--alpha", type=float, default=0.025,
-                   help="significance level of the chi-squared cutoff (default: 0.025)")
+                   help="significance level of the cutoff (default: 0.025)")
+    p.add_argument("--cutoff", default="auto", choices=CUTOFFS,
+                   help="reference law of the cutoff (default: auto, calibrated; see below)")
+    p.add_argument("--level", default="individual", choices=("individual", "simultaneous"),
+                   help="alpha per row (default) or family-wise over all rows (Sidak)")
     p.add_argument("--missing", choices=_MISSING, default=None,
                    help="rows with missing cells (see below; default: em)")
     p.add_argument("--nan-policy", choices=("raise", "omit"), default=None,
@@ -128,7 +141,8 @@ def _fit_missing(X: Any, method: str, policy: str, complete: np.ndarray,
 
 def analyse(df: Any, *, method: str, alpha: float, random_state: int | None,
             nan_policy: str | None, args: argparse.Namespace | None = None,
-            missing: str | None = None) -> tuple[Any, dict[str, Any]]:
+            missing: str | None = None, cutoff: str = "auto",
+            level: str = "individual") -> tuple[Any, dict[str, Any]]:
     """Fit, score and flag; the result table (input order) and a summary record."""
     pd = sys.modules["pandas"]
     if not 0 < alpha < 1:
@@ -148,6 +162,17 @@ def analyse(df: Any, *, method: str, alpha: float, random_state: int | None,
         metric = _fit_missing(X, method, policy, finite[~empty], random_state, args)
         d2, k = metric.distance(X.to_numpy(dtype=float, na_value=np.nan), squared=True,
                                 nan_policy="marginal", return_counts=True)
+        if cutoff not in ("auto", "chi2"):
+            raise CLIError(f"--cutoff {cutoff} needs complete rows; rows with missing cells "
+                           "are judged by the chi-squared law on their observed count "
+                           "(--cutoff auto), or skip them with --missing omit.")
+        d2, k = np.asarray(d2, dtype=float), np.asarray(k, dtype=int)
+        n = int(X.shape[0])
+        sidak = level == "simultaneous"
+        a_row = float(-np.expm1(np.log1p(-alpha) / n)) if sidak else alpha
+        cut = stats.chi2.isf(a_row, k)
+        pval = stats.chi2.sf(d2, k)
+        words = "chi-squared on each row's observed count"
     else:
         if not finite.all():
             bad = list(X.index[~finite][:5])
@@ -156,22 +181,57 @@ def analyse(df: Any, *, method: str, alpha: float, random_state: int | None,
                                f"{bad}); pass --missing em or marginal to judge them on their "
                                "observed cells, or --missing omit to skip them.")
             X = X[finite]
-        metric = fit_metric(X, method, random_state=random_state, args=args)
-        d2 = np.asarray(metric.distance(X, squared=True), dtype=float)
-        k = np.full(d2.shape, p)
-    d2 = np.asarray(d2, dtype=float)
-    k = np.asarray(k, dtype=int)
-    cutoff = float(stats.chi2.isf(alpha, p))
+        n = int(X.shape[0])
+        k = np.full(n, p)
+        if cutoff == "auto":
+            from ..inference import outliers
+            progress = args is not None and progress_enabled(args)
+            try:
+                out = outliers(X, method=method, alpha=alpha, level=level,
+                               random_state=random_state, progress=progress)
+            except ValueError as exc:
+                raise CLIError(str(exc)) from None
+            metric, d2 = out.metric, np.asarray(out.d2, dtype=float)
+            pval, cut, words = np.asarray(out.pvalue), out.cutoff, out.reference
+        else:
+            from ..inference import cutoff as calibrated_cutoff
+            from ..inference import pvalue as reference_pvalue
+            metric = fit_metric(X, method, random_state=random_state, args=args)
+            d2 = np.asarray(metric.distance(X, squared=True), dtype=float)
+            h = None
+            if cutoff == "hardin_rocke":
+                h = getattr(metric, "h", None)
+            elif cutoff == "cerioli":  # m: the rows kept by the reweighting (as the detector)
+                w = getattr(metric, "weights", None)
+                h = None if w is None else int(np.sum(w))
+            if cutoff in ("hardin_rocke", "cerioli") and h is None:
+                raise CLIError(f"--cutoff {cutoff} is for --method mcd (it needs the MCD "
+                               "subset/reweighting); use --cutoff auto.")
+            try:
+                cut = calibrated_cutoff(p, alpha, method=cutoff, n=n, h=h,
+                                        multiplicity="sidak" if level == "simultaneous" else None)
+                pval = np.asarray(reference_pvalue(d2, p, method=cutoff, n=n, h=h))
+            except ValueError as exc:
+                raise CLIError(str(exc)) from None
+            words = {"chi2": "chi-squared, {p} df", "beta": "Beta, in-sample, n={n}",
+                     "f": "F, new point, n={n}", "hardin_rocke": "Hardin-Rocke F, h={h}",
+                     "cerioli": "Cerioli Beta, m={h}"}[cutoff].format(p=p, n=n, h=h)
     res = pd.DataFrame(index=X.index)
     res["distance"] = np.sqrt(d2)
     res["d2"] = d2
-    res["pvalue"] = stats.chi2.sf(d2, k)
-    res["outlier"] = d2 > (stats.chi2.isf(alpha, k) if (k < p).any() else cutoff)
+    res["pvalue"] = pval
+    res["outlier"] = d2 > cut
     res["rank"] = pd.Series(d2, index=X.index).rank(ascending=False, method="min").astype(int)
     res["n_observed"] = k
-    summary = {"method": method, "n_rows": int(df.shape[0]), "n_used": int(X.shape[0]),
-               "n_features": p, "alpha": alpha, "cutoff_d2": cutoff,
-               "n_outliers": int(res["outlier"].sum()), "metric": metric,
+    cut_arr = np.asarray(cut, dtype=float)
+    if (k == p).all():
+        cut_lo, cut_hi = float(cut_arr.min()), float(cut_arr.max())
+    else:  # the cutoff of a complete row (rows on fewer coordinates have their own)
+        cut_lo = cut_hi = float(stats.chi2.isf(a_row, p))
+    summary = {"method": method, "n_rows": int(df.shape[0]), "n_used": int(n),
+               "n_features": p, "alpha": alpha, "level": level, "cutoff": cutoff,
+               "cutoff_d2": cut_lo, "cutoff_d2_max": cut_hi,
+               "reference": words, "n_outliers": int(res["outlier"].sum()), "metric": metric,
                "n_incomplete": int((k < p).sum()), "missing": policy}
     return res, summary
 
@@ -195,10 +255,14 @@ def format_summary(s: dict[str, Any], label: str) -> str:
         drop += (f" ({s['n_incomplete']} with missing cells judged on their observed "
                  f"coordinates, --missing {s['missing']})")
     pct = 100.0 * s["n_outliers"] / max(s["n_used"], 1)
+    cut = f"{s['cutoff_d2']:.3f}"
+    if s.get("cutoff_d2_max", s["cutoff_d2"]) > s["cutoff_d2"]:
+        cut += f" (rows in the estimate; {s['cutoff_d2_max']:.3f} for the others)"
+    ref = s.get("reference", f"chi-squared, {s['n_features']} df")
+    lvl = ", family-wise" if s.get("level") == "simultaneous" else ""
     return (f"{label}: {s['n_used']} rows{drop} x {s['n_features']} columns, method "
-            f"{s['method']}; cutoff d2 > {s['cutoff_d2']:.3f} (chi-squared, "
-            f"{s['n_features']} df, alpha {s['alpha']:g}); {s['n_outliers']} outlier(s) "
-            f"({pct:.1f}%)")
+            f"{s['method']}; cutoff d2 > {cut} ({ref}; alpha {s['alpha']:g}{lvl}); "
+            f"{s['n_outliers']} outlier(s) ({pct:.1f}%)")
 
 
 def run_dask(args: argparse.Namespace) -> int:
@@ -208,6 +272,9 @@ def run_dask(args: argparse.Namespace) -> int:
                        "for CSV parts): results of that size do not go to standard output.")
     if args.report is not None or args.json:
         raise CLIError("--report and --json are not available with --dask.")
+    if args.cutoff not in ("auto", "chi2") or args.level != "individual":
+        raise CLIError("--dask judges rows by the chi-squared cutoff at each row's level; "
+                       "--cutoff and --level are for in-memory data.")
     if args.method not in ("empirical", "mcd"):
         raise CLIError(f"--method {args.method} is not available with --dask; use empirical "
                        "or mcd.")
@@ -245,13 +312,15 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--report {args.report}: the report is HTML; name the file .html.")
     res, summary = analyse(X, method=args.method, alpha=args.alpha,
                            random_state=args.random_state, nan_policy=args.nan_policy,
-                           args=args, missing=args.missing)
+                           args=args, missing=args.missing, cutoff=args.cutoff,
+                           level=args.level)
     html = None
     if args.report is not None:  # built before anything is written: no partial outputs
         from ..report import build_report
         html = build_report(X, method=args.method, alpha=args.alpha, source=label,
                             random_state=args.random_state if args.random_state is not None
-                            else 0, pca=args.pca,
+                            else 0, pca=args.pca, cutoff_method=args.cutoff,
+                            level=args.level,
                             missing=_report_missing(args.missing, args.nan_policy))
     to_stdout = args.output in (None, "-")
     write_frame(res, args.output, fmt)

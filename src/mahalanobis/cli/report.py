@@ -27,7 +27,7 @@ table of flagged rows; --missing omit leaves them out and lists them. Needs
 mahalanobis[plot].
 """
 
-CUTOFFS = ("chi2", "beta", "f", "hardin_rocke", "cerioli")
+CUTOFFS = ("auto", "chi2", "beta", "f", "hardin_rocke", "cerioli")
 
 
 def add_parser(sub: Any) -> None:
@@ -52,8 +52,11 @@ def add_report_options(p: argparse.ArgumentParser, *, default_method: str) -> No
                    help=f"scatter estimator (default: {default_method})")
     p.add_argument("--alpha", type=float, default=0.025,
                    help="significance level of the cutoff (default: 0.025)")
-    p.add_argument("--cutoff", default="chi2", choices=CUTOFFS,
-                   help="reference distribution of the cutoff (default: chi2)")
+    p.add_argument("--cutoff", default="auto", choices=CUTOFFS,
+                   help="reference distribution of the cutoff (default: auto, the calibrated "
+                        "rule of mahalanobis.outliers)")
+    p.add_argument("--level", default="individual", choices=("individual", "simultaneous"),
+                   help="alpha per row (default) or family-wise over all rows (Sidak)")
     p.add_argument("--random-state", type=int, default=0,
                    help="seed for randomised estimators (default: 0, reproducible)")
     p.add_argument("--pca", type=int, default=None, metavar="K",
@@ -80,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     df = read_table(args.file, id_column=args.id_column)
     label = cm.label_of(args.file)
     text = build_report(df, method=args.method, alpha=args.alpha, cutoff_method=args.cutoff,
+                        level=args.level,
                         columns=args.columns, title=args.title, source=label,
                         random_state=args.random_state, pca=args.pca, missing=args.missing)
     write_html(text, args.output)

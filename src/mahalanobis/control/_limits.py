@@ -37,7 +37,7 @@ regression coefficients of the conditional mean as known); the unconditional one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,16 @@ class Reference:
     m: float = 0.0
     c: float = 1.0
     nu: float = 0.0
+    #: "simulated": the Monte Carlo law (a SimulatedReference), its level ("individual" per
+    #: point or "simultaneous" over Phase I) and the analytic reference the MYT terms use.
+    sim: Any = field(default=None, compare=False)
+    level: str = "individual"
+    base: Any = field(default=None, compare=False)
+
+    @classmethod
+    def simulated(cls, sim: Any, level: str, base: Reference) -> Reference:
+        return cls("simulated", m=base.m, c=base.c, nu=base.nu, sim=sim, level=level,
+                   base=base)
 
     @classmethod
     def beta(cls, m: int) -> Reference:
@@ -74,6 +84,8 @@ class Reference:
     # ------------------------------------------------------------------ whole statistic
     def ucl(self, p: int, alpha: float) -> float:
         """Upper control limit of T^2 in p variables at false-alarm probability alpha."""
+        if self.kind == "simulated":
+            return float(self.sim.cutoff(alpha, self.level))
         if self.kind == "beta":
             m = self.m
             return float((m - 1) ** 2 / m * stats.beta.isf(alpha, p / 2, (m - p - 1) / 2))
@@ -85,6 +97,8 @@ class Reference:
     def sf(self, t2: Any, p: int) -> np.ndarray:
         """Upper-tail probabilities P(T^2 >= t2) under the in-control model."""
         t2 = np.asarray(t2, dtype=float)
+        if self.kind == "simulated":
+            return self.sim.sf(t2)
         if self.kind == "beta":
             m = self.m
             u = np.clip(t2 * m / (m - 1) ** 2, 0.0, 1.0)
@@ -97,6 +111,8 @@ class Reference:
     # ------------------------------------------------------------------ MYT terms
     def term_ucl(self, q: Any, alpha: float) -> np.ndarray:
         """Critical values of MYT terms conditioning on ``q`` variables (array-like of ints)."""
+        if self.kind == "simulated":  # MYT terms: the analytic (Cerioli) approximation
+            return self.base.term_ucl(q, alpha)
         q = np.asarray(q, dtype=float)
         if self.kind == "beta":
             m = self.m
@@ -108,6 +124,8 @@ class Reference:
 
     def term_sf(self, value: Any, q: Any) -> np.ndarray:
         """Upper-tail probabilities of MYT terms with ``q`` conditioning variables."""
+        if self.kind == "simulated":
+            return self.base.term_sf(value, q)
         value = np.asarray(value, dtype=float)
         q = np.asarray(q, dtype=float)
         if self.kind == "beta":
@@ -120,6 +138,9 @@ class Reference:
         return stats.chi2.sf(value, 1)
 
     def describe(self) -> str:
+        if self.kind == "simulated":
+            return (f"Monte Carlo limits ({self.sim.n_reps} simulated Phase I samples, "
+                    f"{self.level})")
         if self.kind == "beta":
             return f"((m-1)^2/m) Beta(p/2, (m-p-1)/2), m={self.m:g}"
         if self.kind == "f":

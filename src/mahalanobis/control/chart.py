@@ -139,12 +139,22 @@ class T2Chart:
       Phase I / Phase II (Alt 1985; Montgomery, ch. 11);
     * known parameters: chi2_{1-alpha}(p);
     * ``method="mcd"`` (individuals): centre and covariance from the reweighted MCD
-      (``mahalanobis.fit(X, method="mcd")``) and Cerioli's (2010, JASA 105, 147-156) finite-
-      sample limits with m_w = the number of points kept by the reweighting: the Beta limit
-      above with m = m_w for those points, the Phase II F limit with m = m_w for the points
-      the reweighting left out and for Phase II. (Asymptotically both tend to chi2_p; Cerioli
-      showed the chi2 limit gives far too many false alarms for small m.) If the robust fit
-      reports no reweighting weights, chi2_{1-alpha}(p) is used (``limit == "chi2"``).
+      (``mahalanobis.fit(X, method="mcd")``). With ``calibration="simulated"`` (default) the
+      Phase I limit is calibrated by simulation, as Chenouri, Steiner & Variyath (2009, JQT
+      41, 259-271) did for their robust chart: the same procedure is run on clean
+      N(0, I_p) samples of m points (exact, the MCD being affine equivariant) and the limit
+      is the 1 - alpha quantile of the pooled T^2 (``level="individual"``: false-alarm
+      probability alpha per point) or of each sample's largest T^2
+      (``level="simultaneous"``: probability alpha of any false alarm in Phase I). It is
+      computed once per (m, p, method), seeded, and cached on disk (see
+      :func:`mahalanobis.inference.calibration.simulate_reference`); ``limit ==
+      "simulated"``. With ``calibration="cerioli"``: Cerioli's (2010, JASA 105, 147-156)
+      finite-sample limits with m_w = the number of points kept by the reweighting: the Beta
+      limit above with m = m_w for those points, the Phase II F limit with m = m_w for the
+      points the reweighting left out (``limit == "cerioli"``); with the chi2 reweighting of
+      the usual MCD these give several times alpha false alarms at small m. Phase II uses
+      the F limit with m = m_w. If the robust fit reports no reweighting weights,
+      chi2_{1-alpha}(p) is used (``limit == "chi2"``).
 
     ``remove_signals=True`` re-estimates without the points that signal, round after round,
     until none of the points in the estimate signals (or ``max_iter`` rounds); every round is
@@ -173,6 +183,15 @@ class T2Chart:
         signal after the last.
     random_state : int or Generator, optional
         For the MCD's random starts (``method="mcd"``).
+    calibration : {"simulated", "cerioli"}, default="simulated"
+        Phase I limits of robust charts (``method="mcd"``): see above.
+    level : {"individual", "simultaneous"}, default="individual"
+        Robust charts with simulated limits: alpha per point, or over the whole Phase I
+        sample.
+    n_calibration : int, optional
+        Simulated Phase I samples (default: about 4 10^4 simulated points, 200 to 1000).
+    progress : bool
+        Progress bar while a calibration is simulated (needs the ``progress`` extra).
 
     Attributes
     ----------
@@ -193,8 +212,8 @@ class T2Chart:
         The centre and scatter used (S_p for subgroups); ``center`` and ``cov`` are its arrays.
     subgroup_size, n_features, feature_names
     limit : str
-        "beta", "f" (subgroups or Phase II), "chi2" (known parameters), "cerioli" (robust),
-        or "beta+f" (Phase I with points removed).
+        "beta", "f" (subgroups or Phase II), "chi2" (known parameters), "simulated" or
+        "cerioli" (robust), or "beta+f" (Phase I with points removed).
     n_reference : int
         m: points (subgroups) in the Phase I estimate (m_w for robust charts).
     in_estimate : ndarray of bool or None
@@ -240,8 +259,19 @@ class T2Chart:
                  method: str = "empirical", known_center: ArrayLike | None = None,
                  known_cov: ArrayLike | None = None,
                  remove_signals: bool = False, max_iter: int = 20,
-                 random_state: Any = None) -> None:
+                 random_state: Any = None, calibration: str = "simulated",
+                 level: str = "individual", n_calibration: int | None = None,
+                 progress: bool = False) -> None:
         robust = check_choice(method, "method", _METHODS) == "mcd"
+        self._calibration = (check_choice(calibration, "calibration", ("simulated", "cerioli")),
+                             check_choice(level, "level", ("individual", "simultaneous")),
+                             None if n_calibration is None
+                             else check_int(n_calibration, "n_calibration", 20),
+                             bool(progress))
+        if level == "simultaneous" and not (robust and calibration == "simulated"):
+            raise ValueError("level='simultaneous' is for robust charts with simulated limits "
+                             "(method='mcd'); for a classical chart use the per-point alpha "
+                             "1 - (1 - a)^(1/m) for a Phase I-wide false-alarm probability a.")
         k = check_int(subgroup_size, "subgroup_size", 1)
         alpha = check_fraction(alpha, "alpha")
         max_iter = check_int(max_iter, "max_iter", 1)
@@ -391,8 +421,15 @@ class T2Chart:
         m_w = int(w.sum())
         self._check_m(m_w, p, "the MCD reweighting kept")
         ref_in, ref_out = self._refs_for(m_w)
-        self.limit, self.n_reference, self.in_estimate = "cerioli", m_w, w
+        self.n_reference, self.in_estimate = m_w, w
         self._phase2_ref = ref_out
+        calibration, level, n_reps, progress = self._calibration
+        if calibration == "simulated":
+            sim = _simulated_limits(m, p, n_reps, progress)
+            self.limit = "simulated"
+            return (metric, stat, (Reference.simulated(sim, level, ref_in),),
+                    np.zeros(m, dtype=np.intp))
+        self.limit = "cerioli"
         return metric, stat, (ref_in, ref_out), (~w).astype(np.intp)
 
     def _finish(self, phase: str, metric: Metric, points: np.ndarray, stat: np.ndarray,
@@ -424,6 +461,11 @@ class T2Chart:
             return values
         import pandas as pd
         return pd.Series(values, index=self._index, name=name)
+
+    @property
+    def level(self) -> str:
+        """"individual" (alpha per point) or "simultaneous" (over Phase I; robust charts)."""
+        return getattr(self, "_calibration", ("", "individual"))[1]
 
     # ------------------------------------------------------------------ properties
     @property
@@ -712,3 +754,20 @@ class T2Chart:
         if self.phase == "I" and len(self.rounds) > 1:
             parts.append(f"rounds={len(self.rounds)}, n_reference={self.n_reference}")
         return f"T2Chart({', '.join(parts)})"
+
+
+def _simulated_limits(m: int, p: int, n_reps: int | None, progress: bool) -> Any:
+    """The simulated null law of the robust Phase I T^2 (reweighted MCD) at (m, p)."""
+    from .. import covariance
+    from ..inference.calibration import simulate_reference
+    calls = [0]
+
+    def statistic(Z: np.ndarray) -> np.ndarray:
+        calls[0] += 1
+        fitted = covariance.fit(Z, method="mcd", random_state=calls[0])
+        return _sq(Metric(fitted.center, fitted.cov), Z)
+
+    if n_reps is None:  # about 4e4 simulated points: ~100 beyond the 0.0027 limit
+        n_reps = int(np.clip(np.ceil(40000 / m), 200, 1000))
+    return simulate_reference(statistic, key="T2Chart|mcd", n=m, p=p, n_reps=n_reps,
+                              progress=progress)

@@ -138,6 +138,18 @@ class MCDResult(FitResult):
 
     alpha = deprecated_alias("alpha", "support_fraction")
 
+    def new_point_reference(self) -> tuple[str, int | None]:
+        """Reweighted fits judge new points by Cerioli's (2010) prediction law for points
+        outside the reweighting, (m^2 - 1) p / (m (m - p)) F(p, m - p), m = the rows kept
+        (the "f" law with n = m); raw fits by chi-squared. For this estimate (reweighted at
+        chi2_{p, 0.975}) it is an approximation: at n = 40, p = 3 it flags about 8 % of new
+        clean points at alpha = 0.025 (chi-squared: 13 %); the RMCD metric of
+        ``mahalanobis.outliers(X).metric`` (Hardin-Rocke reweighting) gives 2.3 %."""
+        m = int(np.sum(self.weights))
+        if self.reweighted and m > self.n_features + 1:
+            return "f", m
+        return "chi2", None
+
 
 def _progress_bar(enabled: bool, desc: str) -> Any:
     if not enabled:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import stats
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -16,7 +17,8 @@ from ._common import fit_metric
 
 __all__ = ["MahalanobisOutlierDetector"]
 
-_CUTOFFS = ("chi2", "beta", "f", "hardin_rocke", "cerioli", "bootstrap")
+_CUTOFFS = ("auto", "chi2", "beta", "f", "hardin_rocke", "cerioli", "bootstrap")
+_LEVELS = ("individual", "simultaneous")
 
 
 class MahalanobisOutlierDetector(OutlierMixin, BaseEstimator):
@@ -36,13 +38,28 @@ class MahalanobisOutlierDetector(OutlierMixin, BaseEstimator):
         outliers from masking themselves.
     alpha : float, default=0.025
         Significance level of the calibrated cutoff (ignored when ``contamination`` is set).
-    cutoff : {"chi2", "beta", "f", "hardin_rocke", "cerioli", "bootstrap"} or float, \
-default="chi2"
-        How the D^2 cutoff is calibrated: the asymptotic chi-squared quantile; the exact Beta
-        law of in-sample distances (Gnanadesikan & Kettenring 1972); the F law of a new point
+    cutoff : {"auto", "chi2", "beta", "f", "hardin_rocke", "cerioli", "bootstrap"} or float, \
+default="auto"
+        How the D^2 cutoff is calibrated. "auto" (default) is the calibrated rule of
+        :func:`mahalanobis.outliers` for ``method``: the estimate is Cerioli's (2010)
+        reweighted MCD for "mcd" (weights from the Hardin-Rocke F law, not chi-squared) and
+        the threshold the finite-sample law of its distances -- the Beta law of the rows in
+        the estimate for outlier detection (``novelty=False``), the F prediction law of a new
+        point for ``novelty=True``; the exact Beta / F laws for "empirical"; a seeded, cached
+        Monte Carlo calibration for other estimators; the metric's own prediction law for a
+        callable. The other names: the asymptotic chi-squared quantile (robustbase's rule,
+        which flags well above alpha of clean rows at small n); the exact Beta law of
+        in-sample distances (Gnanadesikan & Kettenring 1972); the F law of a new point
         (Hotelling); the F approximation of Hardin & Rocke (2005) for MCD distances; the
-        finite-sample reweighted-MCD cutoffs of Cerioli (2010); or a bootstrap quantile of the
-        training distances. A number is used as the D^2 cutoff itself.
+        Beta cutoff of Cerioli (2010) with m the rows kept by the reweighting; or a bootstrap
+        quantile of the training distances. A number is used as the D^2 cutoff itself.
+    level : {"individual", "simultaneous"}, default="individual"
+        ``alpha`` per row, or family-wise over the n training rows (Sidak: each row at
+        1 - (1 - alpha)^(1/n)).
+    novelty : bool, default=False
+        As in scikit-learn's ``LocalOutlierFactor``: False judges the training rows
+        (outlier detection: in-sample laws), True judges new observations (prediction laws).
+        Only ``cutoff="auto"`` distinguishes the two.
     contamination : float in (0, 0.5] or None, default=None
         When set, the threshold is the ``contamination`` quantile of the training scores (the
         expected share of outliers in the training data) and ``alpha``/``cutoff`` are unused.
@@ -69,6 +86,15 @@ default="chi2"
         Shortcuts to ``metric_.center`` and ``metric_.cov``.
     threshold_ : float
         The D^2 cutoff: points with D^2 > threshold_ are outliers.
+    alpha_ : float
+        The level at which ``pvalue`` and ``predict`` agree: ``predict(X) == -1`` exactly when
+        ``pvalue(X) < alpha_`` (alpha, after the Sidak adjustment for ``level="simultaneous"``;
+        for a numeric cutoff or ``contamination``, the chi-squared tail beyond threshold_).
+    reference_ : str
+        The reference law of ``pvalue`` (and of the threshold), in words.
+    outliers_ : OutlierResult or None
+        ``cutoff="auto"`` with a named method: :func:`mahalanobis.outliers` on the training
+        data (Cerioli's per-row flags: Beta for the rows in the reweighting, F for the others).
     offset_ : float
         ``-threshold_``; ``decision_function = score_samples - offset_`` (scikit-learn's
         convention: negative is an outlier).
@@ -101,13 +127,15 @@ default="chi2"
     """
 
     @renamed_parameters(estimator="method", estimator_options="method_options")
-    def __init__(self, method: Any = "mcd", alpha: float = 0.025, cutoff: Any = "chi2",
+    def __init__(self, method: Any = "mcd", alpha: float = 0.025, cutoff: Any = "auto",
                  contamination: float | None = None, method_options: dict | None = None,
-                 n_boot: int = 1000, random_state: Any = None,
-                 nan_policy: str = "raise") -> None:
+                 n_boot: int = 1000, random_state: Any = None, level: str = "individual",
+                 novelty: bool = False, nan_policy: str = "raise") -> None:
         self.method = method
         self.alpha = alpha
         self.cutoff = cutoff
+        self.level = level
+        self.novelty = novelty
         self.contamination = contamination
         self.method_options = method_options
         self.n_boot = n_boot
@@ -159,6 +187,7 @@ default="chi2"
             check_fraction(self.contamination, "contamination", high=0.5, high_open=False)
             return
         check_fraction(self.alpha, "alpha")
+        check_choice(self.level, "level", _LEVELS)
         c = self.cutoff
         if isinstance(c, Real) and not isinstance(c, bool):
             if not (np.isfinite(c) and c > 0):  # type: ignore[call-overload,operator]
@@ -205,27 +234,47 @@ default="chi2"
         self._check_params()
         check_choice(self.nan_policy, "nan_policy", ("raise", "marginal", "em"))
         X = self._validate(X, True, ensure_min_samples=2)
+        n, p = X.shape
+        self.outliers_ = None
+        c = self.cutoff
         if self.nan_policy != "raise" and np.isnan(X).any():
+            # rows with missing cells: the metric fitted with them (or on the complete rows);
+            # "auto" then uses that metric's own law (see nan_policy)
             self.metric_ = self._fit_missing(X)
+        elif (c == "auto" and self.contamination is None and isinstance(self.method, str)
+                and not (isinstance(c, Real) and not isinstance(c, str))):
+            from ..inference import outliers
+            res = outliers(X, method=self.method, alpha=self.alpha, level=self.level,
+                           random_state=self.random_state, **(self.method_options or {}))
+            self.outliers_ = res
+            self.metric_ = res.metric
         else:
             self.metric_ = fit_metric(X, self.method, self.method_options, self.random_state)
         self.location_ = np.asarray(self.metric_.center)
         self.covariance_ = np.asarray(self.metric_.cov)
         d2 = self._sq(X)
-        n, p = X.shape
+        a_row = float(-np.expm1(np.log1p(-self.alpha) / n)) if self.level == "simultaneous" \
+            else float(self.alpha)
+        # self._law = (kind, a, b): "chi2" scaled by a; "beta" with m = a; "f" with n = a;
+        # "hr" with scale a and df2 b. pvalue() = its upper tail; threshold_ its quantile.
         if self.contamination is not None:
             # EllipticEnvelope's rule: the contamination quantile of the training scores.
             self.offset_ = float(np.percentile(-d2, 100.0 * self.contamination))
             self.threshold_ = -self.offset_
+            self._law = ("chi2", 1.0, 0.0)
             return self
-        c = self.cutoff
         if isinstance(c, Real) and not isinstance(c, str):
             self.threshold_ = float(c)
+            self._law = ("chi2", 1.0, 0.0)
         elif c == "bootstrap":
             from ..inference import bootstrap_cutoff
-            res = bootstrap_cutoff(d2, alpha=self.alpha, n_boot=self.n_boot,
-                                   random_state=self.random_state)
-            self.threshold_ = float(res.cutoff)
+            boot = bootstrap_cutoff(d2, alpha=a_row, n_boot=self.n_boot,
+                                    random_state=self.random_state)
+            self.threshold_ = float(boot.cutoff)
+            self._law = ("chi2", self.threshold_ / stats.chi2.isf(a_row, p), 0.0)
+        elif c == "auto":
+            self._law = self._auto_law(n, p, a_row)
+            self.threshold_ = _isf(self._law, a_row, p)
         else:
             from ..inference import cutoff as _cutoff
             h = None
@@ -234,10 +283,46 @@ default="chi2"
             elif c == "cerioli":  # m, the number of units kept by the reweighting step
                 weights = getattr(self.metric_, "weights", None)
                 h = None if weights is None else int(np.sum(weights))
-            self.threshold_ = float(_cutoff(p, self.alpha, method=c, n=n,
+            self.threshold_ = float(_cutoff(p, a_row, n=n, method=c,
                                             h=None if h is None else int(h)))
+            self._law = self._named_law(c, n, p, h, a_row)
         self.offset_ = -self.threshold_
         return self
+
+    def _auto_law(self, n: int, p: int, a_row: float) -> tuple[str, float, float]:
+        res = self.outliers_
+        if res is None:  # a callable method: the metric's own prediction law
+            kind, m = self.metric_.new_point_reference()
+            return ("f", float(m), 0.0) if kind == "f" else ("chi2", 1.0, 0.0)
+        if res.weights is not None:  # Cerioli's RMCD, m rows in the estimate
+            m = int(np.sum(res.weights))
+            if self.novelty:
+                return ("f", float(m), 0.0)
+            if np.ndim(res.cutoff) == 0:  # small n: the simulated law of the RMCD distances
+                return ("chi2", float(res.cutoff) / stats.chi2.isf(a_row, p), 0.0)
+            return ("beta", float(m), 0.0)
+        if self.method == "empirical":
+            return ("f", float(n), 0.0) if self.novelty else ("beta", float(n), 0.0)
+        # Monte Carlo calibration: a chi2 law scaled to put the cutoff at its quantile.
+        cut = float(np.asarray(res.cutoff).max())
+        return ("chi2", cut / stats.chi2.isf(a_row, p), 0.0)
+
+    def _named_law(self, c: str, n: int, p: int, h: Any, a_row: float) -> tuple[str, float,
+                                                                                 float]:
+        if c == "beta":
+            return ("beta", float(n), 0.0)
+        if c == "f":
+            return ("f", float(n), 0.0)
+        if c == "cerioli":
+            return ("beta", float(h), 0.0)
+        if c == "hardin_rocke" and h is not None:
+            from ..inference import hardin_rocke
+            hr = hardin_rocke(n, p, int(h))
+            return ("hr", hr.scale, hr.df[1])
+        if c == "chi2":
+            return ("chi2", 1.0, 0.0)
+        # no law of its own: chi2 scaled so that its quantile is the threshold
+        return ("chi2", self.threshold_ / stats.chi2.isf(a_row, p), 0.0)
 
     def distance(self, X: ArrayLike, squared: bool = False) -> np.ndarray:
         """Mahalanobis distances D (or D^2 with ``squared=True``) of the rows of X.
@@ -430,8 +515,8 @@ default="chi2"
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
     def pvalue(self, X: ArrayLike) -> np.ndarray:
-        """Upper-tail chi-squared p-values P(chi2_p >= D^2) of the rows of X (the asymptotic
-        law whatever ``cutoff`` is; small p-values point to outliers).
+        """Upper-tail p-values of the rows of X under the law the threshold comes from
+        (``reference_``), so that ``predict(X) == -1`` exactly when ``pvalue(X) < alpha_``.
 
         Parameters
         ----------
@@ -441,7 +526,7 @@ default="chi2"
         Returns
         -------
         ndarray of shape (n,)
-            P(chi2_p >= D^2) per row.
+            The p-value of each row's D^2 (its p-equivalent D^2 for rows with missing cells).
 
         Raises
         ------
@@ -452,6 +537,7 @@ default="chi2"
 
         See Also
         --------
+        MahalanobisOutlierDetector.reference_ : The law, in words.
         mahalanobis.inference.pvalue : The same for any D^2 and reference law.
 
         Examples
@@ -464,5 +550,76 @@ default="chi2"
         >>> det.pvalue(X[3:7]).round(3)
         array([0.   , 0.   , 0.854, 0.727])
         """
-        from scipy import stats
-        return stats.chi2.sf(-self.score_samples(X), self.n_features_in_)
+        check_is_fitted(self)
+        return _sf(self._law, -self.score_samples(X), self.n_features_in_)
+
+    @property
+    def alpha_(self) -> float:
+        """The level at which ``pvalue`` and ``predict`` agree (see the class docstring).
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.pvalue : The p-values compared with it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> det = MahalanobisOutlierDetector(method="empirical", cutoff="chi2").fit(X)
+        >>> round(det.alpha_, 4)
+        0.025
+        """
+        check_is_fitted(self)
+        return float(_sf(self._law, np.array(self.threshold_), self.n_features_in_))
+
+    @property
+    def reference_(self) -> str:
+        """The law of ``pvalue`` and ``threshold_``, in words.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.alpha_ : The level of that law at the threshold.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> MahalanobisOutlierDetector(method="empirical", cutoff="chi2").fit(X).reference_
+        'chi2(p=3)'
+        """
+        check_is_fitted(self)
+        kind, a, _ = self._law
+        p = self.n_features_in_
+        if kind == "beta":
+            return (f"in-sample Beta: (m-1)^2/m Beta(p/2, (m-p-1)/2), m={a:g}, p={p}")
+        if kind == "f":
+            return f"F prediction law: p(m+1)(m-1)/(m(m-p)) F(p, m-p), m={a:g}, p={p}"
+        if kind == "hr":
+            return f"Hardin-Rocke scaled F(p={p}, m-p+1)"
+        return f"chi2(p={p})" + ("" if a == 1.0 else f" scaled by {a:.4g} (calibrated cutoff)")
+
+
+def _sf(law: tuple[str, float, float], d2: Any, p: int) -> np.ndarray:
+    kind, a, b = law
+    d2 = np.maximum(np.asarray(d2, dtype=float), 0.0)
+    if kind == "beta":
+        return stats.beta.sf(np.clip(d2 * a / (a - 1.0) ** 2, 0.0, 1.0), p / 2.0,
+                             (a - p - 1.0) / 2.0)
+    if kind == "f":
+        return stats.f.sf(d2 * a * (a - p) / (p * (a + 1.0) * (a - 1.0)), p, a - p)
+    if kind == "hr":
+        return stats.f.sf(d2 / a, p, b)
+    return stats.chi2.sf(d2 / a, p)
+
+
+def _isf(law: tuple[str, float, float], alpha: float, p: int) -> float:
+    kind, a, b = law
+    if kind == "beta":
+        return float((a - 1.0) ** 2 / a * stats.beta.isf(alpha, p / 2.0, (a - p - 1.0) / 2.0))
+    if kind == "f":
+        return float(p * (a + 1.0) * (a - 1.0) / (a * (a - p)) * stats.f.isf(alpha, p, a - p))
+    if kind == "hr":
+        return float(a * stats.f.isf(alpha, p, b))
+    return float(a * stats.chi2.isf(alpha, p))

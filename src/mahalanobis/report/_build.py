@@ -16,10 +16,14 @@ from . import _html as h
 
 __all__ = ["build_report"]
 
-_CUTOFF_METHODS = ("chi2", "beta", "f", "hardin_rocke", "cerioli")
+_CUTOFF_METHODS = ("auto", "chi2", "beta", "f", "hardin_rocke", "cerioli")
 _MAX_TABLE_ROWS = 500
 
 _WHY = {
+    "auto": "The rows judged are the rows the estimate came from, so each is judged by the "
+            "finite-sample law of its in-sample distance rather than the asymptotic "
+            "chi-squared law, which flags well above {a} of clean rows at small and moderate "
+            "n. {ref}.",
     "chi2": "Under multivariate normality the squared distance of a point to the true centre, "
             "in the metric of the true scatter, follows a chi-squared distribution with p "
             "degrees of freedom, so its upper {a} quantile is the cutoff. With estimated "
@@ -72,10 +76,11 @@ def _frame(X: Any, *, labels: Any, id_column: str | None, columns: Any) -> tuple
     return df, ignored
 
 
-def _cutoff(method: str, p: int, alpha: float, n: int, h_: int | None) -> float:
-    if method == "chi2":
+def _cutoff(method: str, p: int, alpha: float, n: int, h_: int | None,
+            multiplicity: str | None = None) -> float:
+    if multiplicity is None and method == "chi2":
         return float(stats.chi2.isf(alpha, p))
-    if method == "beta":
+    if multiplicity is None and method == "beta":
         return float((n - 1) ** 2 / n * stats.beta.isf(alpha, p / 2, (n - p - 1) / 2))
     try:
         from ..inference import cutoff
@@ -85,7 +90,7 @@ def _cutoff(method: str, p: int, alpha: float, n: int, h_: int | None) -> float:
     kw: dict[str, Any] = {"n": n}
     if h_ is not None:
         kw["h"] = h_
-    return float(cutoff(p, alpha, method=method, **kw))
+    return float(cutoff(p, alpha, method=method, multiplicity=multiplicity, **kw))
 
 
 def _svg(draw: Any, size: tuple[float, float], key: str, label: str) -> str:
@@ -154,11 +159,11 @@ def _fit_pair(Xv: np.ndarray, complete: np.ndarray, method: str, missing: str,
 
 
 def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
-                 cutoff_method: str = "chi2", labels: ArrayLike | None = None,
+                 cutoff_method: str = "auto", labels: ArrayLike | None = None,
                  id_column: str | None = None,
                  columns: Any = None, title: str | None = None, source: str | None = None,
                  random_state: Any = 0, max_pairs: int = 6, pca: int | None = None,
-                 missing: str = "omit") -> str:
+                 missing: str = "omit", level: str = "individual") -> str:
     """A self-contained HTML report of the outliers of a table.
 
     The page holds a data summary, the method and cutoff used (and why), diagnostics of the
@@ -177,9 +182,14 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
         (default "mcd"); the classical fit is always computed for comparison.
     alpha : float
         Rows with D^2 above the upper-alpha cutoff are flagged (default 0.025).
-    cutoff_method : {"chi2", "beta", "f", "hardin_rocke", "cerioli"}
-        Reference distribution of the cutoff; "chi2" and "beta" are computed here, the others
-        by :func:`mahalanobis.inference.cutoff`.
+    cutoff_method : {"auto", "chi2", "beta", "f", "hardin_rocke", "cerioli"}
+        Reference distribution of the cutoff. "auto" (default) flags the rows of
+        :func:`mahalanobis.outliers` (Cerioli's reweighted MCD for "mcd", the exact Beta law
+        for "empirical", a Monte Carlo calibration otherwise); the others judge the distances
+        of ``mahalanobis.fit(X, method)`` by :func:`mahalanobis.inference.cutoff` ("cerioli"
+        with m = the rows kept by the reweighting, as ``MahalanobisOutlierDetector``). Rows
+        with missing cells (``missing`` "em" or "marginal") are judged by the chi-squared law
+        on their observed count under "auto".
     labels : sequence, optional
         Row labels (default: the index of X).
     id_column : str, optional
@@ -194,6 +204,8 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
         Seed of randomised estimators (MCD), so a report is reproducible.
     max_pairs : int, default 6
         Largest p drawn as a pairs grid of tolerance ellipses.
+    level : {"individual", "simultaneous"}, default "individual"
+        alpha per row, or family-wise over the n rows (Sidak).
     pca : int, optional
         Add a robust PCA section with this many components: ROBPCA's outlier map (score
         against orthogonal distances) and the rows beyond either cutoff.
@@ -233,7 +245,7 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
     >>> html.startswith("<!DOCTYPE html>"), "<svg" in html, "Demo" in html
     (True, True, True)
     """
-
+    from ..covariance import fit
     from ..plot import require_matplotlib
 
     require_matplotlib()
@@ -242,6 +254,8 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
         check_int(pca, "pca", 1, "a positive number of components")
     check_choice(cutoff_method, "cutoff_method", _CUTOFF_METHODS)
     check_choice(missing, "missing", ("omit", "em", "marginal"))
+    check_choice(level, "level", ("individual", "simultaneous"))
+    multiplicity = "sidak" if level == "simultaneous" else None
     df, ignored = _frame(X, labels=labels, id_column=id_column, columns=columns)
     finite = np.isfinite(df.to_numpy()).all(axis=1)
     keep = finite if missing == "omit" else ~np.isnan(df.to_numpy()).all(axis=1)
@@ -257,20 +271,56 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
     Xv = df.to_numpy()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        classical, metric = _fit_pair(Xv, complete, method, missing, random_state)
+        res = None
+        if complete.all():
+            classical = fit(Xv, method="empirical")
+            fitted = classical if method == "empirical" else fit(
+                Xv, method=method, random_state=random_state)
+            if cutoff_method == "auto":
+                from ..inference import outliers
+                res = outliers(Xv, method=method, alpha=alpha, level=level,
+                               random_state=random_state)
+        else:
+            classical, fitted = _fit_pair(Xv, complete, method, missing, random_state)
+    k = np.full(n, p)
     if complete.all():
-        d2 = np.asarray(metric.distance(Xv, squared=True), dtype=float)
         dc = np.asarray(classical.distance(Xv), dtype=float)
-        k = np.full(n, p)
-    else:
+        if res is not None:
+            metric = classical if method == "empirical" else res.metric
+            d2 = np.asarray(res.d2, dtype=float)
+            cut_rows = np.broadcast_to(np.asarray(res.cutoff, dtype=float), d2.shape)
+            cut = float(cut_rows.min())
+            pval = np.asarray(res.pvalue, dtype=float)
+            flagged = np.asarray(res.flags, dtype=bool)
+        else:
+            metric = fitted
+            d2 = np.asarray(metric.distance(Xv, squared=True), dtype=float)
+            hh = getattr(metric, "h", None)
+            if cutoff_method == "cerioli":  # m, the rows kept by the reweighting (as the detector)
+                w = getattr(metric, "weights", None)
+                hh = None if w is None else int(np.sum(w))
+            cut = _cutoff(cutoff_method, p, alpha, n, hh, multiplicity)
+            cut_rows = np.broadcast_to(cut, d2.shape)
+            pval = stats.chi2.sf(d2, p)
+            if cutoff_method != "chi2":
+                from ..inference import pvalue as reference_pvalue
+                pval = np.asarray(reference_pvalue(d2, p, method=cutoff_method, n=n, h=hh))
+            flagged = d2 > cut
+        d2_plot = d2
+    else:  # rows with missing cells: each judged on its k observed coordinates
+        metric = fitted
         d2, k = metric.distance(Xv, squared=True, nan_policy="marginal", return_counts=True)
+        d2, k = np.asarray(d2, dtype=float), np.asarray(k)
         dc = np.asarray(classical.distance(Xv, nan_policy="marginal"), dtype=float)
-    hh = getattr(metric, "h", None)
-    cut = _cutoff(cutoff_method, p, alpha, n, hh)
-    pval = stats.chi2.sf(d2, k)
-    cuts = {int(kk): _cutoff(cutoff_method, int(kk), alpha, n, hh) for kk in np.unique(k)}
-    flagged = d2 > np.array([cuts[int(kk)] for kk in k])
-    d2_plot = d2 if complete.all() else stats.chi2.isf(pval, p)  # on the chi2_p scale
+        hh = getattr(metric, "h", None)
+        rule = "chi2" if cutoff_method == "auto" else cutoff_method
+        cuts = {int(kk): _cutoff(rule, int(kk), alpha, n, hh, multiplicity)
+                for kk in np.unique(np.append(k, p))}
+        cut = cuts[p]
+        cut_rows = np.array([cuts[int(kk)] for kk in k])
+        pval = stats.chi2.sf(d2, k)
+        flagged = d2 > cut_rows
+        d2_plot = stats.chi2.isf(pval, p)  # on the chi2_p scale
     lab = [str(i) for i in df.index]
     robust = metric is not classical
 
@@ -318,11 +368,24 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
                "with the smallest covariance determinant, reweighted and corrected for "
                "consistency, so that up to n − h outliers cannot pull them)"
                if method == "mcd" else ""))
+    if res is not None and method in ("mcd", "irmcd"):
+        what = ("Cerioli's (2010) reweighted MCD: the raw MCD (the h rows with the smallest "
+                "covariance determinant, corrected for consistency and sample size), "
+                "reweighted with the Hardin-Rocke F law of the raw distances")
+    a_row = alpha if level == "individual" else float(-np.expm1(np.log1p(-alpha) / n))
+    extra = ""
+    if float(cut_rows.max()) > cut:
+        extra = (f" for the rows in the reweighted estimate and {h.fmt(float(cut_rows.max()), 6)}"
+                 " for the rows it left out")
     parts.append(f"<p>Each row's squared Mahalanobis distance D² is measured from {what}. "
-                 f"A row is flagged when D² &gt; {h.fmt(cut, 6)}, the upper {alpha:g} "
-                 f"quantile of the {h.esc(cutoff_method)} reference.</p>")
-    parts.append(f"<p>{h.esc(_WHY[cutoff_method].format(a=f'{alpha:g}'))} At this level about "
-                 f"{alpha * n:.1f} of {n} clean normal rows would be flagged by chance.</p>")
+                 f"A row is flagged when D² &gt; {h.fmt(cut, 6)}{extra}, the upper "
+                 f"{a_row:.4g} quantile of the {h.esc(cutoff_method)} reference"
+                 + (" (family-wise level " + f"{alpha:g} over the {n} rows, Sidak)"
+                    if level == "simultaneous" else "") + ".</p>")
+    why = _WHY[cutoff_method].format(a=f"{alpha:g}",
+                                     ref=res.reference if res is not None else "")
+    parts.append(f"<p>{h.esc(why)} At this level about "
+                 f"{a_row * n:.1f} of {n} clean normal rows would be flagged by chance.</p>")
     if robust:
         classical_flags = dc ** 2 > stats.chi2.isf(alpha, k)
         masked = int(np.sum(flagged & ~classical_flags))
@@ -332,8 +395,12 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
 
     # -- diagnostics
     parts.append("<h2>Diagnostics</h2>")
-    parts.append(h.kv([("method", method), ("rows n", n), ("variables p", p),
-                       *_diagnostics(metric, classical, n)]))
+    diag = _diagnostics(fitted, classical, n)
+    if res is not None and res.weights is not None:  # Cerioli's reweighting, not the fit's
+        diag = [(k, v) for k, v in diag if not k.startswith(("rows kept", "consistency factor, "
+                                                              "rew", "small-sample factor, rew"))]
+        diag.append(("rows kept by the Hardin-Rocke reweighting", int(np.sum(res.weights))))
+    parts.append(h.kv([("method", method), ("rows n", n), ("variables p", p), *diag]))
 
     # -- flagged rows
     parts.append(f"<h2>Flagged rows ({int(flagged.sum())})</h2>")

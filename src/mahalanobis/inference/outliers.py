@@ -1,0 +1,463 @@
+"""`outliers()`: the main job in one call -- fit, then flag the rows with calibrated cutoffs.
+
+Because the rows being judged are the rows the estimate came from (in-sample), their squared
+distances do not follow the chi-squared law of a point judged against known parameters, and
+at small and moderate n the chi-squared rule flags far more clean rows than its level says.
+``outliers`` uses the finite-sample law of each procedure:
+
+* ``method="empirical"``: the exact law of in-sample distances to the sample mean and
+  covariance, n D^2 / (n - 1)^2 ~ Beta(p/2, (n - p - 1)/2) (Wilks 1963; Gnanadesikan &
+  Kettenring 1972).
+* ``method="mcd"``: Cerioli's (2010) reweighted MCD (RMCD), in full. (1) The raw MCD (the
+  h-subset's mean and covariance, scaled by the consistency factor c(p, h/n) and the
+  small-sample factor of Pison, Van Aelst & Willems 2002). (2) Reweighting weights from the
+  Hardin & Rocke (2005) scaled-F law of the raw distances at level 0.025 (not chi-squared):
+  w_i = 1 when d2_i <= p m / (m - p + 1) F_{0.975}(p, m - p + 1), m their small-sample degrees
+  of freedom. (3) The mean and covariance (divisor w - 1) of the w = sum(w_i) kept rows, the
+  covariance scaled by k = c(p, 0.975) = 0.975 / P(chi2_{p+2} <= chi2_{p, 0.975}).
+  (4) Rows with w_i = 1 are judged by the scaled Beta (w - 1)^2 / w Beta(p/2, (w - p - 1)/2),
+  rows with w_i = 0 by the scaled F (w^2 - 1) p / (w (w - p)) F(p, w - p) (Cerioli 2010,
+  eqs. 14-15; the procedure of R's CerioliOutlierDetection package). Below n = 100 these
+  Beta/F laws are off (measured: 1.7 % of clean rows at n = 30, p = 2; 5.7 % at n = 30,
+  p = 10, for 2.5 %), so ``reference="auto"`` judges the same RMCD distances by their law
+  simulated at the n and p in hand -- exact, the procedure being affine equivariant -- once,
+  seeded and cached; ``reference="cerioli"`` forces the formulas.
+* ``method="irmcd"``: Cerioli's iterated RMCD: the hypothesis "no outlier at all" is tested at
+  the family-wise level alpha (Sidak over the n rows); only if it is rejected are the rows
+  tested one by one at level alpha. Its family-wise rate on clean data is alpha, and its power
+  that of the per-row test.
+* any other estimator of :func:`mahalanobis.fit` (OGK, S, MM, MVE, Stahel-Donoho, Tyler,
+  spatial sign, MRCD, shrinkage...): a Monte Carlo calibration of the cutoff at the n and p in
+  hand (see :mod:`mahalanobis.inference.calibration`; seeded, cached on disk).
+
+``level="simultaneous"`` controls the chance of flagging any clean row (Sidak: each row at
+1 - (1 - alpha)^(1/n)); ``"individual"`` the expected share of clean rows flagged.
+``reference="chi2"`` gives the asymptotic rule (robustbase's default: reweighted MCD with
+chi2_{p, 0.975} weights, flags above chi2_{p, 1 - alpha}), for comparison.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from .. import covariance
+from .._validation import as_data, check_choice, check_fraction, check_int
+from ..errors import SingularCovarianceError
+from ..metric import Metric
+from .calibration import simulate_reference
+from .cutoffs import cerioli_cutoffs, hardin_rocke
+
+__all__ = ["OutlierResult", "outliers", "rmcd"]
+
+_LEVELS = ("individual", "simultaneous")
+_REFERENCES = ("auto", "beta", "cerioli", "chi2", "simulated")
+#: Level of the Hardin-Rocke test that sets the RMCD reweighting weights (Cerioli 2010).
+RMCD_DELTA = 0.025
+#: Below this many rows ``reference="auto"`` judges RMCD distances by their simulated law:
+#: Cerioli's Beta/F approximation is off there (benchmarks/RESULTS.md, "Calibration").
+RMCD_SIMULATE_BELOW = 100
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class OutlierResult:
+    """Rows flagged as outliers, with the distances, p-values and cutoffs behind the flags.
+
+    Attributes
+    ----------
+    flags : ndarray of bool or Series
+        True for the rows flagged at ``alpha`` (``d2 > cutoff``).
+    distance, d2 : ndarray or Series
+        Mahalanobis distance D and its square to the fitted centre and scatter.
+    pvalue : ndarray or Series
+        Per-row p-value under the reference law (before any family-wise adjustment): a row
+        is flagged when it is below ``alpha_row``.
+    cutoff : float or ndarray
+        The D^2 cutoff: one number, or one per row when rows have different laws (RMCD).
+    reference : str
+        The reference law used, in words.
+    metric : Metric
+        The fitted centre and scatter the distances are measured with.
+    method, level : str
+    alpha : float
+        The requested level (per row, or family-wise for ``level="simultaneous"``/``"irmcd"``).
+    alpha_row : float
+        The level each row is tested at (alpha, or Sidak's 1 - (1 - alpha)^(1/n)).
+    weights : ndarray of bool or None
+        RMCD: the rows kept by the reweighting step (None for other methods).
+    omitted : ndarray of int
+        Positions of input rows dropped by ``nan_policy="omit"``.
+    """
+
+    flags: Any
+    distance: Any
+    d2: Any
+    pvalue: Any
+    cutoff: Any
+    reference: str
+    metric: Metric
+    method: str
+    level: str
+    alpha: float
+    alpha_row: float
+    weights: np.ndarray | None = None
+    omitted: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.intp))
+
+    @property
+    def n_flagged(self) -> int:
+        """Number of rows flagged."""
+        return int(np.sum(np.asarray(self.flags)))
+
+    @property
+    def n_samples(self) -> int:
+        """Number of rows judged."""
+        return int(np.asarray(self.flags).shape[0])
+
+    def to_frame(self) -> Any:
+        """One row per observation: distance, d2, pvalue, cutoff, flag (and weight for RMCD),
+        indexed as X was."""
+        import pandas as pd
+        index = getattr(self.flags, "index", None)
+        cols = {"distance": np.asarray(self.distance), "d2": np.asarray(self.d2),
+                "pvalue": np.asarray(self.pvalue),
+                "cutoff": np.broadcast_to(np.asarray(self.cutoff, dtype=float),
+                                          (self.n_samples,)),
+                "flag": np.asarray(self.flags)}
+        if self.weights is not None:
+            cols["weight"] = np.asarray(self.weights).astype(int)
+        return pd.DataFrame(cols, index=index)
+
+    def __repr__(self) -> str:
+        cut = np.asarray(self.cutoff)
+        if cut.ndim == 0:
+            cut_s = f"{float(cut):.4g}"
+        else:
+            vals = np.unique(np.round(cut, 10))
+            cut_s = ("per row: " + ", ".join(f"{v:.4g}" for v in vals[:3])
+                     + (", ..." if vals.size > 3 else ""))
+        return (f"OutlierResult(method={self.method!r}, level={self.level!r}, "
+                f"alpha={self.alpha:g}, n_flagged={self.n_flagged} of {self.n_samples}, "
+                f"cutoff={cut_s}, reference={self.reference!r})")
+
+
+# --------------------------------------------------------------------------- RMCD
+@dataclass(frozen=True, repr=False, eq=False)
+class _RMCD:
+    center: np.ndarray
+    cov: np.ndarray
+    weights: np.ndarray
+    d2: np.ndarray
+    raw: Any
+
+
+def _sidak(alpha: float, n: int) -> float:
+    return float(-np.expm1(np.log1p(-alpha) / n))
+
+
+def _rmcd_fit(A: np.ndarray, options: dict[str, Any], random_state: Any,
+              progress: bool = False) -> _RMCD:
+    """Steps 1-3 of Cerioli's RMCD on the rows of A."""
+    n, p = A.shape
+    raw = covariance.mcd(A, reweight=False, random_state=random_state, progress=progress,
+                         **options)
+    hr = hardin_rocke(n, p, int(raw.h))
+    w = np.asarray(raw.raw_distances) <= hr.cutoff(RMCD_DELTA)
+    m = int(w.sum())
+    if m <= p + 1:  # pragma: no cover - needs pathological data
+        raise SingularCovarianceError(
+            f"X: the RMCD reweighting kept only {m} rows for {p} features; the reweighted "
+            "estimate needs more than p + 1. Use method='mrcd' or more data.", rank=m - 1)
+    B = A[w]
+    center = B.mean(axis=0)
+    C = B - center
+    k = covariance.mcd_consistency(p, 1.0 - RMCD_DELTA)
+    cov = (C.T @ C) * (k / (m - 1.0))
+    metric = Metric(center, cov)
+    d2 = np.asarray(metric.distance(A, squared=True))
+    return _RMCD(center=center, cov=cov, weights=w, d2=d2, raw=raw)
+
+
+def rmcd(X: Any, alpha: float = 0.025, *, level: str = "individual", random_state: Any = None,
+         progress: bool = False, nan_policy: str = "raise", **options: Any) -> OutlierResult:
+    """Cerioli's (2010) reweighted-MCD outlier test; ``outliers(X, method="mcd")``.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n, p), n > p + 1
+    alpha : float in (0, 1)
+        Test level: per row, or family-wise with ``level="simultaneous"``.
+    level : {"individual", "simultaneous"}
+    random_state : None, int or Generator
+        Seed for FastMCD's random starts.
+    progress : bool
+        Progress bar for the MCD search.
+    nan_policy : {"raise", "omit"}
+    **options
+        Options of :func:`mahalanobis.covariance.mcd` (``support_fraction``, ``n_starts``,
+        ``deterministic``, ``correction``).
+
+    Returns
+    -------
+    OutlierResult
+
+    Raises
+    ------
+    ValueError
+        For bad arguments; SingularCovarianceError when n <= p + 1.
+
+    See Also
+    --------
+    outliers : the general entry point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((60, 3))
+    >>> X[:3] += 6
+    >>> res = rmcd(X, random_state=0)
+    >>> bool(res.flags[:3].all()), res.n_flagged
+    (True, 3)
+    """
+    return outliers(X, method="mcd", alpha=alpha, level=level, reference="cerioli",
+                    random_state=random_state, progress=progress, nan_policy=nan_policy,
+                    **options)
+
+
+def _rmcd_result(A: np.ndarray, alpha: float, level: str, method: str, options: dict,
+                 random_state: Any, progress: bool, sim: Any = None) -> tuple[Any, ...]:
+    n, p = A.shape
+    fitted = _rmcd_fit(A, options, random_state, progress)
+    w, d2 = fitted.weights, fitted.d2
+    m = int(w.sum())
+    metric = Metric(fitted.center, fitted.cov, n_samples=m)
+    if sim is not None:  # small n: the RMCD distances' law by simulation (exact: equivariant)
+        ind_c, sim_c = sim.cutoff(alpha), sim.cutoff(alpha, "simultaneous")
+        pval = sim.sf(d2)
+        if method == "irmcd":
+            a_row, cut = (alpha, ind_c) if np.any(d2 > sim_c) else (_sidak(alpha, n), sim_c)
+        elif level == "simultaneous":
+            a_row, cut = _sidak(alpha, n), sim_c
+        else:
+            a_row, cut = alpha, ind_c
+        words = (f"{'iterated ' if method == 'irmcd' else ''}Cerioli (2010) RMCD (m={m} rows "
+                 f"kept by the Hardin-Rocke reweighting), its law at n={n}, p={p} by Monte "
+                 f"Carlo ({sim.n_reps} clean N(0, I) data sets; exact for this affine-"
+                 "equivariant procedure)")
+        return d2, pval, float(cut), a_row, words, metric, w
+    ind = cerioli_cutoffs(p, m, alpha)
+    pval = ind.pvalue(d2, w)
+    sim = cerioli_cutoffs(p, m, _sidak(alpha, n))
+    if method == "irmcd":
+        # Cerioli (2010, Sec. 4): test "no outlier" at the family-wise level, then each row.
+        if np.any(d2 > sim.cutoffs(w)):
+            a_row, cut = alpha, ind.cutoffs(w)
+        else:
+            a_row, cut = sim.alpha, sim.cutoffs(w)
+    elif level == "simultaneous":
+        a_row, cut = sim.alpha, sim.cutoffs(w)
+    else:
+        a_row, cut = alpha, ind.cutoffs(w)
+    words = (f"Cerioli (2010) RMCD: (m-1)^2/m Beta(p/2, (m-p-1)/2) for the m={m} rows kept by "
+             f"the Hardin-Rocke reweighting, (m^2-1)p/(m(m-p)) F(p, m-p) for the {n - m} "
+             "left out")
+    if method == "irmcd":
+        words = "iterated " + words
+    return d2, pval, cut, a_row, words, metric, w
+
+
+def _takes(method: str, name: str) -> bool:
+    return name in inspect.signature(covariance.get_estimator(method)).parameters
+
+
+def _fit(A: np.ndarray, method: str, options: dict, random_state: Any) -> Any:
+    opts = dict(options)
+    if _takes(method, "random_state"):
+        opts["random_state"] = random_state
+    return covariance.fit(A, method=method, **opts)
+
+
+def outliers(X: Any, *, method: str = "mcd", alpha: float = 0.025, level: str = "individual",
+             reference: str = "auto", random_state: Any = None, progress: bool = False,
+             nan_policy: str = "raise", n_calibration: int | None = None,
+             **options: Any) -> OutlierResult:
+    """Fit a location and scatter to X and flag its outlying rows, with calibrated cutoffs.
+
+    The rows judged are the rows that gave the estimate, so each is judged by the
+    finite-sample law of its in-sample distance (see the module notes): the exact Beta law for
+    ``method="empirical"``, Cerioli's (2010) reweighted MCD for ``"mcd"`` (the default) and
+    ``"irmcd"`` (its Beta/F laws from n = 100 on, its simulated law below), and a seeded,
+    cached Monte Carlo calibration for other estimators. A flag at
+    level alpha then flags about alpha of clean rows at the n and p in hand (or, with
+    ``level="simultaneous"``, any clean row with probability about alpha).
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n, p)
+    method : str, default="mcd"
+        "mcd" (Cerioli's RMCD), "irmcd" (iterated RMCD: family-wise alpha on clean data,
+        per-row power), "empirical", or any other method of :func:`mahalanobis.fit`.
+    alpha : float in (0, 1), default=0.025
+        Test level.
+    level : {"individual", "simultaneous"}
+        alpha per row, or family-wise over the n rows (Sidak). "irmcd" is family-wise by
+        construction.
+    reference : {"auto", "beta", "cerioli", "chi2", "simulated"}
+        The law the distances are judged by: "auto" picks the calibrated one for the method
+        ("cerioli" for "mcd"/"irmcd" from n = 100 rows, "simulated" below);
+        "chi2" is the asymptotic rule (robustbase's default; with "mcd": the usual reweighted
+        MCD and chi2_{p, 1-alpha}); "simulated" forces the Monte Carlo calibration.
+    random_state : None, int or Generator
+        Seed of the estimator's random starts (the calibration has its own fixed seed).
+    progress : bool
+        Progress bars for the fit and any calibration (needs the ``progress`` extra).
+    nan_policy : {"raise", "omit"}
+        Rows with NaN or inf: an error, or dropped (``result.omitted``).
+    n_calibration : int, optional
+        Simulated data sets for a Monte Carlo calibration (default: see
+        :func:`mahalanobis.inference.calibration.simulate_reference`).
+    **options
+        Options of the estimator (e.g. ``support_fraction=0.75`` for "mcd").
+
+    Returns
+    -------
+    OutlierResult
+        ``flags``, ``distance``, ``d2``, ``pvalue``, ``cutoff`` (per row where it differs),
+        ``reference`` (in words), ``metric``, ``n_flagged``, ``to_frame()``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, level or reference, a reference that does not fit the method,
+        alpha outside (0, 1), or NaN in X with ``nan_policy="raise"``.
+    SingularCovarianceError
+        When n <= p + 1 (use method="mrcd") or the data lie on a hyperplane.
+
+    See Also
+    --------
+    mahalanobis.MahalanobisOutlierDetector : the same rules as a scikit-learn estimator.
+    mahalanobis.inference.cerioli_cutoffs : the RMCD cutoffs alone.
+
+    Notes
+    -----
+    Cerioli, A. (2010). Multivariate outlier detection with high-breakdown estimators. JASA
+    105, 147-156. Hardin, J. & Rocke, D. M. (2005). The distribution of robust distances.
+    JCGS 14, 928-946. Chenouri, S., Steiner, S. H. & Variyath, A. M. (2009). A multivariate
+    robust control chart for individual observations. JQT 41, 259-271.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(1).standard_normal((100, 3))
+    >>> X[:5] += 5
+    >>> res = mh.outliers(X, random_state=0)
+    >>> res.n_flagged >= 5, bool(res.flags[:5].all())
+    (True, True)
+    >>> mh.outliers(X, method="empirical").reference[:36]
+    'exact Beta: n D^2/(n-1)^2 ~ Beta(p/2'
+    """
+    alpha = check_fraction(alpha, "alpha")
+    level = check_choice(level, "level", _LEVELS)
+    reference = check_choice(reference, "reference", _REFERENCES)
+    names = ("irmcd", *covariance.available_methods())
+    method = check_choice(method, "method", names)
+    if nan_policy not in ("raise", "omit"):
+        raise ValueError(f"nan_policy must be 'raise' or 'omit' for outliers(); got "
+                         f"{nan_policy!r}.")
+    if n_calibration is not None:
+        n_calibration = check_int(n_calibration, "n_calibration", 20)
+    data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    A = data.values
+    n, p = A.shape
+    if reference == "auto":
+        rmcd_ref = "cerioli" if n >= RMCD_SIMULATE_BELOW else "simulated"
+        reference = {"empirical": "beta", "mcd": rmcd_ref, "irmcd": rmcd_ref}.get(
+            method, "simulated")
+    if method == "irmcd" and reference not in ("cerioli", "simulated"):
+        raise ValueError("method='irmcd' is Cerioli's iterated RMCD: use reference='auto' (or "
+                         "'cerioli' or 'simulated').")
+    if reference == "cerioli" and method not in ("mcd", "irmcd"):
+        raise ValueError(f"reference='cerioli' is for method='mcd' or 'irmcd'; got "
+                         f"method={method!r}. Use reference='auto'.")
+    if reference == "beta" and method != "empirical":
+        raise ValueError("reference='beta' is the exact law for method='empirical' (sample "
+                         f"mean and covariance); for method={method!r} use reference='auto'.")
+    weights = None
+    if reference == "cerioli" or (reference == "simulated" and method in ("mcd", "irmcd")):
+        sim = None
+        if reference == "simulated":
+            sim = _simulated("rmcd", n, p, options, n_calibration, progress)
+        d2, pval, cut, a_row, words, metric, weights = _rmcd_result(
+            A, alpha, level, method, options, random_state, progress, sim)
+    else:
+        a_row = _sidak(alpha, n) if level == "simultaneous" else alpha
+        metric = _fit(A, method, options, random_state)
+        d2 = np.asarray(metric.distance(A, squared=True))
+        if reference == "chi2":
+            cut = float(stats.chi2.isf(a_row, p))
+            pval = stats.chi2.sf(d2, p)
+            words = f"chi2(p={p}) (asymptotic; known centre and scatter)"
+        elif reference == "beta":
+            if n <= p + 1:
+                raise SingularCovarianceError(
+                    f"X has {n} rows for {p} features: the Beta law needs n > p + 1.",
+                    rank=n - 1)
+            cut = float((n - 1.0) ** 2 / n * stats.beta.isf(a_row, p / 2.0, (n - p - 1) / 2.0))
+            pval = stats.beta.sf(np.clip(d2 * n / (n - 1.0) ** 2, 0, 1), p / 2.0,
+                                 (n - p - 1) / 2.0)
+            words = f"exact Beta: n D^2/(n-1)^2 ~ Beta(p/2, (n-p-1)/2), n={n}"
+        else:
+            ref = _simulated(method, n, p, options, n_calibration, progress)
+            cut = ref.cutoff(alpha, level)
+            pval = ref.sf(d2)
+            words = (f"Monte Carlo calibration of method={method!r} at n={n}, p={p} "
+                     f"({ref.n_reps} clean N(0, I) data sets)")
+    d2 = np.asarray(d2, dtype=float)
+    flags = d2 > cut
+    pval = np.asarray(pval, dtype=float)
+    index = data.index
+
+    def wrap(v: np.ndarray, name: str) -> Any:
+        if index is None:
+            return v
+        import pandas as pd
+        return pd.Series(v, index=index, name=name)
+
+    omitted = (np.flatnonzero(~data.kept) if data.kept is not None
+               else np.empty(0, dtype=np.intp))
+    return OutlierResult(flags=wrap(flags, "outlier"), distance=wrap(np.sqrt(d2), "distance"),
+                         d2=wrap(d2, "d2"), pvalue=wrap(pval, "pvalue"), cutoff=cut,
+                         reference=words, metric=metric, method=method, level=level,
+                         alpha=alpha, alpha_row=float(a_row), weights=weights,
+                         omitted=omitted)
+
+
+def _simulated(method: str, n: int, p: int, options: dict, n_reps: int | None,
+               progress: bool) -> Any:
+    opts = dict(sorted(options.items()))
+    calls = [0]
+    if method == "rmcd":  # Cerioli's RMCD procedure itself
+        if n_reps is None:
+            n_reps = int(np.clip(np.ceil(10000 / n), 200, 500))
+
+        def rmcd_d2(Z: np.ndarray) -> np.ndarray:
+            calls[0] += 1
+            return _rmcd_fit(Z, opts, calls[0]).d2
+
+        return simulate_reference(rmcd_d2, key=f"outliers|rmcd|{opts!r}", n=n, p=p,
+                                  n_reps=n_reps, progress=progress)
+    seeded = _takes(method, "random_state")
+
+    def statistic(Z: np.ndarray) -> np.ndarray:
+        calls[0] += 1
+        o = dict(opts)
+        if seeded:  # each simulated fit its own seed, so the calibration is reproducible
+            o["random_state"] = calls[0]
+        return np.asarray(covariance.fit(Z, method=method, **o).distance(Z, squared=True))
+
+    return simulate_reference(statistic, key=f"outliers|{method}|{opts!r}", n=n, p=p,
+                              n_reps=n_reps, progress=progress)
