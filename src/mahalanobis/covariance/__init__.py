@@ -119,7 +119,7 @@ def available_methods() -> list[str]:
     --------
     >>> import mahalanobis as mh
     >>> mh.available_methods()[:4]
-    ['empirical', 'ledoit_wolf', 'mcd', 'mm_estimator']
+    ['em', 'empirical', 'ledoit_wolf', 'mcd']
     """
     return sorted(name for name, target in _METHODS.items()
                   if importlib.util.find_spec(target.split(":")[0]) is not None)
