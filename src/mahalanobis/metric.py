@@ -917,7 +917,28 @@ class Metric:
         parameters. A metric from given parameters is "chi2"; a classical fit with
         ``n_samples`` is "f" with n = n_samples; estimators with a finite-sample prediction law
         override this (the reweighted MCD: "f" with n = the rows kept by the reweighting,
-        Cerioli 2010)."""
+        Cerioli 2010).
+
+        Returns
+        -------
+        tuple of (str, int or None)
+            ``("f", n)`` or ``("chi2", None)``.
+
+        See Also
+        --------
+        Metric.prediction_reference : The same law in words.
+        Metric.pvalue : The p-values under it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((50, 2))
+        >>> mh.fit(X).new_point_reference()
+        ('f', 50)
+        >>> mh.Metric([0.0, 0.0], [[1.0, 0.0], [0.0, 1.0]]).new_point_reference()
+        ('chi2', None)
+        """
         n, p = self.n_samples, self.n_features
         if self.method == "empirical" and n is not None and n > p:
             return "f", int(n)
@@ -925,7 +946,18 @@ class Metric:
 
     @property
     def prediction_reference(self) -> str:
-        """In words, the law ``pvalue`` and ``outliers`` use for new observations by default."""
+        """In words, the law ``pvalue`` and ``outliers`` use for new observations by default.
+
+        See Also
+        --------
+        Metric.new_point_reference : The same law as (kind, n).
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[1.0, 0.0], [0.0, 1.0]]).prediction_reference
+        'chi2(p=2) (centre and scatter taken as known)'
+        """
         return _law_words(*self.new_point_reference(), self.n_features)
 
     def _law(self, reference: str) -> tuple[str, int | None]:

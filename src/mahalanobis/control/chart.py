@@ -464,7 +464,20 @@ class T2Chart:
 
     @property
     def level(self) -> str:
-        """"individual" (alpha per point) or "simultaneous" (over Phase I; robust charts)."""
+        """"individual" (alpha per point) or "simultaneous" (over Phase I; robust charts).
+
+        See Also
+        --------
+        T2Chart.pvalue : The per-point p-values judged at that level.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((40, 2))
+        >>> mh.T2Chart(X).level
+        'individual'
+        """
         return getattr(self, "_calibration", ("", "individual"))[1]
 
     # ------------------------------------------------------------------ properties

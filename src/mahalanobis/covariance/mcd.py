@@ -144,7 +144,25 @@ class MCDResult(FitResult):
         (the "f" law with n = m); raw fits by chi-squared. For this estimate (reweighted at
         chi2_{p, 0.975}) it is an approximation: at n = 40, p = 3 it flags about 8 % of new
         clean points at alpha = 0.025 (chi-squared: 13 %); the RMCD metric of
-        ``mahalanobis.outliers(X).metric`` (Hardin-Rocke reweighting) gives 2.3 %."""
+        ``mahalanobis.outliers(X).metric`` (Hardin-Rocke reweighting) gives 2.3 %.
+
+        Returns
+        -------
+        tuple of (str, int or None)
+            ``("f", m)`` for a reweighted fit, ``("chi2", None)`` for a raw one.
+
+        See Also
+        --------
+        mahalanobis.Metric.new_point_reference : The rule for other metrics.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((200, 3))
+        >>> mh.covariance.mcd(X, random_state=0).new_point_reference()
+        ('f', 193)
+        """
         m = int(np.sum(self.weights))
         if self.reweighted and m > self.n_features + 1:
             return "f", m

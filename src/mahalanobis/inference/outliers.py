@@ -91,6 +91,21 @@ class OutlierResult:
         RMCD: the rows kept by the reweighting step (None for other methods).
     omitted : ndarray of int
         Positions of input rows dropped by ``nan_policy="omit"``.
+
+    See Also
+    --------
+    mahalanobis.outliers : The function that returns it.
+    mahalanobis.Metric.outliers : Flags for new observations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((200, 3))
+    >>> X[:4] += 8                                   # four outliers
+    >>> r = mh.outliers(X, random_state=0)
+    >>> r.n_flagged, r.n_samples, bool(r.flags[:4].all())
+    (8, 200, True)
     """
 
     flags: Any
@@ -109,17 +124,64 @@ class OutlierResult:
 
     @property
     def n_flagged(self) -> int:
-        """Number of rows flagged."""
+        """Number of rows flagged.
+
+        See Also
+        --------
+        OutlierResult.n_samples : The number of rows judged.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((200, 3))
+        >>> X[:4] += 8
+        >>> mh.outliers(X, random_state=0).n_flagged
+        8
+        """
         return int(np.sum(np.asarray(self.flags)))
 
     @property
     def n_samples(self) -> int:
-        """Number of rows judged."""
+        """Number of rows judged.
+
+        See Also
+        --------
+        OutlierResult.n_flagged : How many of them are flagged.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((200, 3))
+        >>> mh.outliers(X, method="empirical").n_samples
+        200
+        """
         return int(np.asarray(self.flags).shape[0])
 
     def to_frame(self) -> Any:
         """One row per observation: distance, d2, pvalue, cutoff, flag (and weight for RMCD),
-        indexed as X was."""
+        indexed as X was.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns distance, d2, pvalue, cutoff, flag (and weight for the RMCD).
+
+        See Also
+        --------
+        OutlierResult : The fields behind the columns.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((200, 3))
+        >>> X[:4] += 8
+        >>> df = mh.outliers(X, random_state=0).to_frame()
+        >>> list(df.columns), df.shape
+        (['distance', 'd2', 'pvalue', 'cutoff', 'flag', 'weight'], (200, 6))
+        """
         import pandas as pd
         index = getattr(self.flags, "index", None)
         cols = {"distance": np.asarray(self.distance), "d2": np.asarray(self.d2),
@@ -188,14 +250,17 @@ def rmcd(X: Any, alpha: float = 0.025, *, level: str = "individual", random_stat
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
+        The data; every row is judged.
     alpha : float in (0, 1)
         Test level: per row, or family-wise with ``level="simultaneous"``.
     level : {"individual", "simultaneous"}
+        alpha per row, or family-wise over the n rows (Sidak).
     random_state : None, int or Generator
         Seed for FastMCD's random starts.
     progress : bool
         Progress bar for the MCD search.
     nan_policy : {"raise", "omit"}
+        Rows with NaN or inf: an error, or dropped.
     **options
         Options of :func:`mahalanobis.covariance.mcd` (``support_fraction``, ``n_starts``,
         ``deterministic``, ``correction``).
@@ -297,6 +362,7 @@ def outliers(X: Any, *, method: str = "mcd", alpha: float = 0.025, level: str = 
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data; every row is judged against the fit to all of them (in-sample).
     method : str, default="mcd"
         "mcd" (Cerioli's RMCD), "irmcd" (iterated RMCD: family-wise alpha on clean data,
         per-row power), "empirical", or any other method of :func:`mahalanobis.fit`.
