@@ -19,6 +19,7 @@ from ._validation import (
     as_xp_data,
     as_xp_square_matrix,
     as_xp_vector,
+    check_bool,
     check_choice,
     check_fraction,
     check_int,
@@ -113,8 +114,8 @@ class Metric:
             self._setup_xp(center, cov=cov, feature_names=feature_names, n_samples=n_samples)
             self._freeze()
             return
-        center = as_vector(center, "center")
-        cov = as_square_matrix(cov, "cov", center.shape[0])
+        cov = as_square_matrix(cov, "cov")
+        center = as_vector(center, "center", cov.shape[0])  # a wrong length blames the centre
         L, rcond = _linalg.cholesky(cov, "cov", return_rcond=True)
         self._setup(center, cov=cov, L=L, rcond=rcond, feature_names=feature_names,
                     n_samples=n_samples)
@@ -206,8 +207,8 @@ class Metric:
                            n_samples=n_samples)
             self._freeze()
             return self
-        center = as_vector(center, "center")
-        P = as_square_matrix(precision, "precision", center.shape[0])
+        P = as_square_matrix(precision, "precision")
+        center = as_vector(center, "center", P.shape[0])
         Lp, rcond = _linalg.cholesky(P, "precision", return_rcond=True)
         self = cls.__new__(cls)
         # P = Lp Lp^T, so D^2 = ||Lp^T (x - m)||^2: the whitening matrix is upper triangular.
@@ -231,8 +232,8 @@ class Metric:
                            n_samples=n_samples)
             self._freeze()
             return self
-        center = as_vector(center, "center")
-        T = as_square_matrix(cholesky, "cholesky", center.shape[0], symmetric=False)
+        T = as_square_matrix(cholesky, "cholesky", symmetric=False)
+        center = as_vector(center, "center", T.shape[0])
         L = np.tril(T) if lower else np.triu(T).T
         d = np.diagonal(L)
         if np.any(d == 0):
@@ -315,10 +316,8 @@ class Metric:
     def _check_X(self, X: Any, nan_policy: str, name: str = "X",
                  check_finite: bool = True) -> Data:
         names = self._feature_names if _is_frame(X) and self._feature_names else None
-        if names is not None and not set(names) <= set(map(str, X.columns)):
-            names = None  # columns not named like ours: fall back to positions
         data = as_data(X, name, nan_policy=nan_policy, n_features=self.n_features,
-                       feature_names=_match_names(X, names) if names else None,
+                       feature_names=names,  # matched by name; missing or extra is an error
                        check_finite=check_finite)
         _report_omitted(data, name)
         return data
@@ -405,6 +404,7 @@ class Metric:
         with a correlation-form condition number below 1e5 (NumPy input above that gets one
         step of extended-precision refinement, Array API input does not).
         """
+        squared = check_bool(squared, "squared")
         if self._xp is not None or _array_api.is_foreign(X):
             return _xp_distance(self, X, squared, nan_policy, dtype)
         if is_dask(X):
@@ -428,6 +428,7 @@ class Metric:
         that library on their device, in their floating dtype unless ``dtype`` says otherwise
         (see :meth:`distance`).
         """
+        squared = check_bool(squared, "squared")
         if self._xp is not None or _array_api.is_foreign(XA, XB):
             return _xp_pairwise(self, XA, XB, squared, nan_policy, dtype)
         check_nan_policy(nan_policy)
@@ -553,12 +554,6 @@ class Metric:
 def _is_frame(X: Any) -> bool:
     from ._validation import is_dataframe
     return is_dataframe(X)
-
-
-def _match_names(X: Any, names: tuple[str, ...]) -> list[Any]:
-    """The DataFrame's own column labels in the order of ``names`` (labels may be non-str)."""
-    by_str = {str(c): c for c in X.columns}
-    return [by_str[n] for n in names]
 
 
 def _sign_fixed(U: Any) -> Any:

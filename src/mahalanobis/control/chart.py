@@ -67,8 +67,8 @@ def _read(X: Any, name: str, k: int | None, *, n_features: int | None = None,
         vals = data.values.reshape(m3, k3, p3)
         return (vals if k3 > 1 else vals[:, 0, :]), k3, None, None
     feature_names = None
-    if columns is not None and is_dataframe(X) and set(columns) <= set(X.columns):
-        feature_names = list(columns)
+    if columns is not None and is_dataframe(X):
+        feature_names = list(columns)  # matched by name; missing or extra is an error
     data: Data = as_data(X, name, n_features=n_features, feature_names=feature_names,
                          check_finite=check_finite)
     k = 1 if k is None else k

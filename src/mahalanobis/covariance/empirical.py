@@ -8,7 +8,13 @@ import numpy as np
 
 from .. import _array_api
 from .._sample import sample_moments
-from .._validation import as_vector, as_xp_data, as_xp_vector, check_sample_covariance
+from .._validation import (
+    as_vector,
+    as_xp_data,
+    as_xp_vector,
+    check_int,
+    check_sample_covariance,
+)
 from ._base import FitResult
 
 __all__ = ["empirical"]
@@ -45,6 +51,8 @@ def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,
     same numbers) for n p^2 up to 6.7e7, and within a few units in the last place beyond; the
     same pass finds constant columns and NaN/inf.
     """
+    if ddof is not None:
+        ddof = check_int(ddof, "ddof", 0)
     if _array_api.is_foreign(X):  # Array API input: computed on its own device
         return _empirical_xp(X, location, ddof, nan_policy)
     data, mom = sample_moments(X, "X", nan_policy=nan_policy, min_samples=2)
@@ -62,6 +70,9 @@ def empirical(X: Any, *, location: Any = "mean", ddof: int | None = None,
     else:
         center = about = as_vector(location, "location", p)
         ddof = 0 if ddof is None else ddof
+    if A.shape[0] - ddof <= 0:
+        raise ValueError(f"ddof={ddof} leaves no degrees of freedom with {A.shape[0]} rows "
+                         "(the divisor is n - ddof); pass ddof < n.")
     S = mom.scatter(ddof, center=about)
     return FitResult._build(center, cov=S, method="empirical", n_samples=A.shape[0], data=data)
 

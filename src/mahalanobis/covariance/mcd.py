@@ -24,7 +24,7 @@ from scipy import stats
 from .. import _linalg
 from .._deprecation import deprecated_alias, renamed_parameters
 from .._linalg import single_threaded_blas
-from .._validation import Data, as_data, check_fraction, check_random_state
+from .._validation import Data, as_data, check_bool, check_fraction, check_random_state
 from ..errors import ExactFitError, SingularCovarianceError
 from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
@@ -298,6 +298,9 @@ def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, determini
             "(method='mrcd'), method='ledoit_wolf' or method='modified_cholesky'.",
             rank=min(n - 1, p))
     rng = check_random_state(random_state)
+    deterministic, reweight, correction, progress = (check_bool(v, k) for k, v in (
+        ("deterministic", deterministic), ("reweight", reweight), ("correction", correction),
+        ("progress", progress)))
     h = h_alpha_n(support_fraction, n, p)
     med, spread = _column_median_and_spread(A, h)
     _column_exact_fit(A, h, med, spread)

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .._validation import check_int
+from .._validation import check_int, check_nan_policy
 
 __all__ = ["CerioliCutoffs", "HardinRocke", "cerioli_cutoffs", "cutoff", "hardin_rocke",
            "pvalue"]
@@ -312,18 +312,35 @@ def cutoff(p: int, alpha: float = 0.025, *, method: str = "chi2", n: int | None 
 
 
 def pvalue(d2: Any, p: int, *, method: str = "chi2", n: int | None = None,
-           h: int | None = None) -> Any:
+           h: int | None = None, nan_policy: str = "raise") -> Any:
     """Upper-tail p-values P(T >= D^2) matching :func:`cutoff` (same ``method``, ``n``, ``h``).
 
     Computed with survival functions (no 1 - cdf cancellation), so p-values far below 1e-16
     are returned accurately down to the smallest double; beyond that they are 0. Array in,
-    array out (a scalar for scalar input); a pandas Series keeps its index. Negative D^2
-    (rounding) counts as 0.
+    array out (a scalar for scalar input); a pandas Series keeps its index. A negative D^2
+    within rounding (above -1e-8 times the largest |D^2|, or -1e-8) counts as 0; a more
+    negative one is a ValueError (it is not a squared distance). NaN D^2 is a ValueError
+    unless ``nan_policy="propagate"``, which gives NaN p-values for them.
     """
     method = _method_iv(method)
     p, n, h = _params_iv(p, method, n, h)
+    check_nan_policy(nan_policy)
     index = getattr(d2, "index", None) if hasattr(d2, "to_numpy") else None
-    x = np.asarray(d2.to_numpy() if index is not None else d2, dtype=float)
+    try:
+        x = np.asarray(d2.to_numpy() if index is not None else d2, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"d2 must be an array of squared distances (numbers); got "
+                         f"{type(d2).__name__}.") from None
+    nan = np.isnan(x)
+    if nan.any() and nan_policy != "propagate":
+        raise ValueError(f"d2 has {int(nan.sum())} NaN value(s) (positions "
+                         f"{np.flatnonzero(nan.ravel())[:5].tolist()}); drop them, or pass "
+                         "nan_policy='propagate' to get NaN p-values for them.")
+    finite = x[np.isfinite(x)]
+    tol = 1e-8 * max(1.0, float(np.max(np.abs(finite)))) if finite.size else 1e-8
+    if (x < -tol).any():
+        raise ValueError(f"d2 has negative value(s) (smallest {np.nanmin(x):.3g}); squared "
+                         "distances are >= 0: pass D^2 (squared=True), not a difference.")
     x = np.maximum(x, 0.0)
     if method == "chi2":
         out = stats.chi2.sf(x, p)

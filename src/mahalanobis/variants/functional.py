@@ -49,7 +49,14 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .._validation import as_data, as_vector, check_choice, check_fraction, check_random_state
+from .._validation import (
+    as_data,
+    as_vector,
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_random_state,
+)
 from ._common import check_rows, conformal_pvalue
 
 __all__ = ["FunctionalMetric", "trapezoid_weights"]
@@ -206,6 +213,7 @@ class FunctionalMetric:
                  ) -> np.ndarray:
         """Distance of each curve (row of X) to the mean curve (D; ``squared=True`` gives D^2).
         """
+        squared = check_bool(squared, "squared")
         xi = self.transform(X, nan_policy=nan_policy)
         d2 = (xi * xi) @ self._coef
         return d2 if squared else np.sqrt(d2)
@@ -213,6 +221,7 @@ class FunctionalMetric:
     def pairwise(self, XA: Any, XB: Any = None, *, squared: bool = False,
                  nan_policy: str = "raise") -> np.ndarray:
         """Distances between every curve (row) of ``XA`` and of ``XB`` (or of ``XA``)."""
+        squared = check_bool(squared, "squared")
         sc = np.sqrt(self._coef)
         A = self.transform(XA, nan_policy=nan_policy) * sc
         B = A if XB is None else self.transform(XB, nan_policy=nan_policy) * sc

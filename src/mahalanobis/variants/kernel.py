@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_data, check_fraction, check_random_state
+from .._validation import as_data, check_bool, check_fraction, check_random_state
 from ._common import check_rows, conformal_pvalue, split_conformal
 
 __all__ = ["KernelMetric"]
@@ -281,6 +281,7 @@ class KernelMetric:
     def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> np.ndarray:
         """Kernel Mahalanobis distances of the rows of X (D; ``squared=True`` gives D^2), eq. (2).
         """
+        squared = check_bool(squared, "squared")
         self._check_fitted()
         B = check_rows(X, "X", self.n_features_in_, nan_policy)
         out = np.empty(B.shape[0])

@@ -54,7 +54,7 @@ from scipy.linalg import lapack
 from .. import _array_api, _linalg
 from .._cholupdate import CholeskyDowndateWarning, chol_downdate, chol_update
 from .._linalg import mean_and_cov
-from .._validation import as_data, as_xp_data, check_fraction
+from .._validation import as_data, as_xp_data, check_bool, check_fraction
 from ..errors import SingularCovarianceError
 from ..metric import Metric
 from ._common import check_rows
@@ -538,6 +538,7 @@ class OnlineMetric:
         D^2 = (x - m)^T cov^-1 (x - m) = div * ||L^-1 (x - m)||^2 with M = L L^T and div the
         covariance divisor: one triangular solve, O(p^2) per row. ``squared=True`` gives D^2.
         """
+        squared = check_bool(squared, "squared")
         L = self._factor()
         if self._like is not None or _array_api.is_foreign(X):
             return self.to_metric().distance(X, squared=squared, nan_policy=nan_policy)

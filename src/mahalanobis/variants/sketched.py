@@ -68,7 +68,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
-from .._validation import as_data, check_choice, check_fraction, check_random_state
+from .._validation import as_data, check_bool, check_choice, check_fraction, check_random_state
 from ._common import check_rows, conformal_pvalue, split_conformal
 
 __all__ = ["SketchedMetric", "chi2_failure_probability"]
@@ -214,6 +214,7 @@ class SketchedMetric:
                  ) -> np.ndarray:
         """Sketched distances: the median over sketches of ||A_s (x - m)|| (``squared=True``
         gives Dhat^2). Approximates the exact regularised distance, eq. (1)."""
+        squared = check_bool(squared, "squared")
         V = self._centred(X, nan_policy)
         Z = V @ self.components_.T
         s, k = int(self.n_sketches), int(self.k)
@@ -225,6 +226,7 @@ class SketchedMetric:
                        ) -> np.ndarray:
         """The exact regularised distance (1) from the thin SVD, O(p min(n, p)) per point:
         D^2 = ||v||^2 / r + sum_j (1 / (lambda_j + r) - 1 / r) <v, v_j>^2."""
+        squared = check_bool(squared, "squared")
         V = self._centred(X, nan_policy)
         P = V @ self._Vt.T
         r = self.ridge_

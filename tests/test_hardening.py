@@ -1,0 +1,98 @@
+"""Regression tests for issue 12: no silently wrong number, no lost data.
+
+One test (or a parametrised group) per bullet of the issue's "Why" list."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mahalanobis as mh
+
+RNG = np.random.default_rng(12)
+X = RNG.standard_normal((40, 3))
+DF = pd.DataFrame(X, columns=["a", "b", "c"])
+
+
+# ------------------------------------------------------------ labels are matched, never guessed
+def test_metric_distance_matches_columns_by_name():
+    m = mh.fit(DF)
+    shuffled = DF[["c", "a", "b"]]
+    np.testing.assert_array_equal(m.distance(shuffled).to_numpy(), m.distance(DF).to_numpy())
+
+
+@pytest.mark.parametrize("bad, pattern", [
+    (DF.rename(columns={"a": "z"}), r"lacks column\(s\) \['a'\] and has column\(s\) \['z'\]"),
+    (DF.assign(d=1.0), r"has column\(s\) \['d'\] not seen in fitting"),
+    (DF[["a", "b"]], r"lacks column\(s\) \['c'\]"),
+])
+def test_metric_distance_wrong_names_raise(bad, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        mh.fit(DF).distance(bad)
+
+
+def test_unnamed_frame_and_array_stay_positional():
+    m = mh.fit(DF)
+    np.testing.assert_allclose(m.distance(pd.DataFrame(X)).to_numpy(), m.distance(X))
+
+
+def test_t2chart_monitor_matches_columns_by_name():
+    chart = mh.T2Chart(DF)
+    a = chart.monitor(DF[["b", "c", "a"]]).statistic
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(chart.monitor(DF).statistic))
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['a'\]"):
+        chart.monitor(DF.rename(columns={"a": "z"}))
+
+
+# ------------------------------------------------------------------------- typed arguments
+@pytest.mark.parametrize("call, exc, pattern", [
+    (lambda: mh.distance(X, X.mean(0), cov=np.eye(3), squared="no"), TypeError, "squared"),
+    (lambda: mh.fit(X).distance(X, squared=1), TypeError, "squared"),
+    (lambda: mh.fit(X).pairwise(X, squared="yes"), TypeError, "squared"),
+    (lambda: mh.fit(X).outliers(X, alpha=True), TypeError, "alpha"),
+    (lambda: mh.fit(X, ddof=1.5), ValueError, "ddof must be an integer"),
+    (lambda: mh.fit(X, ddof=-1), ValueError, "ddof must be at least 0"),
+    (lambda: mh.fit(X, ddof=40), ValueError, "ddof=40 leaves no degrees of freedom"),
+    (lambda: mh.fit(X, method="mcd", random_state=-1), ValueError, "random_state.*non-negative"),
+    (lambda: mh.fit(X, method="mcd", random_state=True), TypeError, "random_state"),
+    (lambda: mh.fit(X, method="mcd", random_state=1.5), TypeError, "random_state"),
+    (lambda: mh.fit(X, method="mcd", reweight="yes"), TypeError, "reweight"),
+    (lambda: mh.distance(X, X.mean(0)[:2], cov=np.eye(3)), ValueError,
+     "center has length 2 but 3"),
+])
+def test_typed_arguments(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+def test_type_errors_are_also_value_errors():
+    """Code that caught the library's ValueError for bad input keeps catching it."""
+    with pytest.raises(ValueError, match="squared"):
+        mh.distance(X, X.mean(0), cov=np.eye(3), squared="no")
+
+
+def test_pvalue_nan_and_negative():
+    with pytest.raises(ValueError, match=r"d2 has 1 NaN.*nan_policy='propagate'"):
+        mh.inference.pvalue(np.array([1.0, np.nan]), 3)
+    out = mh.inference.pvalue(np.array([1.0, np.nan]), 3, nan_policy="propagate")
+    assert np.isfinite(out[0]) and np.isnan(out[1])
+    with pytest.raises(ValueError, match="negative"):
+        mh.inference.pvalue(np.array([-1.0]), 3)
+    assert mh.inference.pvalue(-1e-15, 3) == 1.0  # rounding counts as 0
+
+
+# ---------------------------------------------------------------------------- a 1-D point
+def test_one_point_gives_a_scalar():
+    c, S = X.mean(0), np.cov(X.T)
+    d = mh.distance(X[0], c, cov=S)
+    assert isinstance(d, float)
+    assert d == pytest.approx(mh.distance(X[:1], c, cov=S)[0], rel=1e-15)
+    from scipy.spatial.distance import mahalanobis
+    assert d == pytest.approx(mahalanobis(X[0], c, np.linalg.inv(S)), rel=1e-12)
+    assert mh.distance(list(X[0]), c, cov=S, squared=True) == pytest.approx(d * d)
+
+
+def test_one_dimensional_data_still_rejected_elsewhere():
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        mh.fit(X).distance(X[0])
+    with pytest.raises(ValueError, match=r"reshape\(-1, 1\)"):
+        mh.distance(X[:, 0], [0.0], cov=[[1.0]])
