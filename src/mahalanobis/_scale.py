@@ -68,6 +68,9 @@ def _as_sample(x: ArrayLike, name: str, nan_policy: str) -> np.ndarray | None:
         if nan_policy == "propagate":
             return None
         a = a[~bad]
+    if a.size == 0:
+        what = " after dropping NaN and infinite values" if bad.any() else ""
+        raise ValueError(f"{name} is empty{what}; a scale needs at least one value.")
     return a
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "check_numeric_frame",
     "check_random_state",
     "check_sample_covariance",
+    "check_spread",
     "constant_columns_error",
     "is_dask",
     "is_dataframe",
@@ -474,6 +475,41 @@ def check_sample_covariance(data: Data, name: str = "X",
         const = np.flatnonzero(np.ptp(data.values, axis=0) == 0)
     if const.size:
         raise constant_columns_error(name, const, data.columns, p)
+
+
+#: Column spreads beyond these limits give variances float64 cannot hold (their squares pass
+#: 1e300, or fall below 1e-300, near the limits of normal doubles, 1.8e308 and 2.2e-308).
+SPREAD_MAX = 1e150
+SPREAD_MIN = 1e-150
+
+
+def check_spread(data: Data | np.ndarray, name: str = "X", columns: Any = None) -> None:
+    """A ValueError for columns whose spread (max - min) is beyond float64's reach for a
+    covariance: above :data:`SPREAD_MAX` (the variance would overflow) or, when not zero,
+    below :data:`SPREAD_MIN` (it would underflow). Distances do not depend on the units of a
+    column, so the advice is to rescale it. Non-finite values are skipped (their rows are the
+    NaN policy's business)."""
+    A = data.values if isinstance(data, Data) else data
+    if columns is None and isinstance(data, Data):
+        columns = data.columns
+    if _array_api.is_foreign(A) or A.ndim != 2 or A.shape[0] < 2:
+        return
+    with np.errstate(invalid="ignore", over="ignore"):
+        fin = np.where(np.isfinite(A), A, np.nan) if not np.isfinite(A).all() else A
+        lo, hi = np.nanmin(fin, axis=0), np.nanmax(fin, axis=0)
+        spread = hi - lo
+    big = np.flatnonzero(~(spread <= SPREAD_MAX) & np.isfinite(lo))
+    small = np.flatnonzero((spread > 0) & (spread < SPREAD_MIN))
+    for cols, what, why in ((big, "above", "overflow"), (small, "below", "underflow")):
+        if cols.size:
+            names = ([repr(str(columns[j])) for j in cols[:5]] if columns is not None
+                     else [f"column {j}" for j in cols[:5]])
+            limit = SPREAD_MAX if what == "above" else SPREAD_MIN
+            raise ValueError(
+                f"{name} has column(s) {', '.join(names)} whose values spread over "
+                f"{float(spread[cols[0]]):.3g}, {what} {limit:g}: their variance would "
+                f"{why} float64. Rescale those columns (other units, or divide by their "
+                "standard deviation): Mahalanobis distances do not change under rescaling.")
 
 
 # --------------------------------------------------------------------------- Array API input

@@ -24,7 +24,14 @@ from scipy import stats
 from .. import _linalg
 from .._deprecation import deprecated_alias, renamed_parameters
 from .._linalg import single_threaded_blas
-from .._validation import Data, as_data, check_bool, check_fraction, check_random_state
+from .._validation import (
+    Data,
+    as_data,
+    check_bool,
+    check_fraction,
+    check_random_state,
+    check_spread,
+)
 from ..errors import ExactFitError, SingularCovarianceError
 from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
@@ -289,6 +296,7 @@ def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, determini
     """
     support_fraction, n_starts = _check_args(support_fraction, n_starts, nan_policy)
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=1)
+    check_spread(data)  # variances float64 can hold
     A = data.values
     n, p = A.shape
     if n <= p + 1:

@@ -26,7 +26,7 @@ from scipy import stats
 
 from .. import _linalg, _scale
 from .._deprecation import deprecated_alias, renamed_parameters
-from .._validation import as_data, check_choice, check_fraction
+from .._validation import as_data, check_choice, check_fraction, check_spread
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 from ._mcd_factors import mcd_consistency
@@ -212,6 +212,7 @@ def mrcd(X: Any, *, support_fraction: float = 0.75, target: str = "identity",
     if not max_condition > 1:
         raise ValueError(f"max_condition must be a number above 1; got {max_condition!r}.")
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    check_spread(data)  # variances float64 can hold
     A = data.values
     n, p = A.shape
     h = math.ceil(support_fraction * n)

@@ -18,7 +18,14 @@ import numpy as np
 from scipy.linalg import blas, lapack
 
 from .._linalg import inverse_triangular
-from .._validation import Data, as_data, check_choice, check_nonnegative, check_random_state
+from .._validation import (
+    Data,
+    as_data,
+    check_choice,
+    check_nonnegative,
+    check_random_state,
+    check_spread,
+)
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 
@@ -301,6 +308,7 @@ def modified_cholesky(X: Any, *, n_orderings: int | str = 30, penalty: str = "ri
         raise ValueError("nan_policy='propagate' makes no sense for fitting; use 'raise' or "
                          "'omit'.")
     data: Data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    check_spread(data)  # variances float64 can hold
     A = data.values
     n, p = A.shape
     rng = check_random_state(random_state)

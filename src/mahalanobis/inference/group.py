@@ -12,7 +12,7 @@ from scipy import stats
 from .. import _linalg
 from .._deprecation import renamed_parameters
 from .._linalg import mean_and_cov
-from .._validation import as_data, check_choice, is_dataframe
+from .._validation import as_data, check_choice, check_spread, is_dataframe
 from ..metric import Metric
 
 __all__ = ["GroupDistance", "GroupDistances", "adjust_pvalues", "group_distance",
@@ -75,6 +75,7 @@ def group_distance(X: Any, Y: Any, *, unbiased: bool = False,
     both are always available as ``d2`` and ``d2_unbiased``.
     """
     da = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    check_spread(da)  # variances float64 can hold
     cols = list(da.columns) if da.columns is not None and hasattr(Y, "columns") and \
         set(map(str, Y.columns)) == set(map(str, da.columns)) else None
     db = as_data(Y, "Y", nan_policy=nan_policy, min_samples=2, feature_names=cols)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import as_data, check_int
+from .._validation import as_data, check_int, check_spread
 from ._common import _PCABase, class_pc, k_rule
 
 __all__ = ["PCA"]
@@ -67,6 +67,7 @@ class PCA(_PCABase):
         """Fit to X (n, p); returns self."""
         self._check_params()
         data = as_data(X, "X", min_samples=2)
+        check_spread(data)  # variances float64 can hold
         A = data.values
         _n, p = A.shape
         svd = class_pc(A)

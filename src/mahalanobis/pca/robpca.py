@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .._validation import as_data, check_fraction, check_int, check_random_state
+from .._validation import as_data, check_fraction, check_int, check_random_state, check_spread
 from ..covariance import h_alpha_n, mcd
 from ._common import _PCABase, class_pc, k_rule
 
@@ -305,6 +305,7 @@ class ROBPCA(_PCABase):
             self.support_fraction, "support_fraction", low=0.5, high=1.0, low_open=False,
             high_open=False)
         data = as_data(X, "X", min_samples=3)
+        check_spread(data)  # variances float64 can hold
         A = data.values
         rng = check_random_state(self.random_state)
         out = robpca(A, k=k, kmax=kmax, support_fraction=sf, use_mcd=bool(self.mcd),

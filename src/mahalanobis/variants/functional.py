@@ -56,6 +56,7 @@ from .._validation import (
     check_choice,
     check_fraction,
     check_random_state,
+    check_spread,
 )
 from ._common import check_rows, conformal_pvalue
 
@@ -146,6 +147,7 @@ class FunctionalMetric:
         (n_curves, n_points)."""
         check_choice(self.method, "method", _METHODS)
         X = as_data(X, "X", min_samples=3).values
+        check_spread(X)  # variances float64 can hold
         n, T = X.shape
         grid = np.linspace(0.0, 1.0, T) if self.grid is None else as_vector(self.grid, "grid")
         if grid.shape[0] != T:

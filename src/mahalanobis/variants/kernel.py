@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_data, check_bool, check_fraction, check_random_state
+from .._validation import as_data, check_bool, check_fraction, check_random_state, check_spread
 from ._common import check_rows, conformal_pvalue, split_conformal
 
 __all__ = ["KernelMetric"]
@@ -216,6 +216,7 @@ class KernelMetric:
         """Fit the feature-space mean and regularised covariance to the rows of X (n, p)."""
         self._check_params()
         data = as_data(X, "X", min_samples=3)
+        check_spread(data)  # variances float64 can hold
         A = np.array(data.values, dtype=float)
         rng = check_random_state(self.random_state)
         if self.gamma is not None:

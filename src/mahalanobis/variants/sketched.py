@@ -68,7 +68,14 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
-from .._validation import as_data, check_bool, check_choice, check_fraction, check_random_state
+from .._validation import (
+    as_data,
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_random_state,
+    check_spread,
+)
 from ._common import check_rows, conformal_pvalue, split_conformal
 
 __all__ = ["SketchedMetric", "chi2_failure_probability"]
@@ -153,6 +160,7 @@ class SketchedMetric:
         """Fit the mean and regularised covariance of X (n, p) and draw the sketches."""
         self._check_params()
         A = as_data(X, "X", min_samples=2).values
+        check_spread(A)  # variances float64 can hold
         n, p = A.shape
         self.center_ = A.mean(axis=0)
         _, s, Vt = np.linalg.svd(A - self.center_, full_matrices=False)
