@@ -96,3 +96,33 @@ def test_one_dimensional_data_still_rejected_elsewhere():
         mh.fit(X).distance(X[0])
     with pytest.raises(ValueError, match=r"reshape\(-1, 1\)"):
         mh.distance(X[:, 0], [0.0], cov=[[1.0]])
+
+
+# ------------------------------------------------------------------- ml: the library's words
+def test_ml_messages_name_the_column_and_the_fix():
+    pytest.importorskip("sklearn")
+    from mahalanobis.ml import MahalanobisOutlierDetector
+    df = DF.assign(kind=["u", "v"] * 20)
+    with pytest.raises(ValueError, match=r"non-numeric column\(s\) 'kind'"):
+        MahalanobisOutlierDetector(method="empirical").fit(df)
+    Xn = X.copy()
+    Xn[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"X is not usable: .*NaN.* Fix: drop or impute"):
+        MahalanobisOutlierDetector(method="empirical").fit(Xn)
+
+
+def test_mts_normal_class_default_and_explicit():
+    pytest.importorskip("sklearn")
+    from mahalanobis.ml import MTSSelector
+    rng = np.random.default_rng(1)
+    Z = rng.standard_normal((60, 4))
+    y = np.r_[np.ones(45, int), np.full(15, 2)]  # no 0 label: the majority (1) is normal
+    Z[y == 2, 0] += 4.0
+    sel = MTSSelector().fit(Z, y)
+    assert sel.normal_class_ == 1 and sel.gains_[0] > 0
+    same = MTSSelector(normal_class=1).fit(Z, y)
+    np.testing.assert_array_equal(sel.gains_, same.gains_)
+    with pytest.raises(ValueError, match="normal_class=7 is not a label"):
+        MTSSelector(normal_class=7).fit(Z, y)
+    y0 = np.where(y == 1, 0, 1)  # a 0 label is still the normal group by default
+    assert MTSSelector().fit(Z, y0).normal_class_ == 0

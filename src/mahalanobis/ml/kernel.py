@@ -6,13 +6,12 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_array, validate_data
 
 from .._deprecation import renamed_parameters
 from .._validation import as_square_matrix, check_fraction
 from ..distance import pairwise
 from ..metric import Metric
-from ._common import fit_metric
+from ._common import check_array, fit_metric, validate_data
 
 __all__ = ["MahalanobisKernel", "mahalanobis_kernel"]
 

@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .. import _linalg
 from .._validation import check_choice, check_fraction, check_random_state
 from ..metric import Metric
+from ._common import validate_data
 
 __all__ = ["MahalanobisKMeans"]
 

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .. import _array_api
 from .._validation import as_xp_data, check_fraction
-from ._common import ridge_metric
+from ._common import check_array, ridge_metric, validate_data
 
 __all__ = ["MahalanobisOOD", "OODMetrics", "ood_metrics"]
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._deprecation import renamed_parameters
 from .._validation import check_fraction
-from ._common import fit_metric
+from ._common import fit_metric, validate_data
 
 __all__ = ["MahalanobisOutlierDetector"]
 
