@@ -126,3 +126,67 @@ def test_mts_normal_class_default_and_explicit():
         MTSSelector(normal_class=7).fit(Z, y)
     y0 = np.where(y == 1, 0, 1)  # a 0 label is still the normal group by default
     assert MTSSelector().fit(Z, y0).normal_class_ == 0
+
+
+# ------------------------------------------------------------------------ scale and shift
+@pytest.mark.parametrize("c", [1e-140, 1e-10, 1e10, 1e140])
+def test_mrcd_is_scale_equivariant_and_flags_outliers(c):
+    Z = RNG.standard_normal((60, 3))
+    Z[-5:] += 6.0
+    ref = mh.covariance.mrcd(Z)
+    r = mh.covariance.mrcd(Z * c)
+    np.testing.assert_allclose(r.distance(Z * c, squared=True), ref.distance(Z, squared=True),
+                               rtol=1e-9)
+    assert r.outliers(Z * c)[-5:].all()
+
+
+def test_mrcd_min_scale_absolute_is_rrcovs():
+    Z = RNG.standard_normal((40, 3)) * 1e-5
+    assert mh.covariance.mrcd(Z, min_scale=1e-3).standardization_scale.tolist() == [1e-3] * 3
+    np.testing.assert_allclose(mh.covariance.mrcd(Z).standardization_scale,
+                               [mh.covariance.qn(Z[:, j], exact=False) for j in range(3)])
+
+
+@pytest.mark.parametrize("c", [1e-300, 1e-140, 1e140, 1e300])
+def test_qn_is_scale_equivariant(c):
+    x = RNG.standard_normal(40)
+    for exact in (True, False):
+        assert mh.covariance.qn(x * c, exact=exact) / c == pytest.approx(
+            mh.covariance.qn(x, exact=exact), rel=1e-14)
+
+
+@pytest.mark.parametrize("c", [1e-140, 1e-100, 1e100, 1e149])
+def test_shrinkage_intensity_does_not_depend_on_scale(c):
+    Z = RNG.standard_normal((20, 3))
+    for f in (mh.covariance.ledoit_wolf, mh.covariance.oas):
+        assert f(Z * c).shrinkage == pytest.approx(f(Z).shrinkage, rel=1e-12)
+
+
+def test_spread_beyond_float64_is_a_clear_error():
+    Z = RNG.standard_normal((30, 2)) * [1.0, 1e200]
+    for call in (lambda: mh.fit(Z), lambda: mh.covariance.mcd(Z, random_state=0),
+                 lambda: mh.hotelling_t2(Z), lambda: mh.T2Chart(Z)):
+        with pytest.raises(ValueError, match=r"column\(s\) column 1 .*overflow.*Rescale"):
+            call()
+    with pytest.raises(ValueError, match="underflow"):
+        mh.fit(RNG.standard_normal((30, 2)) * [1.0, 1e-200])
+
+
+def test_constant_column_advice_works():
+    Z = RNG.standard_normal((40, 3))
+    Z[:, 1] = 0.1  # not exactly representable: its mean need not be 0.1 exactly
+    with pytest.raises(ValueError, match="Drop that column") as err:
+        mh.covariance.mcd(Z, random_state=0)
+    assert "mrcd" not in str(err.value)
+    with pytest.raises(ValueError, match=r"constant column\(s\) column 1"):
+        mh.covariance.mrcd(Z)
+    Z[:, 1] = RNG.standard_normal(40)
+    Z[:25, 1] = 0.1  # mostly tied, not constant: mcd points to mrcd, which works
+    with pytest.raises(ValueError, match="method='mrcd'"):
+        mh.covariance.mcd(Z, random_state=0)
+    assert np.isfinite(mh.covariance.mrcd(Z).distance(Z)).all()
+
+
+def test_t2chart_ragged_list_is_named():
+    with pytest.raises(ValueError, match="X could not be read as an array"):
+        mh.T2Chart([[1.0, 2.0], [3.0]])

@@ -166,11 +166,13 @@ def _column_exact_fit(X: np.ndarray, h: int, med: np.ndarray, hth: np.ndarray) -
         a = np.zeros(X.shape[1])
         a[j] = 1.0
         on = X[:, j] == med[j]
+        advice = ("Drop that column: a constant column carries no information for a distance"
+                  if on.all() else "Drop or jitter that column, or use method='mrcd' (which "
+                  "regularises it)")
         raise ExactFitError(
             f"X: {int(on.sum())} of {X.shape[0]} observations (at least h = {h}) have the same "
             f"value {med[j]:.6g} in column {j}, so they lie on the hyperplane x[{j}] = "
-            f"{med[j]:.6g} and the MCD scatter is singular. Drop or jitter that column (a "
-            "constant column carries no information for a distance), or use method='mrcd'.",
+            f"{med[j]:.6g} and the MCD scatter is singular. {advice}.",
             hyperplane=a, offset=float(med[j]), on_hyperplane=on, rank=X.shape[1] - 1)
 
 
