@@ -41,7 +41,8 @@ def sample_moments(X: Any, name: str = "X", *, nan_policy: str = "raise",
                        feature_names=feature_names)
         mom = moments(data.values, fourth=fourth)
     var = np.diagonal(mom.M2)
-    if not mom.finite or np.any((var > 0) & (var < data.values.shape[0] * SPREAD_MIN ** 2)):
+    tiny = (var < data.values.shape[0] * SPREAD_MIN ** 2) & ~mom.constant
+    if not mom.finite or (data.values.shape[0] > 1 and np.any(tiny)):
         check_spread(data, name)  # beyond float64's range: says which columns to rescale
     if covariance:
         check_sample_covariance(data, name, constant=mom.constant)
