@@ -102,15 +102,27 @@ def _col0(X):
     return A[:, 0] if A.ndim == 2 else A
 
 
+def _reversed_plus_one(X):
+    if isinstance(X, list):
+        return [[v + 1.0 for v in row] for row in X[::-1]]
+    return X[::-1] + 1.0
+
+
+def _off_diagonal(res):
+    off = ~np.eye(res.pvalue.shape[0], dtype=bool)
+    return res.d2[off], res.pvalue[off], res.statistic[off]
+
+
 ADAPTERS = {  # how to call it on data X (the generated array or frame)
     "mahalanobis.distance": lambda X: mh.distance(X, *_center_cov(X)),
     "mahalanobis.whiten": lambda X: mh.whiten(X, *_center_cov(X)),
     "mahalanobis.pairwise": lambda X: mh.pairwise(X, cov=_center_cov(X)[1]),
     "mahalanobis.Metric": lambda X: mh.Metric(*_center_cov(X)).distance(X),
     "mahalanobis.Ellipsoid": lambda X: mh.fit(X).ellipsoid(0.9).contains(X),
-    "mahalanobis.group_distance": lambda X: mh.group_distance(X, X[::-1] + 1.0),
-    "mahalanobis.group_distances": lambda X: mh.group_distances(
-        X, np.arange(np.shape(X)[0]) % 2, random_state=0, n_simulations=19),
+    "mahalanobis.group_distance": lambda X: mh.group_distance(X, _reversed_plus_one(X)),
+    # the k x k p-values have an undefined (NaN) diagonal, a group against itself
+    "mahalanobis.group_distances": lambda X: _off_diagonal(mh.group_distances(
+        X, np.arange(np.shape(X)[0]) % 2, random_state=0, n_simulations=19)),
     "mahalanobis.hotelling_t2": lambda X: mh.hotelling_t2(X),
     "mahalanobis.inference.pvalue": lambda X: mh.inference.pvalue(
         mh.fit(X).distance(X, squared=True), np.shape(X)[1]),
@@ -377,11 +389,13 @@ def _check(name: str, call, X, values, scale, base) -> None:
 
 
 #: Estimators whose D^2 is unchanged when columns are rescaled (same seed, same subsets).
+#: Not Tyler's shape and the SSCM (their spatial median is only orthogonally equivariant),
+#: nor the shrinkage and regularised estimators (their targets depend on the units).
 SCALE_EQUIVARIANT = {
     "mahalanobis.fit", "mahalanobis.covariance.fit", "mahalanobis.covariance.empirical",
     "mahalanobis.covariance.mcd", "mahalanobis.covariance.mve", "mahalanobis.covariance.ogk",
     "mahalanobis.covariance.s_estimator", "mahalanobis.covariance.mm_estimator",
-    "mahalanobis.covariance.tyler", "mahalanobis.covariance.stahel_donoho",
+    "mahalanobis.covariance.stahel_donoho",
     "mahalanobis.covariance.mrcd",
 }
 

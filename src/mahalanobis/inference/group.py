@@ -88,6 +88,10 @@ def group_distance(X: Any, Y: Any, *, unbiased: bool = False,
         raise ValueError(f"X and Y have n1 + n2 - 2 = {n1 + n2 - 2} degrees of freedom for "
                          f"p = {p} features: the pooled covariance is singular. Select fewer "
                          "features or use a regularised scatter with mahalanobis.distance.")
+    if n1 + n2 - p - 3 <= 0:  # no unbiased D^2 (and at n1 + n2 = p + 1 no p-value)
+        raise ValueError(f"X and Y have n1 + n2 = {n1 + n2} rows for p = {p} features: the "
+                         f"unbiased D^2 and the test need n1 + n2 >= p + 4 = {p + 4}; pass more "
+                         "rows.")
     m1, S1 = mean_and_cov(da.values)
     m2, S2 = mean_and_cov(db.values)
     Sp = ((n1 - 1) * S1 + (n2 - 1) * S2) / (n1 + n2 - 2)
