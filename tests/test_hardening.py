@@ -190,3 +190,50 @@ def test_constant_column_advice_works():
 def test_t2chart_ragged_list_is_named():
     with pytest.raises(ValueError, match="X could not be read as an array"):
         mh.T2Chart([[1.0, 2.0], [3.0]])
+
+
+def test_identical_rows_refused_everywhere():
+    Xi = np.tile(RNG.standard_normal((1, 4)) * 0.1, (20, 1))
+    for call in (lambda: mh.FunctionalMetric().fit(Xi), lambda: mh.SketchedMetric().fit(Xi),
+                 lambda: mh.fit(Xi), lambda: mh.covariance.mrcd(Xi)):
+        with pytest.raises(ValueError, match="same point|identical|constant"):
+            call()
+    pytest.importorskip("sklearn")
+    from mahalanobis.ml import MahalanobisKMeans
+    with pytest.raises(ValueError, match="same point"):
+        MahalanobisKMeans(n_clusters=2).fit(Xi)
+
+
+def test_modified_cholesky_constant_column_not_exactly_representable():
+    Z = RNG.standard_normal((40, 3))
+    Z[:, 1] = 0.1
+    with pytest.raises(ValueError, match=r"constant column\(s\) column 1"):
+        mh.fit(Z, method="modified_cholesky", random_state=0)
+
+
+@pytest.mark.parametrize("shift", [1e6, 1e8])
+def test_kernel_metric_shift_costs_only_input_rounding(shift):
+    Z = RNG.standard_normal((50, 3))
+    d0 = mh.KernelMetric().fit(Z).distance(Z[:5])
+    d = mh.KernelMetric().fit(Z + shift).distance(Z[:5] + shift)
+    np.testing.assert_allclose(d, d0, rtol=shift * 1e-15)
+
+
+@pytest.mark.parametrize("c", [1e-140, 1e-100, 1e100, 1e140])
+def test_functional_metric_scale(c):
+    F = np.cumsum(RNG.standard_normal((30, 20)), axis=1)
+    for method in ("rkhs", "fpca"):
+        d0 = mh.FunctionalMetric(method=method).fit(F).distance(F[:3])
+        d = mh.FunctionalMetric(method=method).fit(F * c).distance(F[:3] * c)
+        np.testing.assert_allclose(d, d0, rtol=1e-9)
+
+
+@pytest.mark.parametrize("c", [1e160, 1e200, 1e300])
+def test_distance_and_pairwise_of_huge_points(c):
+    Z = RNG.standard_normal((4, 3))
+    d0, p0 = mh.distance(Z, np.zeros(3), cov=np.eye(3)), mh.pairwise(Z + 1, Z, cov=np.eye(3))
+    np.testing.assert_allclose(mh.distance(Z * c, np.zeros(3), cov=np.eye(3)) / c, d0,
+                               rtol=1e-14)
+    np.testing.assert_allclose(mh.pairwise(Z * c + c, Z * c, cov=np.eye(3)) / c, p0,
+                               rtol=1e-13)
+    assert np.isposinf(mh.distance(Z * c, np.zeros(3), cov=np.eye(3), squared=True)).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, Protocol, runtime_checkable
 
@@ -338,6 +339,9 @@ class Metric:
             suspect = np.flatnonzero(~np.isfinite(d2))
             finite_rows = np.ones(d2.shape[0], dtype=bool)
             finite_rows[suspect] = np.isfinite(data.values[suspect]).all(axis=1)
+            over = suspect[finite_rows[suspect]]
+            if over.size:  # finite points whose D^2 overflowed: D may still be representable
+                d2[over] = self._overflowed(data.values[over], take_sqrt)
             d2_kept, index, kept = apply_nan_policy(d2[:, None], data.index, finite_rows,
                                                     nan_policy, name)
             if kept is not None:
@@ -346,6 +350,22 @@ class Metric:
                             n_input=data.n_input)
                 _report_omitted(data, name)
         return d2, data
+
+    def _overflowed(self, A: np.ndarray, take_sqrt: bool) -> np.ndarray:
+        """D (or D^2) of finite rows whose D^2 overflowed: the whitened deviations are taken
+        divided by a power of two (exact), so D is right whenever float64 holds it; D^2
+        beyond 1.8e308 is inf."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            dev = A - self._center
+            top = np.max(np.abs(dev), axis=1, initial=0.0)
+            top[~np.isfinite(top)] = np.finfo(float).max
+            scale = 2.0 ** np.ceil(np.log2(np.maximum(top, 1.0)))
+            Z = _linalg.whiten_rows(dev / scale[:, None], np.zeros(A.shape[1]), self._W,
+                                    self._W_lower)
+            zt = np.max(np.abs(Z), axis=1, initial=0.0)
+            zt[zt == 0] = 1.0
+            d = np.sqrt(np.einsum("ij,ij->i", Z / zt[:, None], Z / zt[:, None])) * zt * scale
+            return d if take_sqrt else d * d
 
     def _sq(self, A: np.ndarray) -> np.ndarray:
         """Squared distances of the rows of a checked float array (clamped at 0). Called
@@ -455,6 +475,7 @@ class Metric:
             # near pairs are recomputed from the raw rows' exact differences
             out = _linalg.pairwise_sq(ZA, ZB, XA=A.values, XB=None if B is None else B.values,
                                       W=self._W, lower=self._W_lower, take_sqrt=not squared)
+        out = self._pairwise_overflow(A, B, squared, out)
         if A.index is None and (B is None or B.index is None):
             return out
         import pandas as pd
@@ -462,6 +483,26 @@ class Metric:
         cols = (rows if B is None else (B.index if B.index is not None
                                         else pd.RangeIndex(out.shape[1])))
         return pd.DataFrame(out, index=rows, columns=cols)
+
+    def _pairwise_overflow(self, A: Data, B: Data | None, squared: bool,
+                           out: np.ndarray) -> np.ndarray:
+        """Entries that overflowed for finite points (D^2 beyond 1e308, or the expansion's
+        inf - inf) come again from the points divided by a power of two (exact, and D(x/s) =
+        D(x)/s): D is right whenever it is representable; D^2 beyond float64 is inf."""
+        if np.isfinite(out).all():
+            return out
+        vals = [A.values] + ([] if B is None else [B.values])
+        if not all(np.isfinite(v).all() for v in vals):
+            return out  # NaN rows under nan_policy="propagate": NaN is their answer
+        top = max(float(np.max(np.abs(v))) for v in vals)
+        if not top > 1.0:
+            return out
+        scale = 2.0 ** math.ceil(math.log2(top))
+        sA = Data(values=A.values / scale)
+        sB = None if B is None else Data(values=B.values / scale)
+        d = self._pairwise_data(sA, sB, False) * scale
+        with np.errstate(over="ignore"):
+            return d * d if squared else d
 
     @keyword_only(2, "kind")
     @renamed_parameters(method="kind")

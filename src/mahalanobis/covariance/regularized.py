@@ -83,7 +83,9 @@ def _standardize(A: np.ndarray, name: str = "X", columns: Any = None
     m = A.mean(axis=0)
     C = A - m
     var = np.einsum("ij,ij->j", C, C) / (A.shape[0] - 1)
-    const = np.flatnonzero(~(var > 0))
+    # a constant column's mean need not be exact (0.1 is not a double): its deviations are
+    # then rounding, so constancy is decided on the values themselves
+    const = np.flatnonzero(~(var > 0) | (np.ptp(A, axis=0) == 0))
     if const.size:
         names = ([str(columns[i]) for i in const] if columns is not None
                  else [f"column {i}" for i in const])

@@ -159,7 +159,11 @@ class FunctionalMetric:
         self.mean_ = X.mean(axis=0)
         _, s, Vt = np.linalg.svd((X - self.mean_) * self._sqrt_w, full_matrices=False)
         lam = s * s / (n - 1)
-        r = int(np.sum(lam > lam[0] * max(n, T) * np.finfo(float).eps * 10)) if lam[0] > 0 else 0
+        # curves that differ only by the rounding of their mean are identical: the spread is
+        # judged against the curves' magnitude, not against zero
+        eps = np.finfo(float).eps
+        noise = (10 * eps * float(np.max(np.abs(X)))) ** 2 * n * T
+        r = int(np.sum(lam > lam[0] * max(n, T) * eps * 10)) if lam[0] > noise else 0
         if r == 0:
             raise ValueError("X: all fitted curves are identical, so the covariance "
                              "operator is zero; fit on curves that vary.")
@@ -177,7 +181,9 @@ class FunctionalMetric:
                 reg = 0.01 if self.reg is None else check_fraction(self.reg, "reg", low=0.0,
                                                                    high=np.inf)
                 self.reg_ = reg * self.total_variance_
-            self._coef = self.eigenvalues_ / (self.eigenvalues_ + self.reg_) ** 2
+            # lam / (lam + reg)^2 without squaring (which overflows beyond scale 1e77)
+            den = self.eigenvalues_ + self.reg_
+            self._coef = (self.eigenvalues_ / den) / den
         else:
             self.reg_ = None
             self._coef = 1.0 / self.eigenvalues_

@@ -186,6 +186,11 @@ class KernelMetric:
         g = self.gamma_
         if k == "linear":
             return A @ B.T
+        origin = getattr(self, "_origin", None)
+        if k in ("rbf", "laplacian") and origin is not None:
+            # shift-invariant kernels: distances taken about the fitted data's mean, so a
+            # common offset (1e8 and more) costs no accuracy in |a|^2 + |b|^2 - 2 a.b
+            A, B = A - origin, B - origin
         if k == "rbf":
             G = _sq_euclidean(A, B)
             G *= -g
@@ -218,6 +223,7 @@ class KernelMetric:
         data = as_data(X, "X", min_samples=3)
         check_spread(data)  # variances float64 can hold
         A = np.array(data.values, dtype=float)
+        self._origin = A.mean(axis=0)
         rng = check_random_state(self.random_state)
         if self.gamma is not None:
             self.gamma_ = float(self.gamma)

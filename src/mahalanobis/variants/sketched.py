@@ -168,7 +168,10 @@ class SketchedMetric:
         keep = lam > (lam[0] if lam.size else 0.0) * max(n, p) * np.finfo(float).eps
         lam, Vt = lam[keep], Vt[keep]
         total = float(np.sum(lam))
-        if not total > 0:
+        # rows equal up to the rounding of their mean are the same point: the spread is
+        # judged against the data's magnitude
+        noise = (10 * np.finfo(float).eps * float(np.max(np.abs(A)))) ** 2 * p
+        if not total > noise:
             raise ValueError("X: every row is the same point, so the covariance is zero; fit "
                              "on data that vary.")
         ridge = float(self.reg) * total / p
