@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 
 import mahalanobis as mh
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck))
 
@@ -135,7 +135,7 @@ ADAPTERS = {  # how to call it on data X (the generated array or frame)
     "mahalanobis.ml.mahalanobis_kernel": lambda X: mh.ml.mahalanobis_kernel(
         X, cov=_center_cov(X)[1]),
     "mahalanobis.ml.component_distances": None,  # set below when scikit-learn is there
-    "mahalanobis.control.T2Chart": lambda X: mh.T2Chart(X).monitor(X),
+    "mahalanobis.T2Chart": lambda X: mh.T2Chart(X).monitor(X),
 }
 
 FAST_OPTIONS = {  # keyword arguments that keep the randomised estimators quick
