@@ -333,7 +333,10 @@ def _nan_in(out, depth: int = 0) -> str | None:
                 return f"{f.name}.{w}"
         return None
     for attr in ("center", "cov", "center_", "covariance_", "location_", "statistic"):
-        v = getattr(out, attr, None) if not isinstance(out, type) else None
+        try:  # a fitted object may refuse a property it cannot give yet (OnlineMetric, n=1)
+            v = getattr(out, attr, None) if not isinstance(out, type) else None
+        except ValueError:
+            continue
         if isinstance(v, (np.ndarray, float, np.floating)) and (w := _nan_in(v, depth + 1)):
             return f"{attr}.{w}"
     return None

@@ -112,7 +112,10 @@ def mm_iterate(A: np.ndarray, mu: np.ndarray, V: np.ndarray, s: float, c1: float
             L_new, d1 = _loss(A, m1, V1, s, c1)
         except SingularCovarianceError:
             return mu, V, L_old, d, it, False
-        change = max(float(np.max(np.abs(m1 - mu))) / (1 + float(np.max(np.abs(mu)))),
+        # the centre's change relative to its size plus the data's spread (s sqrt(V_ii), in
+        # the data's units): the same stop whatever the units
+        spread = s * math.sqrt(float(np.max(np.diag(V))))
+        change = max(float(np.max(np.abs(m1 - mu))) / (spread + float(np.max(np.abs(mu)))),
                      float(np.max(np.abs(V1 - V))) / float(np.max(np.abs(V))))
         mu, V, d = m1, V1, d1
         if rrcov_stop:

@@ -98,12 +98,19 @@ def hyperplane_normals(X: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.n
         return np.ones((idx.shape[0], 1)), np.ones(idx.shape[0], dtype=bool)
     D = X[idx[:, :-1]] - X[idx[:, -1:]]                      # (k, p-1, p)
     nrm = np.linalg.norm(D, axis=2)
-    ok = np.all(nrm > 1e-15, axis=1)
+    ok = np.all(nrm > 1e-15 * _unit(X), axis=1)  # rrcov's 1e-15, in the data's units
     D = D / np.where(nrm > 0, nrm, 1.0)[:, :, None]
     Q, R = np.linalg.qr(D.transpose(0, 2, 1), mode="complete")   # Q (k, p, p)
     rd = np.abs(np.diagonal(R, axis1=1, axis2=2))
     ok &= np.all(rd > 1e-8, axis=1)
     return Q[:, :, -1], ok
+
+
+def _unit(X: np.ndarray) -> float:
+    """The data's scale (largest |x - median|, 1 for data without spread), so that rrcov's
+    absolute tolerances (1e-15) act the same whatever the units."""
+    u = float(np.max(np.abs(X - np.median(X, axis=0)))) if X.size else 0.0
+    return u if u > 0 and np.isfinite(u) else 1.0
 
 
 def _ndtri_as(x: float) -> float:
@@ -127,6 +134,7 @@ def outlyingness(X: np.ndarray, directions: np.ndarray, *, rrcov_constant: bool 
     q = (1.0 + k1 / n) / 2.0
     cc = _ndtri_as(q) if rrcov_constant else float(stats.norm.ppf(q))
     z = np.zeros(n) if out is None else out
+    tiny = 1e-15 * _unit(X)  # rrcov's absolute 1e-15, taken in the data's units
     step = max(1, _BLOCK // n)
     for a in range(0, directions.shape[0], step):
         B = directions[a:a + step] @ X.T                     # (b, n) projections
@@ -138,7 +146,7 @@ def outlyingness(X: np.ndarray, directions: np.ndarray, *, rrcov_constant: bool 
         o = select_rows(B, ks)
         mad = (o[0] + o[-1]) / 2.0 / cc
         mean_dev = B.mean(axis=1)
-        use = mean_dev >= 1e-15
+        use = mean_dev >= tiny
         reg = use & (mad >= 1e-8 * mean_dev)
         if reg.any():
             np.maximum(z, (B[reg] / mad[reg, None]).max(axis=0), out=z)
