@@ -246,7 +246,7 @@ def datasets(draw, max_exp: int = 300):
         values = values + shift * scale
         pure = False
     defect = draw(st.sampled_from(["none", "none", "none", "nan", "inf", "constant",
-                                   "duplicates", "identical"]))
+                                   "duplicates", "identical", "collinear"]))
     if n and defect in ("nan", "inf"):
         values[draw(st.integers(0, n - 1)), draw(st.integers(0, p - 1))] = \
             np.nan if defect == "nan" else -np.inf
@@ -259,6 +259,9 @@ def datasets(draw, max_exp: int = 300):
         pure = False
     elif n and defect == "identical":
         values[:] = values[0]
+        pure = False
+    elif n and p > 1 and defect == "collinear":  # the last column a combination of others
+        values[:, -1] = 0.3 * values[:, 0] + values[:, p // 2]
         pure = False
     kind = draw(st.sampled_from(["array", "array", "float32", "int", "bool", "bigendian",
                                  "fortran", "strided", "readonly", "list", "frame",

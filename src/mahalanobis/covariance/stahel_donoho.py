@@ -235,6 +235,10 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
     c = math.sqrt(stats.chi2.ppf(tune, p))
     med = np.median(A, axis=0)
     Z = A - med                                        # the centre only for accuracy
+    # columns brought near unit scale by powers of two (exact): the outlyingness is affine
+    # invariant, and its hyperplanes are then found as well whatever each column's units
+    top = np.max(np.abs(Z), axis=0)
+    Z = Z * 2.0 ** -np.round(np.log2(np.where(top > 0, top, 1.0)))
     z = np.zeros(n)
     used = attempts = 0
     step = max(1, min(max_attempts, _BLOCK // n))
