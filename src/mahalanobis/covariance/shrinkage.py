@@ -333,7 +333,7 @@ def _default_ridge_grid(S: np.ndarray) -> np.ndarray:
          if _array_api.is_foreign(S) else np.diagonal(S))
     hi = 10.0 * float(d.mean())
     lo = 1e-6 * float(d[d > 0].min())
-    decades = np.log10(hi / lo)
+    decades = np.log10(hi) - np.log10(lo)  # hi / lo overflows for variances 1e-300..1e300
     return np.logspace(np.log10(lo), np.log10(hi), int(np.ceil(4 * decades)) + 1)
 
 
