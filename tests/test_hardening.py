@@ -255,3 +255,11 @@ def test_hotelling_propagate_is_a_clear_error():
     Zn[0, 0] = np.nan
     with pytest.raises(ValueError, match="nan_policy='propagate' makes no sense"):
         mh.hotelling_t2(Zn, nan_policy="propagate")
+
+
+@pytest.mark.parametrize("kw, exc", [({"max_csteps": -1}, ValueError),
+                                     ({"max_csteps": 1.5}, ValueError),
+                                     ({"max_condition": True}, TypeError)])
+def test_mrcd_counts_and_numbers_are_typed(kw, exc):
+    with pytest.raises(exc, match=next(iter(kw))):
+        mh.covariance.mrcd(X, **kw)

@@ -33,6 +33,7 @@ from .._validation import (
     as_data,
     check_choice,
     check_fraction,
+    check_int,
     check_spread,
     constant_columns_error,
 )
@@ -226,7 +227,8 @@ def mrcd(X: Any, *, support_fraction: float = 0.75, target: str = "identity",
     support_fraction = check_fraction(support_fraction, "support_fraction", low=0.5, high=1.0,
                                       low_open=False, high_open=False)
     check_choice(target, "target", _TARGETS)
-    max_condition = float(max_condition)
+    max_csteps = check_int(max_csteps, "max_csteps", 1)
+    max_condition = check_fraction(max_condition, "max_condition", low=1.0, high=np.inf)
     if not max_condition > 1:
         raise ValueError(f"max_condition must be a number above 1; got {max_condition!r}.")
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
