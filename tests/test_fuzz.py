@@ -421,3 +421,71 @@ def test_fuzz(name):
         _check(name, call, *case)
 
     run()
+
+
+# ------------------------------------------------------------------------ typed arguments
+def _bad_values(default):
+    """Values a parameter with this default must refuse (bools are not numbers, strings not
+    bools, fractions not counts)."""
+    if isinstance(default, bool):
+        return ["no", 2]
+    if isinstance(default, int):
+        return [True, 1.5, "3"]
+    if isinstance(default, float):
+        return [True, "0.5"]
+    return []
+
+
+def _typed_cases():
+    cases = []
+    for name in sorted(FUZZED):
+        if name in ADAPTERS:  # called with more than X: their arguments are tested elsewhere
+            continue
+        obj = CALLABLES[name]
+        target = obj.__init__ if inspect.isclass(obj) else obj
+        try:
+            params = inspect.signature(target).parameters
+        except (TypeError, ValueError):
+            continue
+        for pname, par in params.items():
+            if pname in ("self", "X") or par.kind in (par.VAR_POSITIONAL, par.VAR_KEYWORD):
+                continue
+            default = par.default
+            if isinstance(default, int) and not isinstance(default, bool) \
+                    and "float" in str(par.annotation):
+                default = float(default)  # annotated float: 1.5 is fine
+            for bad in _bad_values(default):
+                cases.append((name, pname, bad))
+    return cases
+
+
+#: Parameters that still take a wrong type without complaint: (callable, parameter) -> why.
+TYPED_GAPS: dict[tuple[str, str], str] = {}
+
+
+@pytest.mark.parametrize("name, pname, bad", _typed_cases())
+def test_typed_arguments_are_refused(name, pname, bad):
+    if (name, pname) in TYPED_GAPS:
+        pytest.xfail(TYPED_GAPS[(name, pname)])
+    obj = CALLABLES[name]
+    Z = np.random.default_rng(0).standard_normal((30, 3))
+    short = name.rsplit(".", 1)[1]
+    opts = {k: v for k, v in FAST_OPTIONS.get(short, {}).items() if k != pname}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if inspect.isclass(obj):
+                est = obj(**{pname: bad})
+                fit_params = inspect.signature(obj.fit).parameters if hasattr(obj, "fit") \
+                    else {}
+                if "y" in fit_params and fit_params["y"].default is inspect.Parameter.empty:
+                    est.fit(Z, np.arange(30) % 2)
+                elif hasattr(obj, "fit"):
+                    est.fit(Z)
+            else:
+                obj(Z, **{pname: bad}, **opts)
+        except (ValueError, TypeError) as exc:
+            assert _from_library(exc) or "sklearn" in traceback.extract_tb(
+                exc.__traceback__)[-1].filename, f"{name}({pname}={bad!r}): {exc}"
+            return
+    raise AssertionError(f"{name} accepted {pname}={bad!r}")

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._linalg import single_threaded_blas
-from .._validation import check_choice, check_fraction
+from .._validation import check_bool, check_choice, check_fraction
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 from ._rho import (
@@ -187,6 +187,7 @@ def mm_estimator(X: ArrayLike, *, efficiency: float = 0.95, efficiency_of: str =
     >>> bool(np.abs(r.center).max() < 0.25), bool(r.weights[:30].max() == 0)
     (True, True)
     """
+    progress = check_bool(progress, "progress")
     efficiency = check_fraction(efficiency, "efficiency")
     check_choice(efficiency_of, "efficiency_of", ("shape", "location"))
     data = fit_data(X, nan_policy)

@@ -22,6 +22,7 @@ from .._sample import sample_moments
 from .._validation import (
     Data,
     as_xp_data,
+    check_bool,
     check_choice,
     check_nonnegative,
     check_random_state,
@@ -250,6 +251,7 @@ def ledoit_wolf(X: Any, *, assume_centered: bool = False,
     O. Ledoit and M. Wolf (2004). A well-conditioned estimator for large-dimensional covariance
     matrices. Journal of Multivariate Analysis 88(2), 365-411. Section 3, Lemmas 3.2-3.5.
     """
+    assume_centered = check_bool(assume_centered, "assume_centered")
     if is_dask(X):
         from .._dask._shrinkage import ledoit_wolf_dask
         return ledoit_wolf_dask(X, assume_centered=assume_centered, nan_policy=nan_policy)
@@ -296,6 +298,7 @@ def oas(X: Any, *, assume_centered: bool = False, formula: str = "paper",
     Y. Chen, A. Wiesel, Y. C. Eldar and A. O. Hero (2010). Shrinkage algorithms for MMSE
     covariance estimation. IEEE Transactions on Signal Processing 58(10), 5016-5029, eq. (23).
     """
+    assume_centered = check_bool(assume_centered, "assume_centered")
     check_choice(formula, "formula", _OAS_FORMULAS)
     if is_dask(X):
         from .._dask._shrinkage import oas_dask

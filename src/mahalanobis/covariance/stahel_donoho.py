@@ -23,7 +23,7 @@ from .. import _linalg
 from .._linalg import single_threaded_blas
 from .._progress import progress_bar
 from .._scale import select_rows
-from .._validation import check_fraction, check_int, check_random_state
+from .._validation import check_bool, check_fraction, check_int, check_random_state
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 from ._mcd_fast import _random_subsets
@@ -220,6 +220,7 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
     >>> bool(np.abs(r.center).max() < 0.3)
     True
     """
+    progress = check_bool(progress, "progress")
     tune = check_fraction(tune, "tune")
     data = fit_data(X, nan_policy)
     A = data.values

@@ -12,7 +12,7 @@ from scipy import stats
 from .. import _linalg
 from .._deprecation import renamed_parameters
 from .._linalg import mean_and_cov
-from .._validation import as_data, check_choice, check_spread, is_dataframe
+from .._validation import as_data, check_choice, check_int, check_spread, is_dataframe
 from ..metric import Metric
 
 __all__ = ["GroupDistance", "GroupDistances", "adjust_pvalues", "group_distance",
@@ -383,7 +383,8 @@ def group_distances(X: Any, groups: Any, *, method: str = "empirical", adjust: s
     >>> bool(g.pvalue_adjusted[0, 1] > 0.05), bool(g.pvalue_adjusted[0, 2] < 1e-10)
     (True, True)
     """
-    from .._validation import check_int, check_random_state
+    n_simulations = check_int(n_simulations, "n_simulations", 1)
+    from .._validation import check_random_state
     check_choice(adjust, "adjust", _ADJUST)
     check_choice(pvalue_method, "pvalue_method", ("auto", "exact", "monte_carlo",
                                                   "asymptotic"))

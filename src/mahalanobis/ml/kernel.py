@@ -45,6 +45,7 @@ def mahalanobis_kernel(X: Any, Y: Any = None, *, cov: Any, gamma: float = 1.0) -
     Abe, S. (2005). Training of support vector machines with Mahalanobis kernels. ICANN 2005,
     LNCS 3697, 571-576.
     """
+    check_fraction(gamma, "gamma", low=0.0, high=np.inf)
     gamma = _check_gamma(gamma)
     X = check_array(X, dtype=np.float64)
     Y = None if Y is None else check_array(Y, dtype=np.float64)

@@ -159,9 +159,10 @@ class MTSSelector(SelectorMixin, BaseEstimator):
         ``y`` marks normal (``normal_class``: by default 0 or False, else the most frequent
         label) and abnormal (any other label, e.g. several fault types) observations.
         """
-        if not isinstance(self.threshold, Real) or not np.isfinite(self.threshold):
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, Real) \
+                or not np.isfinite(self.threshold):
             raise ValueError(f"threshold must be a finite number (dB); got {self.threshold!r}.")
-        if not isinstance(self.reg, Real) or not self.reg >= 0:
+        if isinstance(self.reg, bool) or not isinstance(self.reg, Real) or not self.reg >= 0:
             raise ValueError(f"reg must be a number >= 0; got {self.reg!r}.")
         X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64)
         from sklearn.utils.multiclass import check_classification_targets

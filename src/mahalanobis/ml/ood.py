@@ -12,7 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _array_api
-from .._validation import as_xp_data, check_fraction
+from .._validation import as_xp_data, check_bool, check_fraction
 from ._common import check_array, ridge_metric, validate_data
 
 __all__ = ["MahalanobisOOD", "OODMetrics", "ood_metrics"]
@@ -98,6 +98,8 @@ class MahalanobisOOD(BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> MahalanobisOOD:
         """Fit class means and the shared covariance to in-distribution features X, labels y."""
+        check_bool(self.normalize, "normalize")
+        check_bool(self.relative, "relative")
         reg = check_fraction(self.reg, "reg", low=0.0, high=np.inf, low_open=False)
         if _array_api.is_foreign(X):
             return self._fit_xp(X, y, reg)

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._deprecation import renamed_parameters
-from .._validation import check_fraction
+from .._validation import check_fraction, check_int
 from ._common import fit_metric, validate_data
 
 __all__ = ["MahalanobisOutlierDetector"]
@@ -103,6 +103,7 @@ default="chi2"
 
     def fit(self, X: Any, y: Any = None) -> MahalanobisOutlierDetector:
         """Fit the location and scatter to X and set the threshold. ``y`` is ignored."""
+        check_int(self.n_boot, "n_boot", 1)
         self._check_params()
         X = validate_data(self, X, ensure_min_samples=2, dtype=np.float64)
         self.metric_ = fit_metric(X, self.method, self.method_options, self.random_state)

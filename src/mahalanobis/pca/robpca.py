@@ -24,7 +24,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .._validation import as_data, check_fraction, check_int, check_random_state, check_spread
+from .._validation import (
+    as_data,
+    check_bool,
+    check_fraction,
+    check_int,
+    check_random_state,
+    check_spread,
+)
 from ..covariance import h_alpha_n, mcd
 from ._common import _PCABase, class_pc, k_rule
 
@@ -297,6 +304,7 @@ class ROBPCA(_PCABase):
 
     def fit(self, X: ArrayLike, y: Any = None, *, _mcd_fit: Any = None) -> ROBPCA:
         """Fit to X (n, p); returns self."""
+        check_bool(self.mcd, "mcd")
         self._check_params()
         kmax = check_int(self.kmax, "kmax", 1)
         k = 0 if self.n_components is None else check_int(self.n_components, "n_components",

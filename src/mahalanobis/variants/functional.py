@@ -55,6 +55,7 @@ from .._validation import (
     check_bool,
     check_choice,
     check_fraction,
+    check_int,
     check_random_state,
     check_spread,
 )
@@ -145,6 +146,7 @@ class FunctionalMetric:
     def fit(self, X: Any, y: Any = None) -> FunctionalMetric:
         """Fit the mean curve and the covariance operator's eigenpairs to X, the curves as rows
         (n_curves, n_points)."""
+        check_int(self.n_simulations, "n_simulations", 1)
         check_choice(self.method, "method", _METHODS)
         X = as_data(X, "X", min_samples=3).values
         check_spread(X)  # variances float64 can hold

@@ -160,6 +160,8 @@ class KernelMetric:
 
     # ----------------------------------------------------------------- kernel evaluation
     def _check_params(self) -> None:
+        check_fraction(self.degree, "degree", low=0.0, high=np.inf)
+        check_fraction(self.coef0, "coef0", low=-np.inf, high=np.inf)
         if not callable(self.kernel) and self.kernel not in _NATIVE + _SKLEARN:
             raise ValueError(f"kernel must be one of {', '.join(map(repr, _NATIVE + _SKLEARN))} "
                              f"or a callable kernel(A, B); got {self.kernel!r}.")

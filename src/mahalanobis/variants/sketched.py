@@ -149,6 +149,7 @@ class SketchedMetric:
         self.calibration = calibration
 
     def _check_params(self) -> None:
+        check_fraction(self.calibration, "calibration", low=0.0, high=1.0)
         for name in ("k", "n_sketches"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
