@@ -89,12 +89,13 @@ def _is_result_type(obj: object) -> bool:
 
 # ---------------------------------------------------------------- adapters and exclusions
 def _center_cov(X):
+    """A centre and covariance for X's columns (identity when X cannot give one)."""
     A = np.asarray(X, dtype=float)
-    A = A[np.isfinite(A).all(axis=1)]
+    p = A.shape[1] if A.ndim == 2 else 1
+    A = A[np.isfinite(A).all(axis=1)] if A.ndim == 2 else np.empty((0, p))
     if A.shape[0] < 2:
-        return np.zeros(A.shape[1] if A.ndim == 2 else 1), np.eye(A.shape[1] if A.ndim == 2 else 1)
-    c = A.mean(0)
-    return c, np.cov(A.T).reshape(A.shape[1], A.shape[1]) + 0.0
+        return np.zeros(p), np.eye(p)
+    return A.mean(0), np.cov(A.T).reshape(p, p) + 0.0
 
 
 def _col0(X):
