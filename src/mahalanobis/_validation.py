@@ -495,8 +495,10 @@ def check_spread(data: Data | np.ndarray, name: str = "X", columns: Any = None) 
     if _array_api.is_foreign(A) or A.ndim != 2 or A.shape[0] < 2:
         return
     with np.errstate(invalid="ignore", over="ignore"):
-        fin = np.where(np.isfinite(A), A, np.nan) if not np.isfinite(A).all() else A
-        lo, hi = np.nanmin(fin, axis=0), np.nanmax(fin, axis=0)
+        lo, hi = np.min(A, axis=0), np.max(A, axis=0)  # fits' data are finite: two passes
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            fin = np.where(np.isfinite(A), A, np.nan)
+            lo, hi = np.nanmin(fin, axis=0), np.nanmax(fin, axis=0)
         spread = hi - lo
     big = np.flatnonzero(~(spread <= SPREAD_MAX) & np.isfinite(lo))
     small = np.flatnonzero((spread > 0) & (spread < SPREAD_MIN))
