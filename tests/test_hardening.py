@@ -263,3 +263,15 @@ def test_hotelling_propagate_is_a_clear_error():
 def test_mrcd_counts_and_numbers_are_typed(kw, exc):
     with pytest.raises(exc, match=next(iter(kw))):
         mh.covariance.mrcd(X, **kw)
+
+
+def test_singular_advice_leads_to_methods_that_work():
+    Z = RNG.standard_normal((40, 4))
+    Z[:, 3] = 0.3 * Z[:, 0] + Z[:, 2]  # exactly collinear
+    with pytest.raises(mh.SingularCovarianceError) as err:
+        mh.fit(Z)
+    advised = [m for m in ("ledoit_wolf", "oas", "mrcd", "modified_cholesky")
+               if f"'{m}'" in str(err.value)]
+    assert advised
+    for method in advised:
+        assert np.isfinite(mh.fit(Z, method=method).distance(Z)).all()
