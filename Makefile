@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: demo test test-torch lint bench reference clean
+.PHONY: demo test test-torch lint docs bench reference clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,20 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks examples
-	$(PY) -m pytest -q
+	$(VENV)/bin/mypy src
+	$(PY) -m pytest -q tests --doctest-modules src/mahalanobis
 
 # The Array API tests on PyTorch's CPU build as well (pip takes the CPU wheel of torch 2.13.0
 # from this machine's disk; a plain `pip install torch` would pull a CUDA build of several GB).
 test-torch: $(STAMP)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pytest -q tests/test_array_api.py
+
+# The documentation site (docs/): API reference from the docstrings, user guide, gallery of
+# examples/. Warnings are errors; --keep-going lists them all. Output: docs/_build/html.
+docs: $(STAMP)
+	$(PY) -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	@echo "docs/_build/html/index.html"
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
@@ -44,7 +51,7 @@ reference: $(STAMP)
 	$(PY) tests/reference/illcond_mpmath.py
 
 clean:
-	rm -rf $(VENV) demo-output test-artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo-output test-artifacts .pytest_cache .ruff_cache .mypy_cache docs/_build docs/api docs/gallery
 
 # make test-browser: the HTML report in headless Chromium (installs Debian's chromium).
 include Makefile.browser

@@ -17,7 +17,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ORDER = ["limits", "distance", "mcd", "robust", "shrinkage", "control", "ml", "arrayapi",
-         "extensions", "dask"]
+         "extensions", "dask", "missing"]
 # bench_online.py and bench_sketch.py both write sections of results/extensions.md.
 SCRIPTS = {"extensions": ["online", "sketch"]}
 

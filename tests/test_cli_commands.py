@@ -290,7 +290,7 @@ def test_outliers_report_option(tables, tmp_path, capsys):
     assert code == 0 and out.exists() and rep.read_text().startswith("<!DOCTYPE html>")
     assert f"wrote {rep}" in so
     assert list(pd.read_csv(out, index_col=0).columns) == ["distance", "d2", "pvalue",
-                                                            "outlier", "rank"]
+                                                            "outlier", "rank", "n_observed"]
     out.unlink()
     rep.unlink()
     code, _, _err = run(["outliers", px, "--id-column", "name", "-o", out, "--report",

@@ -39,7 +39,7 @@ def test_outliers_to_csv_file(csv, tmp_path, capsys):
                          capsys)
     assert code == 0, err
     res = pd.read_csv(out_path, index_col=0)
-    assert list(res.columns) == ["distance", "d2", "pvalue", "outlier", "rank"]
+    assert list(res.columns) == ["distance", "d2", "pvalue", "outlier", "rank", "n_observed"]
     assert res.shape[0] == 40
     assert res.loc["row7", "outlier"] and res.loc["row7", "rank"] == 1
     X = df[["a", "b", "c"]].to_numpy()
@@ -69,7 +69,7 @@ def test_stdin_to_stdout_round_trip(csv, capsys, monkeypatch):
                          stdin=path.read_text(), monkeypatch=monkeypatch)
     assert code == 0
     res = pd.read_csv(io.StringIO(out), index_col=0)
-    assert res.shape == (40, 5)
+    assert res.shape == (40, 6)
     assert "2 columns" in err  # the summary goes to stderr when stdout carries the data
 
 
@@ -106,15 +106,43 @@ def test_bad_input_exit_2_one_line(csv, tmp_path, capsys, args, pattern):
     assert len(err.strip().splitlines()) == 1
 
 
-def test_missing_values_need_nan_policy(tmp_path, capsys):
+def test_missing_values_kept_by_default_or_skipped(tmp_path, capsys):
     path = tmp_path / "na.csv"
     path.write_text("a,b\n1,2\n2,\n3,1\n4,4\n5,2\n0,1\n")
-    code, _, err = run(["outliers", str(path)], capsys)
-    assert code == 2 and "--nan-policy omit" in err
+    code, _, err = run(["outliers", str(path), "--nan-policy", "raise"], capsys)
+    assert code == 2 and "--missing omit" in err
     code, out, err = run(["outliers", str(path), "--nan-policy", "omit"], capsys)
     assert code == 0
     assert pd.read_csv(io.StringIO(out), index_col=0).shape[0] == 5
     assert "1 skipped" in err
+    for extra in ([], ["--missing", "em"], ["--missing", "marginal"]):
+        code, out, err = run(["outliers", str(path), *extra], capsys)
+        assert code == 0, err
+        res = pd.read_csv(io.StringIO(out), index_col=0)
+        assert res.shape[0] == 6 and list(res["n_observed"]) == [2, 1, 2, 2, 2, 2]
+        assert "1 with missing cells judged on their observed coordinates" in err
+    code, out, _ = run(["outliers", str(path), "--missing", "omit"], capsys)
+    assert code == 0 and pd.read_csv(io.StringIO(out), index_col=0).shape[0] == 5
+
+
+def test_missing_em_with_mcd_and_report(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    X[:4] += 6
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[0, 1] = np.nan
+    path = tmp_path / "na.csv"
+    pd.DataFrame(X, columns=["a", "b", "c"]).to_csv(path, index=False)
+    out_path, rep = tmp_path / "res.csv", tmp_path / "rep.html"
+    code, _, err = run(["outliers", str(path), "--method", "mcd", "--random-state", "1",
+                        "-o", str(out_path), "--report", str(rep)], capsys)
+    assert code == 0, err
+    res = pd.read_csv(out_path, index_col=0)
+    assert res["outlier"].iloc[:4].all() and res["n_observed"].iloc[0] <= 2
+    html = rep.read_text()
+    assert "observed" in html and "missing</td>" in html
+    code, _, err = run(["outliers", str(path), "--method", "ledoit_wolf"], capsys)
+    assert code == 2 and "--missing marginal" in err
 
 
 def test_singular_data_message(tmp_path, capsys):
@@ -147,7 +175,7 @@ def test_console_script_subprocess(csv, tmp_path):
     proc = subprocess.run([exe, "outliers", str(path), "--id-column", "name", "--quiet"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[0] == "name,distance,d2,pvalue,outlier,rank"
+    assert proc.stdout.splitlines()[0] == "name,distance,d2,pvalue,outlier,rank,n_observed"
     bad = subprocess.run([exe, "outliers", str(path)], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import itertools
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
+from conftest import load_reference, reference_path
 from mahalanobis.control import MYTDecomposition, RemovalRound, T2Chart, myt_terms
 
-CHARTS_JSON = Path(__file__).parent / "reference" / "data" / "charts.json"
+CHARTS_JSON = reference_path("charts")
 
 RHO = np.array([[1.0, 0.7, 0.3, 0.0],
                 [0.7, 1.0, 0.4, 0.1],
@@ -36,7 +35,7 @@ def _t2(x, center, cov):
 def _records():
     if not CHARTS_JSON.exists():
         return []
-    return json.loads(CHARTS_JSON.read_text())["records"]
+    return load_reference("charts")["records"]
 
 
 @pytest.mark.skipif(not CHARTS_JSON.exists(), reason="tests/reference/data/charts.json absent")

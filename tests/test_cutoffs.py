@@ -1,24 +1,12 @@
 """Cutoffs and p-values for D^2: R's qbeta/qf/qchisq (tests/reference/charts.R ->
 data/charts.json), published Hardin-Rocke values, calibration under the null, errors."""
 
-import json
-import pathlib
-
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
 from mahalanobis.inference import cerioli_cutoffs, cutoff, hardin_rocke, pvalue
-
-CHARTS = pathlib.Path(__file__).parent / "reference" / "data" / "charts.json"
-
-
-@pytest.fixture(scope="module")
-def charts():
-    if not CHARTS.exists():
-        pytest.skip("tests/reference/data/charts.json is missing (run make reference)")
-    return json.loads(CHARTS.read_text())["records"]
 
 
 def test_chi2_95_ellipse_value():

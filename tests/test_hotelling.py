@@ -2,31 +2,23 @@
 procedures (tests/reference/hotelling.R -> data/hotelling.json), calibration under the null,
 confidence regions, simultaneous intervals, the random-projection test and errors."""
 
-import json
-import pathlib
-
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
 import mahalanobis as mh
+from conftest import as_float as _arr
+from conftest import load_reference
 from mahalanobis.inference import Ellipsoid, HotellingResult, hotelling_t2
 
-FIXTURE = pathlib.Path(__file__).parent / "reference" / "data" / "hotelling.json"
 UNEQUAL = ("yao", "johansen", "nel_van_der_merwe", "krishnamoorthy_yu")
 RTOL = 1e-12
 
 
 @pytest.fixture(scope="module")
 def ref():
-    if not FIXTURE.exists():
-        pytest.skip("tests/reference/data/hotelling.json is missing (run make reference)")
-    return json.loads(FIXTURE.read_text())
-
-
-def _arr(x):
-    return np.asarray(x, dtype=float)
+    return load_reference("hotelling", skip_missing=True)
 
 
 def _close(a, b, rtol=RTOL):

@@ -3,18 +3,16 @@ T2.test(method = "mcd") (tests/reference/t2_robust.R)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import stats
 
 import mahalanobis as mh
+from conftest import load_reference
 from mahalanobis.covariance import mcd_consistency
 from mahalanobis.inference.hotelling import robust_t2, willems_approx
 
-DATA = json.loads((Path(__file__).parent / "reference" / "data" / "t2_robust.json").read_text())
+DATA = load_reference("t2_robust")
 
 
 def test_willems_approximation_equals_rrcov():

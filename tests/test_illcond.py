@@ -5,17 +5,15 @@ kinds: "rotated" (intrinsic near-collinearity, condition 1e4..1e12) and "scaled"
 correlation matrix with columns in wildly different units).
 """
 
-import json
-import pathlib
 import warnings
 
 import numpy as np
 import pytest
 
 import mahalanobis as mh
+from conftest import load_reference
 
-CASES = json.loads((pathlib.Path(__file__).parent / "reference/data/illcond.json").read_text())[
-    "cases"]
+CASES = load_reference("illcond")["cases"]
 
 
 def _id(c):

@@ -4,8 +4,6 @@ direct computations, both code paths, threads, strides and non-finite input."""
 
 from __future__ import annotations
 
-import json
-import pathlib
 from fractions import Fraction
 
 import numpy as np
@@ -15,9 +13,9 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
 import mahalanobis as mh
+from conftest import load_reference, reference_names
 from mahalanobis import _kernels, _linalg
 
-DATA = pathlib.Path(__file__).parent / "reference" / "data"
 PATHS = ["compiled", "numpy"] if _kernels.C is not None else ["numpy"]
 
 
@@ -120,11 +118,11 @@ def test_exact_moments_property(n, p, seed, log_scale, log_shift):
     assert np.all(np.abs(mom.M2 - M)[nz] <= np.spacing(np.abs(M[nz])))
 
 
-@pytest.mark.parametrize("fixture", sorted(DATA.glob("classical_*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("fixture", reference_names("classical"))
 def test_covariance_equals_r_on_real_data(fixture):
     """On the classical fixtures R's cov (long double sums, correctly rounded) and ours agree
     to the last bit (the old two-pass kernel was up to 7 ulps away)."""
-    ref = json.loads(fixture.read_text())
+    ref = load_reference(f"classical_{fixture}")
     X = np.array(ref["X"], dtype=float)
     m = mh.fit(X)
     assert _ulps(m.cov, np.array(ref["cov"])) <= 1

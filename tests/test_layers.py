@@ -32,7 +32,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "mahalanobis"
 #: group -> (layer, module prefixes). A module belongs to the group with the longest prefix.
 GROUPS: dict[str, tuple[int, tuple[str, ...]]] = {
     "core": (0, ("errors", "_version", "_linalg", "_validation", "_cholupdate", "_array_api",
-                 "_deprecation", "_progress", "_scale", "_kernels", "_sample", "_dask._common")),
+                 "_deprecation", "_progress", "_scale", "_kernels", "_sample", "_dask._common",
+                 "_missing")),
     "metric": (1, ("metric", "distance", "ellipsoid", "_dask._score", "_dask._pairwise")),
     "covariance": (2, ("covariance", "_dask._fit", "_dask._empirical", "_dask._mcd",
                        "_dask._shrinkage")),

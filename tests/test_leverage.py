@@ -1,24 +1,17 @@
 """Leverage: R's hatvalues(lm(...)) (tests/reference/classical.R) and the hat matrix."""
 
-import json
-import pathlib
-
 import numpy as np
 import pandas as pd
 import pytest
 
 import mahalanobis as mh
+from conftest import load_reference
 from mahalanobis.inference import leverage
-
-DATA = pathlib.Path(__file__).parent / "reference" / "data"
 
 
 @pytest.mark.parametrize("name", ["stackloss", "hbk"])
 def test_matches_r_hatvalues(name):
-    path = DATA / f"classical_{name}.json"
-    if not path.exists():
-        pytest.skip(f"{path.name} is missing (run make reference)")
-    ref = json.loads(path.read_text())
+    ref = load_reference(f"classical_{name}", skip_missing=True)
     cols = [c for c in ref["hat_design_columns"] if c != "(Intercept)"]
     X = pd.DataFrame(np.asarray(ref["X"], float), columns=ref["columns"],
                      index=ref["rownames"])[cols]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import stats
 
 import mahalanobis as mh
+from conftest import as_float as _arr
+from conftest import load_reference as _load
+from conftest import reference_names
 from mahalanobis.covariance.mcd import (
     MCDResult,
     h_alpha_n,
@@ -19,17 +19,7 @@ from mahalanobis.covariance.mcd import (
 )
 from mahalanobis.errors import ExactFitError
 
-DATA = Path(__file__).parent / "reference" / "data"
-MCD_SETS = sorted(p.stem[4:] for p in DATA.glob("mcd_*.json")
-                  if p.stem not in ("mcd_factors", "mcd_univariate"))
-
-
-def _load(name):
-    return json.loads((DATA / f"{name}.json").read_text())
-
-
-def _arr(v):
-    return np.asarray(v, dtype=float)
+MCD_SETS = reference_names("mcd", exclude=("factors", "univariate"))
 
 
 @pytest.fixture(scope="module", params=MCD_SETS)

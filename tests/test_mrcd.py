@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import mahalanobis as mh
+from conftest import as_float as _arr
+from conftest import load_reference, reference_names
 from mahalanobis.covariance._rho import zeroin as _zeroin
 from mahalanobis.covariance.mrcd import MRCDResult, mrcd
 
-DATA = Path(__file__).parent / "reference" / "data"
-SETS = sorted(p.stem[5:] for p in DATA.glob("mrcd_*.json"))
+SETS = reference_names("mrcd")
 
 
 @pytest.fixture(scope="module", params=SETS)
 def dataset(request):
-    return json.loads((DATA / f"mrcd_{request.param}.json").read_text())
-
-
-def _arr(v):
-    return np.asarray(v, dtype=float)
+    return load_reference(f"mrcd_{request.param}")
 
 
 def _check_fit(r, f, X):
@@ -56,7 +50,7 @@ def test_mrcd_with_rrcov_initial_subsets_matches_exactly(dataset):
 
 def test_mrcd_own_starts_match_rrcov_when_p_below_n():
     for name in ("hbk_x", "wood_x"):
-        d = json.loads((DATA / f"mrcd_{name}.json").read_text())
+        d = load_reference(f"mrcd_{name}")
         X = _arr(d["X"])
         for f in d["fits"]:
             r = mrcd(X, support_fraction=f["alpha"], target=f["target"])
@@ -66,7 +60,7 @@ def test_mrcd_own_starts_match_rrcov_when_p_below_n():
 
 
 def test_mrcd_high_dimensional_is_well_conditioned():
-    d = json.loads((DATA / "mrcd_synthetic_p50.json").read_text())
+    d = load_reference("mrcd_synthetic_p50")
     X = _arr(d["X"])                       # n = 30 < p = 50
     r = mh.fit(X, method="mrcd", support_fraction=0.75)
     assert isinstance(r, MRCDResult) and r.method == "mrcd"

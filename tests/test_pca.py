@@ -4,25 +4,19 @@ branches and p > n."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from conftest import as_float as _a
+from conftest import load_reference, reference_names
 from mahalanobis.pca import CATEGORIES, PCA, ROBPCA
 from mahalanobis.pca.robpca import direction_pairs, unimcd
 
-DATA = Path(__file__).parent / "reference" / "data"
-NAMES = sorted(p.stem[4:] for p in DATA.glob("pca_*.json"))
+NAMES = reference_names("pca")
 
 
 def _load(name: str) -> dict:
-    return json.loads((DATA / f"pca_{name}.json").read_text())
-
-
-def _a(v) -> np.ndarray:
-    return np.asarray(v, dtype=float)
+    return load_reference(f"pca_{name}")
 
 
 def _close(actual, desired, rtol=1e-8, signs=False):

@@ -14,6 +14,7 @@ from matplotlib.collections import PolyCollection
 from scipy import stats
 
 import mahalanobis as mh
+from conftest import load_example
 from mahalanobis import plot
 
 HAS_MCD = "mcd" in mh.available_methods()
@@ -92,7 +93,7 @@ def test_tolerance_ellipse_errors_name_the_argument(data2, kwargs, msg):
 
 @pytest.mark.skipif(not HAS_MCD, reason="mahalanobis.covariance.mcd not importable yet")
 def test_tolerance_ellipse_with_real_mcd_on_stars():
-    df = pd.read_csv("examples/data/starsCYG.csv")
+    df = load_example("starsCYG")
     ax = plot.tolerance_ellipse(df, random_state=0)
     labels = {t.get_text() for t in ax.texts}
     assert {"10", "19", "29", "33"} <= labels   # the four giants (R rows 11, 20, 30, 34)

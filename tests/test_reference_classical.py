@@ -4,22 +4,16 @@ Fixtures: tests/reference/classical.R (run by `make reference`), outputs committ
 tests/reference/data/classical_*.json.
 """
 
-import json
-import pathlib
-
 import numpy as np
 import pandas as pd
 import pytest
 
 import mahalanobis as mh
+from conftest import load_reference as _load
+from conftest import reference_names, reference_path
 
-DATA = pathlib.Path(__file__).parent / "reference" / "data"
-FILES = sorted(DATA.glob("classical_*.json"))
+FILES = [reference_path(f"classical_{name}") for name in reference_names("classical")]
 RTOL = 1e-12
-
-
-def _load(path):
-    return json.loads(path.read_text())
 
 
 def _rel(a, b):

@@ -12,6 +12,7 @@ import pytest
 
 import mahalanobis as mh
 import mahalanobis.covariance
+from conftest import load_example
 from mahalanobis.report import build_report
 
 HAS_MCD = "mcd" in mh.available_methods()
@@ -71,7 +72,7 @@ def test_report_counts_and_cutoff_agree_with_outliers(planted):
 
 
 def test_empirical_report_has_no_dd_plot_and_ellipse_for_two_columns():
-    df = pd.read_csv("examples/data/starsCYG.csv")
+    df = load_example("starsCYG")
     html = build_report(df, method="empirical")
     assert 'id="fig-ellipse"' in html and 'id="fig-dd"' not in html
     assert "condition number of the scatter" in html and "h (subset size)" not in html
@@ -79,18 +80,18 @@ def test_empirical_report_has_no_dd_plot_and_ellipse_for_two_columns():
 
 
 def test_missing_rows_and_text_columns_are_left_out_and_listed():
-    df = pd.read_csv("examples/data/airquality.csv")
+    df = load_example("airquality")
     html = build_report(df, method="empirical")
     n_complete = int(df.notna().all(axis=1).sum())
     assert f"{n_complete} rows × 6 columns" in html
     assert "row(s) with missing values were left out" in html
-    iris = pd.read_csv("examples/data/iris.csv")
+    iris = load_example("iris")
     html = build_report(iris, method="empirical")
     assert "Non-numeric column(s) left out: Species" in html
 
 
 def test_id_column_labels_rows():
-    df = pd.read_csv("examples/data/USArrests.csv")
+    df = load_example("USArrests")
     html = build_report(df, id_column="id", method="empirical", alpha=0.05)
     rows = _rows(html)
     assert rows and all(r[0].isupper() for r in rows)        # state names
@@ -115,7 +116,7 @@ def test_too_few_rows():
 
 @pytest.mark.skipif(not HAS_MCD, reason="mahalanobis.covariance.mcd not importable yet")
 def test_real_mcd_report_on_hbk():
-    df = pd.read_csv("examples/data/hbk.csv")
+    df = load_example("hbk")
     html = build_report(df, method="mcd", cutoff_method="chi2")
     assert set(map(str, range(10))) <= set(_rows(html))    # the 10 bad leverage points
     assert "h (subset size)" in html

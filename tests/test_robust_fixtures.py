@@ -9,15 +9,15 @@ estimate) to show that they reproduce rrcov's numbers or its fixed point.
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
 import mahalanobis as mh
+from conftest import as_float as _a
+from conftest import load_reference, reference_names
 from mahalanobis.covariance import mcd_consistency
 
 S_MOD = sys.modules["mahalanobis.covariance.s_estimator"]
@@ -25,17 +25,12 @@ MM_MOD = sys.modules["mahalanobis.covariance.mm_estimator"]
 MVE_MOD = sys.modules["mahalanobis.covariance.mve"]
 SDE_MOD = sys.modules["mahalanobis.covariance.stahel_donoho"]
 
-DATA = Path(__file__).parent / "reference" / "data"
-NAMES = sorted(p.stem[7:] for p in DATA.glob("robust_*.json") if p.stem != "robust_scales")
+NAMES = reference_names("robust", exclude=("scales",))
 SMALL = [n for n in NAMES if not n.startswith("octane")]      # the 14 sets with n > p + 1
 
 
 def _load(name: str) -> dict:
-    return json.loads((DATA / f"robust_{name}.json").read_text())
-
-
-def _a(v) -> np.ndarray:
-    return np.asarray(v, dtype=float)
+    return load_reference(f"robust_{name}")
 
 
 def _close(actual, desired, rtol: float) -> None:

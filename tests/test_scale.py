@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,11 +10,11 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import mahalanobis as mh
+from conftest import load_reference
 from mahalanobis._scale import median_rows, tau2_rows
 from mahalanobis.covariance import mad, qn, scale_tau2, sn
 
-DATA = Path(__file__).parent / "reference" / "data"
-_D = json.loads((DATA / "robust_scales.json").read_text())
+_D = load_reference("robust_scales")
 RECORDS = [r for ds in _D["datasets"] for r in ds["scales"]] + _D["edge_cases"]
 IDS = [f"{r.get('name', r.get('column'))}-n{r['n']}-{k}" for k, r in enumerate(RECORDS)]
 

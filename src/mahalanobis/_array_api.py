@@ -178,7 +178,7 @@ _F64_CACHE: dict[tuple[str, ...], bool] = {}
 
 def has_float64(xp: ModuleType, device: Any) -> bool:
     """Whether float64 arrays can be made on ``device`` (the inspection API, then a probe)."""
-    key = (xp.__name__, str(device))
+    key: tuple[str, ...] = (xp.__name__, str(device))
     if _native(xp) == "jax":  # float64 follows a switch that can change at run time
         key += (str(importlib.import_module("jax").config.jax_enable_x64),)
     if key not in _F64_CACHE:
@@ -285,7 +285,7 @@ SUPPORTED = ("mh.distance, mh.pairwise, mh.whiten, mh.Metric (distance, pvalue, 
 
 def _caller_name() -> str:
     """Name of the outermost function of this package on the stack: the one the user called."""
-    frame = sys._getframe(1)
+    frame: Any = sys._getframe(1)
     name = None
     while frame is not None:
         mod = frame.f_globals.get("__name__", "")
@@ -512,7 +512,7 @@ def pairwise_sq(xp: ModuleType, ZA: Any, ZB: Any | None) -> Any:
     diagonal. Works on immutable arrays (JAX): the corrections are merged with ``where``.
     """
     symmetric = ZB is None
-    ZB_ = ZA if symmetric else ZB
+    ZB_: Any = ZA if symmetric else ZB
     na2 = row_sq_norms(xp, ZA)
     nb2 = na2 if symmetric else row_sq_norms(xp, ZB_)
     with matmul_precision(xp):

@@ -26,7 +26,7 @@ positive terms only, so the only cancellation is the unavoidable one in 1 - ||w|
 
 A downdate fails (the result is not positive definite to working precision) when
 sigma_p <= ``DOWNDATE_TOL``; the caller decides what to do (:class:`CholeskyDowndateWarning`
-and a refactorisation in :mod:`mahalanobis.online`).
+and a refactorisation in :mod:`mahalanobis.variants.online`).
 
 References
 ----------

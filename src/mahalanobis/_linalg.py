@@ -710,8 +710,8 @@ def pairwise_sq(ZA: np.ndarray, ZB: np.ndarray | None, *, XA: np.ndarray | None 
     exact_near = XA is not None and XB is not None and W is not None
     lib = _kernels.C
     if lib is None:
-        out = _pairwise_numpy(ZA, ZB_, symmetric, XA if exact_near else None,
-                              XB if exact_near else None, W, lower)
+        out = _pairwise_numpy(ZA, ZB_, symmetric,  # type: ignore[arg-type]  # ZB_: ZA if ZB None
+                              XA if exact_near else None, XB if exact_near else None, W, lower)
         if take_sqrt:
             np.sqrt(out, out=out)
         return out

@@ -9,7 +9,7 @@ co-moments).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -19,6 +19,14 @@ from ._validation import SPREAD_MIN, Data, as_data, check_sample_covariance, che
 __all__ = ["sample_moments"]
 
 
+@overload
+def sample_moments(X: Any, name: str = ..., *, nan_policy: str = ..., min_samples: int = ...,
+                   fourth: bool = ..., covariance: bool = ..., feature_names: Any = ...,
+                   compute: Literal[True] = ...) -> tuple[Data, Moments]: ...
+@overload
+def sample_moments(X: Any, name: str = ..., *, nan_policy: str = ..., min_samples: int = ...,
+                   fourth: bool = ..., covariance: bool = ..., feature_names: Any = ...,
+                   compute: bool) -> tuple[Data, Moments | None]: ...
 def sample_moments(X: Any, name: str = "X", *, nan_policy: str = "raise",
                    min_samples: int = 2, fourth: bool = False, covariance: bool = True,
                    feature_names: Any = None, compute: bool = True

@@ -165,6 +165,7 @@ def qn(x: ArrayLike, *, k: int | None = None, finite_correction: bool | None = N
     Parameters
     ----------
     x : array-like of shape (n,)
+        The sample.
     k : int, optional
         Which order statistic (1-based). A non-default k uses the constant
         1 / (sqrt(2) Phi^-1(((k - 1/2) / C(n, 2) + 1) / 2)) and no finite-sample factor, as
@@ -290,6 +291,7 @@ def sn(x: ArrayLike, *, finite_correction: bool = True, nan_policy: str = "raise
     Parameters
     ----------
     x : array-like of shape (n,)
+        The sample.
     finite_correction : bool
         robustbase's c_n: tabulated for n <= 9, n / (n - 0.9) for odd n, 1 for even n.
     nan_policy : {"raise", "omit", "propagate"}
@@ -442,6 +444,7 @@ def scale_tau2(x: ArrayLike, *, c1: float = 4.5, c2: float = 3.0,
     Parameters
     ----------
     x : array-like of shape (n,)
+        The sample.
     c1, c2 : float
         Tuning constants of the location weights and of the truncated square.
     consistency : bool or "finite_sample"
@@ -450,6 +453,7 @@ def scale_tau2(x: ArrayLike, *, c1: float = 4.5, c2: float = 3.0,
     iterations : int or True
         Number of fixed-point steps s0 <- s (True: until |s - s0| <= tol s).
     tol : float
+        Relative tolerance of the fixed-point iteration.
     return_location : bool
         Also return mu: a :class:`LocationScale` ``(location, scale)``.
     nan_policy : {"raise", "omit", "propagate"}
@@ -528,6 +532,7 @@ def mad(x: ArrayLike, *, center: float | None = None, constant: float = MAD_CONS
     Parameters
     ----------
     x : array-like of shape (n,)
+        The sample.
     center : float, optional
         Default: the median of x.
     constant : float

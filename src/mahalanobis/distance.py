@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import _array_api
 from ._deprecation import renamed_parameters
@@ -27,7 +27,7 @@ def _metric(center: Any, cov: Any, precision: Any, p: int | None = None) -> Metr
 
 def distance(X: ArrayLike, center: ArrayLike, cov: ArrayLike | None = None, *,
              precision: ArrayLike | None = None, squared: bool = False,
-             nan_policy: str = "raise", dtype: Any = None) -> Any:
+             nan_policy: str = "raise", dtype: DTypeLike | None = None) -> Any:
     """Mahalanobis distances of the rows of X to ``center``.
 
     Pass the scatter as ``cov=`` (covariance) or ``precision=`` (inverse covariance), by
@@ -39,20 +39,24 @@ def distance(X: ArrayLike, center: ArrayLike, cov: ArrayLike | None = None, *,
         The points: a NumPy array, a DataFrame, or an array of an Array API library
         (PyTorch, JAX, CuPy, ...), which is scored on its own device.
     center : array-like of shape (p,)
+        The location m the distances are measured from.
     cov, precision : array-like of shape (p, p)
         The scatter or its inverse, exactly one of them, by keyword.
     squared : bool
         False returns D, True returns D^2.
-    nan_policy : {"raise", "omit", "propagate"}
+    nan_policy : {"raise", "omit", "propagate", "marginal"}
+        ``"marginal"``: each row's distance on its observed coordinates
+        (see :meth:`Metric.distance`).
     dtype : {None, "float32", "float64"}
         Dtype of the computation and result; None keeps float32 Array API input in float32
         (see :meth:`Metric.distance` for the accuracy) and computes everything else in float64.
 
     Returns
     -------
-    D (``squared=False``) or D^2 (``squared=True``), shape (n,): a NumPy array, a Series
-    carrying X's index when X is a DataFrame, or an array of X's library on X's device.
-    A 1-D ``X`` of length p is one point and gives a float.
+    ndarray of shape (n,)
+        D (``squared=False``) or D^2 (``squared=True``): a NumPy array, a Series carrying X's
+        index when X is a DataFrame, or an array of X's library on X's device.
+        A 1-D ``X`` of length p is one point and gives a float.
 
     Raises
     ------
@@ -102,7 +106,7 @@ def _is_point(X: Any) -> bool:
 
 @renamed_parameters(method="kind")
 def whiten(X: ArrayLike, center: ArrayLike, cov: ArrayLike, *, kind: str = "cholesky",
-           nan_policy: str = "raise", dtype: Any = None) -> Any:
+           nan_policy: str = "raise", dtype: DTypeLike | None = None) -> Any:
     """Whitened coordinates of X under N(center, cov); see :meth:`Metric.whiten`.
 
     Parameters
@@ -110,24 +114,33 @@ def whiten(X: ArrayLike, center: ArrayLike, cov: ArrayLike, *, kind: str = "chol
     X : array-like of shape (n, p)
         NumPy, DataFrame, or an Array API array (whitened on its own device).
     center : array-like of shape (p,)
+        The location m.
     cov : array-like of shape (p, p)
+        The scatter S, symmetric positive definite.
     kind : {"cholesky", "zca", "pca"}
+        The whitening transform (see :meth:`Metric.whiten`).
     nan_policy : {"raise", "omit", "propagate"}
+        Rows with NaN: an error (default), dropped (with a warning naming them), or NaN.
     dtype : {None, "float32", "float64"}
         As for :func:`distance`.
 
     Returns
     -------
-    Z of shape (n, p) with ||z||^2 = D^2(x), in X's library and on X's device.
+    ndarray of shape (n, p)
+        Z with ||z||^2 = D^2(x), in X's library and on X's device (a DataFrame for a
+        DataFrame X).
 
     Raises
     ------
     SingularCovarianceError
         When ``cov`` is not positive definite.
+    ValueError
+        For an unknown ``kind`` or badly shaped input.
 
     See Also
     --------
-    Metric.whiten, distance
+    Metric.whiten : The same with the scatter factored once.
+    distance : The norms of the whitened rows.
 
     Examples
     --------
@@ -140,7 +153,7 @@ def whiten(X: ArrayLike, center: ArrayLike, cov: ArrayLike, *, kind: str = "chol
 
 def pairwise(XA: ArrayLike, XB: ArrayLike | None = None, *, cov: ArrayLike | None = None,
              precision: ArrayLike | None = None, squared: bool = False,
-             nan_policy: str = "raise", dtype: Any = None) -> Any:
+             nan_policy: str = "raise", dtype: DTypeLike | None = None) -> Any:
     """All-pairs Mahalanobis distances between the rows of XA and XB (or XA with itself).
 
     Both sets are whitened once (one triangular multiply each); the n_A x n_B squared
@@ -151,11 +164,43 @@ def pairwise(XA: ArrayLike, XB: ArrayLike | None = None, *, cov: ArrayLike | Non
     When neither ``cov`` nor ``precision`` is given, the sample covariance of the rows of XA
     and XB together is used (as scipy's ``cdist(..., "mahalanobis")`` does).
 
-    Returns an (n_A, n_B) array, or a DataFrame labelled by the inputs' indexes. Dask arrays
-    give a lazy dask array blocked like XA's and XB's rows (needs ``cov=`` or ``precision=``).
-    Arrays of an Array API library (PyTorch, JAX, CuPy, ...) give an array of that library
-    on their device (the default covariance is then accumulated there too); ``dtype`` as for
-    :func:`distance`.
+    Parameters
+    ----------
+    XA : array-like of shape (n_A, p)
+        The first set of points (NumPy, DataFrame, dask or Array API array).
+    XB : array-like of shape (n_B, p), optional
+        The second set; None gives the distances among the rows of XA.
+    cov, precision : array-like of shape (p, p), optional
+        The scatter or its inverse, at most one of them, by keyword; neither: the sample
+        covariance of the rows of XA and XB together.
+    squared : bool
+        False returns D, True returns D^2.
+    nan_policy : {"raise", "omit", "propagate"}
+        Rows with NaN: an error (default), dropped (with a warning naming them), or NaN.
+    dtype : {None, "float32", "float64"}
+        As for :func:`distance`.
+
+    Returns
+    -------
+    ndarray of shape (n_A, n_B)
+        The distances, or a DataFrame labelled by the inputs' indexes. Dask arrays give a lazy
+        dask array blocked like XA's and XB's rows (needs ``cov=`` or ``precision=``). Arrays
+        of an Array API library (PyTorch, JAX, CuPy, ...) give an array of that library on
+        their device (the default covariance is then accumulated there too).
+
+    Raises
+    ------
+    ValueError
+        When both ``cov`` and ``precision`` are given, or without either when XA and XB have
+        too few rows (p or fewer) for a nonsingular sample covariance.
+    SingularCovarianceError
+        When the scatter is not positive definite.
+
+    See Also
+    --------
+    Metric.pairwise : The same under a metric's scatter.
+    distance : Distances to one centre.
+    scipy.spatial.distance.cdist : SciPy's ``"mahalanobis"`` metric (same numbers).
 
     Examples
     --------

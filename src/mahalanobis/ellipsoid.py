@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from ._validation import as_square_matrix, as_vector, check_choice, check_fraction, check_int
@@ -23,6 +24,7 @@ class Ellipsoid:
     Parameters
     ----------
     center : array-like of shape (p,)
+        The centre c.
     scatter : array-like of shape (p, p)
         Symmetric positive definite shape matrix S.
     r2 : float
@@ -32,6 +34,8 @@ class Ellipsoid:
         The probability level it was built for (informational).
     kind : str, optional
         How r2 was chosen ("chi2", "prediction", "confidence", "hotelling", ...).
+    feature_names : tuple of str, optional
+        Names of the p features (column labels of :meth:`to_frame`).
 
     Attributes
     ----------
@@ -41,6 +45,28 @@ class Ellipsoid:
         Semi-axis lengths sqrt(r2 lambda_k), descending (lambda_k eigenvalues of S).
     volume, log_volume : float
         Volume pi^(p/2) / Gamma(p/2 + 1) * prod(radii), and its natural log.
+
+    Raises
+    ------
+    ValueError
+        When ``r2`` is not a positive finite number or the shapes do not match.
+    SingularCovarianceError
+        When ``scatter`` is not positive definite.
+
+    See Also
+    --------
+    Ellipsoid.from_metric : The level-``level`` ellipsoid of a metric.
+    Metric.ellipsoid : The same, from the metric.
+    mahalanobis.plot.tolerance_ellipse : Draw it.
+
+    Examples
+    --------
+    >>> import mahalanobis as mh
+    >>> e = mh.Ellipsoid([0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]], r2=1.0)
+    >>> e
+    Ellipsoid(p=2, center=[0. 0.], r2=1, radii=[2. 1.])
+    >>> e.contains([[2.0, 0.0], [0.0, 2.0]])
+    array([ True, False])
     """
 
     center: np.ndarray
@@ -92,6 +118,42 @@ class Ellipsoid:
             Confidence region for the mean: r2 = p (n - 1) / (n (n - p)) F_{level}(p, n - p).
 
         ``n`` defaults to ``metric.n_samples`` (set by :func:`mahalanobis.fit`).
+
+        Parameters
+        ----------
+        metric : Metric
+            The centre and scatter (e.g. ``mahalanobis.fit(X)``).
+        level : float, default 0.95
+            Probability content.
+        kind : {"chi2", "prediction", "confidence"}, default "chi2"
+            Which quantile gives r2 (above).
+        n : int, optional
+            Sample size behind the metric, for the F-based kinds; default
+            ``metric.n_samples``.
+
+        Returns
+        -------
+        Ellipsoid
+            The region, with ``level`` and ``kind`` recorded.
+
+        Raises
+        ------
+        ValueError
+            When ``metric`` is not a Metric, ``level`` is not in (0, 1), ``kind`` is unknown,
+            or an F-based kind has no sample size or n <= p.
+
+        See Also
+        --------
+        Metric.ellipsoid : The same, as a method of the metric.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> m = mh.fit(np.random.default_rng(0).standard_normal((50, 2)))
+        >>> e = mh.Ellipsoid.from_metric(m, 0.95, "prediction")
+        >>> round(e.r2, 4), e.kind
+        (6.6447, 'prediction')
         """
         if not isinstance(metric, Metric):
             raise ValueError("metric must be a mahalanobis.Metric (e.g. mahalanobis.fit(X)); got "
@@ -119,33 +181,153 @@ class Ellipsoid:
     # ------------------------------------------------------------------ geometry
     @property
     def n_features(self) -> int:
+        """Dimension p.
+
+        See Also
+        --------
+        Ellipsoid.radii : The p semi-axis lengths.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Ellipsoid([0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]], r2=1.0).n_features
+        2
+        """
         return int(self.center.shape[0])
 
     @property
     def axes(self) -> np.ndarray:
+        """Unit vectors of the semi-axes, as the columns of a (p, p) array, in the order of
+        :attr:`radii` (eigenvectors of the scatter; each with its largest entry positive).
+
+        See Also
+        --------
+        Ellipsoid.radii : Their lengths.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Ellipsoid([0.0, 0.0], [[1.0, 0.0], [0.0, 4.0]], r2=1.0).axes
+        array([[0., 1.],
+               [1., 0.]])
+        """
         return self._axes
 
     @property
     def radii(self) -> np.ndarray:
+        """Semi-axis lengths sqrt(r2 lambda_k), descending (lambda_k eigenvalues of S).
+
+        See Also
+        --------
+        Ellipsoid.axes : Their directions.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Ellipsoid([0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]], r2=4.0).radii
+        array([4., 2.])
+        """
         return self._radii
 
     @property
     def log_volume(self) -> float:
-        """log of pi^(p/2) / Gamma(p/2 + 1) * prod(radii), from the scatter's log-determinant."""
+        """log of pi^(p/2) / Gamma(p/2 + 1) * prod(radii), from the scatter's log-determinant
+        (finite where :attr:`volume` under- or overflows).
+
+        See Also
+        --------
+        Ellipsoid.volume : The volume itself.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> e = mh.Ellipsoid([0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]], r2=1.0)
+        >>> round(e.log_volume, 6)   # log(2 pi)
+        1.837877
+        """
         p = self.n_features
         return float(0.5 * p * np.log(np.pi) - special.gammaln(p / 2.0 + 1.0)
                      + 0.5 * p * np.log(self.r2) + 0.5 * self._metric.log_det)
 
     @property
     def volume(self) -> float:
+        """Volume pi^(p/2) / Gamma(p/2 + 1) * prod(radii).
+
+        See Also
+        --------
+        Ellipsoid.log_volume : Its logarithm (use it in high dimension).
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> e = mh.Ellipsoid([0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]], r2=1.0)
+        >>> round(e.volume, 6)   # pi * 2 * 1
+        6.283185
+        """
         return float(np.exp(self.log_volume))
 
-    def d2(self, X: Any) -> Any:
-        """Squared distances (x - c)^T S^-1 (x - c) of the rows of X (D^2 = r2 on the surface)."""
+    def d2(self, X: ArrayLike) -> Any:
+        """Squared distances (x - c)^T S^-1 (x - c) of the rows of X (D^2 = r2 on the surface).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            The points.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            D^2 of each row (a Series for a DataFrame X).
+
+        Raises
+        ------
+        ValueError
+            When X does not have p columns or holds NaN.
+
+        See Also
+        --------
+        Ellipsoid.contains : Whether D^2 <= r2.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> e = mh.Ellipsoid([0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]], r2=1.0)
+        >>> e.d2([[2.0, 0.0], [0.0, 2.0]])
+        array([1., 4.])
+        """
         return self._metric.distance(X, squared=True)
 
-    def contains(self, X: Any) -> Any:
-        """Boolean mask: which rows of X satisfy D^2 <= r2 (a 1-D point gives a bool)."""
+    def contains(self, X: ArrayLike) -> Any:
+        """Boolean mask: which rows of X satisfy D^2 <= r2 (a 1-D point gives a bool).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p) or (p,)
+            The points, or one point.
+
+        Returns
+        -------
+        ndarray of bool, shape (n,), or bool
+            True inside or on the surface (a Series named "inside" for a DataFrame X).
+
+        Raises
+        ------
+        ValueError
+            When X does not have p columns or holds NaN.
+
+        See Also
+        --------
+        Ellipsoid.d2 : The squared distances compared with r2.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> e = mh.Ellipsoid([0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]], r2=1.0)
+        >>> e.contains([[2.0, 0.0], [0.0, 2.0]])
+        array([ True, False])
+        >>> e.contains([1.0, 0.5])
+        True
+        """
         arr = np.asarray(X.to_numpy() if hasattr(X, "to_numpy") else X, dtype=float)
         if arr.ndim == 1:
             return bool(self.d2(arr.reshape(1, -1))[0] <= self.r2)
@@ -156,7 +338,35 @@ class Ellipsoid:
 
     def boundary(self, n_points: int = 200) -> np.ndarray:
         """Points on the ellipse D^2 = r2 (p = 2 only), shape (n_points, 2), closed curve
-        (the last point repeats the first) traced anticlockwise from the major axis."""
+        (the last point repeats the first) traced anticlockwise from the major axis.
+
+        Parameters
+        ----------
+        n_points : int, default 200
+            Number of points on the curve (at least 3).
+
+        Returns
+        -------
+        ndarray of shape (n_points, 2)
+            The points, ready for ``plt.plot(*B.T)``.
+
+        Raises
+        ------
+        ValueError
+            When p != 2 or ``n_points`` < 3.
+
+        See Also
+        --------
+        mahalanobis.plot.tolerance_ellipse : Draws it on matplotlib axes.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> e = mh.Ellipsoid([0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]], r2=1.0)
+        >>> B = e.boundary(5)
+        >>> B.shape, B[0]
+        ((5, 2), array([2., 0.]))
+        """
         if self.n_features != 2:
             raise ValueError(f"boundary() draws ellipses in p = 2; this ellipsoid has p = "
                              f"{self.n_features}. Project first, e.g. with Ellipsoid(center[[i, "
@@ -175,7 +385,28 @@ class Ellipsoid:
                 f"{lvl}{kind})")
 
     def to_frame(self) -> Any:
-        """A DataFrame with one row per semi-axis: its length and direction."""
+        """A DataFrame with one row per semi-axis: its length and direction.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``axis1..axisp``; column ``radius`` and one column per feature (the axis'
+            direction).
+
+        See Also
+        --------
+        Ellipsoid.radii, Ellipsoid.axes : The same numbers as arrays.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> e = mh.Ellipsoid([0.0, 0.0], [[4.0, 0.0], [0.0, 1.0]], r2=1.0)
+        >>> e.to_frame()
+               radius   x0   x1
+        axis
+        axis1     2.0  1.0  0.0
+        axis2     1.0  0.0  1.0
+        """
         import pandas as pd
         names = list(self.feature_names) if self.feature_names else [
             f"x{k}" for k in range(self.n_features)]

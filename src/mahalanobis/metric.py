@@ -7,9 +7,10 @@ import warnings
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 from scipy import stats
 
-from . import _array_api, _linalg
+from . import _array_api, _linalg, _missing
 from ._deprecation import keyword_only, renamed_parameters
 from ._validation import (
     Data,
@@ -61,16 +62,121 @@ class MetricLike(Protocol):
     ``distance(X, *, squared=False, nan_policy="raise")``, ``pvalue(X, *, nan_policy=...)``,
     ``outliers(X, alpha=0.025, *, nan_policy=...)`` and ``n_features_in_`` (the number of
     features the rows of X must have). ``isinstance(obj, MetricLike)`` checks for them.
+
+    See Also
+    --------
+    Metric : The Mahalanobis metric of a given or fitted centre and scatter.
+    mahalanobis.variants : Kernel, functional, sketched and online metrics.
+
+    Examples
+    --------
+    >>> import mahalanobis as mh
+    >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+    >>> isinstance(m, mh.MetricLike)
+    True
     """
 
     @property
-    def n_features_in_(self) -> int: ...
+    def n_features_in_(self) -> int:
+        """Number of features the rows of X must have.
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> Any: ...
+        See Also
+        --------
+        Metric.n_features_in_ : The same for a Metric.
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any: ...
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).n_features_in_
+        2
+        """
+        ...
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any: ...
+    def distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise") -> Any:
+        """Distances (``squared=True``: D^2) of the rows of X, one per row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        squared : bool, default False
+            Return D^2 instead of D.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            What rows holding NaN do.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The distances (a pandas Series for a DataFrame X).
+
+        See Also
+        --------
+        Metric.distance : The same for a Metric.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).distance([[2.0, 1.0]])
+        array([1.])
+        """
+        ...
+
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> Any:
+        """Upper-tail p-values of the rows of X under the metric's reference distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            What rows holding NaN do.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The p-values, in [0, 1].
+
+        See Also
+        --------
+        Metric.pvalue : The same for a Metric.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).pvalue([[2.0, 1.0]]).round(4)
+        array([0.6065])
+        """
+        ...
+
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
+        """Boolean mask of the rows of X whose p-value is below ``alpha``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        alpha : float, default 0.025
+            Test level: the share of clean rows flagged.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            What rows holding NaN do.
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+            True for a flagged row.
+
+        See Also
+        --------
+        Metric.outliers : The same for a Metric.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> m.outliers([[2.0, 1.0], [4.0, -2.0]])
+        array([False,  True])
+        """
+        ...
 
 
 class Metric:
@@ -87,6 +193,9 @@ class Metric:
         The location m.
     cov : array-like of shape (p, p)
         The scatter S, symmetric positive definite.
+    n_samples : int, optional
+        Number of points the parameters were estimated from (used by
+        :meth:`ellipsoid` and the finite-sample cutoffs); None for known parameters.
     feature_names : sequence of str, optional
         Names of the p features; DataFrames passed later are matched by these names.
 
@@ -99,6 +208,21 @@ class Metric:
     -----
     IllConditionedWarning
         When the correlation form of ``cov`` has a condition number above 1e10.
+
+    See Also
+    --------
+    mahalanobis.fit : Estimate the centre and scatter from data (returns a Metric).
+    Metric.from_precision : A metric from a precision matrix.
+    Metric.from_cholesky : A metric from a Cholesky factor.
+
+    Examples
+    --------
+    >>> import mahalanobis as mh
+    >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+    >>> m
+    Metric(n_features=2, log_det=1.38629)
+    >>> m.distance([[2.0, 1.0], [0.0, 0.0], [4.0, -2.0]])
+    array([1.        , 0.        , 4.47213595])
     """
 
     _center: np.ndarray
@@ -109,7 +233,7 @@ class Metric:
     #: Name of the estimator that produced the metric (None for given parameters).
     method: str | None = None
 
-    def __init__(self, center: Any, cov: Any, *, n_samples: Any = None,
+    def __init__(self, center: ArrayLike, cov: ArrayLike, *, n_samples: Any = None,
                  feature_names: Any = None) -> None:
         if _array_api.is_foreign(center, cov):  # factored in that library, on its device
             self._setup_xp(center, cov=cov, feature_names=feature_names, n_samples=n_samples)
@@ -199,9 +323,46 @@ class Metric:
         self._setup(**_xp_factorise(center, **kwargs), **setup)
 
     @classmethod
-    def from_precision(cls, center: Any, precision: Any, *, n_samples: Any = None,
+    def from_precision(cls, center: ArrayLike, precision: ArrayLike, *, n_samples: Any = None,
                        feature_names: Any = None) -> Metric:
-        """A metric from a precision (inverse covariance) matrix P: D^2 = (x-m)^T P (x-m)."""
+        """A metric from a precision (inverse covariance) matrix P: D^2 = (x-m)^T P (x-m).
+
+        Parameters
+        ----------
+        center : array-like of shape (p,)
+            The location m.
+        precision : array-like of shape (p, p)
+            The precision matrix P = S^-1, symmetric positive definite.
+        n_samples : int, optional
+            Number of points the parameters were estimated from.
+        feature_names : sequence of str, optional
+            Names of the p features.
+
+        Returns
+        -------
+        Metric
+            The metric, factored from P (no inverse is formed).
+
+        Raises
+        ------
+        SingularCovarianceError
+            When ``precision`` is not positive definite.
+
+        See Also
+        --------
+        Metric : The metric from a covariance.
+        Metric.precision : The precision matrix of a metric.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric.from_precision([0.0, 0.0], [[0.5, -0.5], [-0.5, 1.0]])
+        >>> m.distance([[2.0, 1.0], [4.0, -2.0]])
+        array([1.        , 4.47213595])
+        >>> m.cov
+        array([[4., 2.],
+               [2., 2.]])
+        """
         if _array_api.is_foreign(center, precision):
             self = cls.__new__(cls)
             self._setup_xp(center, precision=precision, feature_names=feature_names,
@@ -220,12 +381,50 @@ class Metric:
         return self
 
     @classmethod
-    def from_cholesky(cls, center: Any, cholesky: Any, *, lower: bool = True,
+    def from_cholesky(cls, center: ArrayLike, cholesky: ArrayLike, *, lower: bool = True,
                       n_samples: Any = None, feature_names: Any = None) -> Metric:
         """A metric from a triangular factor of the covariance: S = L L^T (or U^T U).
 
         Only the triangle named by ``lower`` is read. Columns with a negative diagonal are
         flipped (that leaves S unchanged); a zero on the diagonal is a singular scatter.
+
+        Parameters
+        ----------
+        center : array-like of shape (p,)
+            The location m.
+        cholesky : array-like of shape (p, p)
+            A triangular factor of the scatter S.
+        lower : bool, default True
+            True: ``cholesky`` is L with S = L L^T; False: it is U with S = U^T U.
+        n_samples : int, optional
+            Number of points the parameters were estimated from.
+        feature_names : sequence of str, optional
+            Names of the p features.
+
+        Returns
+        -------
+        Metric
+            The metric with that factor.
+
+        Raises
+        ------
+        SingularCovarianceError
+            When the factor has a zero on its diagonal.
+
+        See Also
+        --------
+        Metric : The metric from a covariance.
+        Metric.cholesky : The lower Cholesky factor of a metric.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric.from_cholesky([0.0, 0.0], [[2.0, 0.0], [1.0, 1.0]])
+        >>> m.cov
+        array([[4., 2.],
+               [2., 2.]])
+        >>> m.distance([[2.0, 1.0]])
+        array([1.])
         """
         if _array_api.is_foreign(center, cholesky):
             self = cls.__new__(cls)
@@ -252,34 +451,106 @@ class Metric:
     # ----------------------------------------------------------------- properties
     @property
     def center(self) -> np.ndarray:
-        """The location m, shape (p,)."""
+        """The location m, shape (p,).
+
+        See Also
+        --------
+        Metric.cov : The scatter.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([1.0, 2.0], [[4.0, 2.0], [2.0, 2.0]]).center
+        array([1., 2.])
+        """
         return self._center
 
     @property
     def n_features(self) -> int:
-        """Number of features p."""
+        """Number of features p.
+
+        See Also
+        --------
+        Metric.n_features_in_ : The same number under scikit-learn's name.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).n_features
+        2
+        """
         return int(self._center.shape[0])
 
     @property
     def n_features_in_(self) -> int:
-        """Number of features p (the name scikit-learn and the metric variants use)."""
+        """Number of features p (the name scikit-learn and the metric variants use).
+
+        See Also
+        --------
+        Metric.n_features : The same number.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).n_features_in_
+        2
+        """
         return int(self._center.shape[0])
 
     @property
     def feature_names(self) -> tuple[str, ...] | None:
+        """Names of the p features (from ``feature_names=`` or the columns of a fitted
+        DataFrame), or None. DataFrames passed later are matched to them by name.
+
+        See Also
+        --------
+        Metric.n_features : Their number.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]], feature_names=["a", "b"])
+        >>> m.feature_names
+        ('a', 'b')
+        """
         return self._feature_names
 
     @property
     def cholesky(self) -> np.ndarray:
-        """Lower Cholesky factor L of the covariance, S = L L^T."""
+        """Lower Cholesky factor L of the covariance, S = L L^T.
+
+        See Also
+        --------
+        Metric.from_cholesky : A metric from such a factor.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).cholesky
+        array([[2., 0.],
+               [1., 1.]])
+        """
         if self._L is None:
             self._cache("_L", readonly(_linalg.cholesky(np.asarray(self.cov), "cov")))
-        return self._L
+        return self._L  # type: ignore[return-value]  # set by _cache above
 
     @property
     def cov(self) -> np.ndarray:
         """The scatter matrix S, shape (p, p). For a metric built from a precision matrix it is
-        computed on first access from the precision's factor."""
+        computed on first access from the precision's factor.
+
+        See Also
+        --------
+        Metric.precision : Its inverse.
+        Metric.cholesky : Its Cholesky factor.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).cov
+        array([[4., 2.],
+               [2., 2.]])
+        """
         if self._cov is None:
             if self._L is not None:
                 S = self._L @ self._L.T
@@ -287,31 +558,66 @@ class Metric:
                 Winv = _linalg.inverse_triangular(self._W, lower=self._W_lower)
                 S = Winv @ Winv.T
             self._cache("_cov", readonly((S + S.T) / 2))
-        return self._cov
+        return self._cov  # type: ignore[return-value]  # set by _cache above
 
     @property
     def precision(self) -> np.ndarray:
-        """The precision matrix S^-1, computed on first access (never used for distances)."""
+        """The precision matrix S^-1, computed on first access (never used for distances).
+
+        See Also
+        --------
+        Metric.cov : The scatter itself.
+        Metric.from_precision : A metric from a precision matrix.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).precision
+        array([[ 0.5, -0.5],
+               [-0.5,  1. ]])
+        """
         if self._precision is None:
             P = self._W.T @ self._W
             self._cache("_precision", readonly((P + P.T) / 2))
-        return self._precision
+        return self._precision  # type: ignore[return-value]  # set by _cache above
 
     @property
     def log_det(self) -> float:
-        """log det S (natural log)."""
+        """log det S (natural log), from the Cholesky factor.
+
+        See Also
+        --------
+        Metric.condition_number : How close S is to singular.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> round(mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).log_det, 6)  # log 4
+        1.386294
+        """
         return self._log_det
 
     @property
     def condition_number(self) -> float:
-        """Exact 2-norm condition number of S (largest over smallest eigenvalue)."""
+        """Exact 2-norm condition number of S (largest over smallest eigenvalue).
+
+        See Also
+        --------
+        Metric.log_det : The log-determinant of S.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> round(mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]]).condition_number, 4)
+        6.8541
+        """
         if self._cond_exact is None and self._xp is not None:
             eig = self._xp.linalg.eigvalsh(self.cov)
             self._cache("_cond_exact", float(eig[-1] / eig[0]) if float(eig[0]) > 0 else np.inf)
         if self._cond_exact is None:
             S = self._cov if self._cov is not None else self.precision
             self._cache("_cond_exact", _linalg.condition_number(np.asarray(S)))
-        return self._cond_exact
+        return self._cond_exact  # type: ignore[return-value]  # set by _cache above
 
     # ----------------------------------------------------------------- distances
     def _check_X(self, X: Any, nan_policy: str, name: str = "X",
@@ -392,17 +698,26 @@ class Metric:
                                     take_sqrt=take_sqrt)
 
     @keyword_only(2, "squared")
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise",
-                 dtype: Any = None) -> Any:
+    def distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise",
+                 dtype: DTypeLike | None = None, return_counts: bool = False) -> Any:
         """Mahalanobis distances of the rows of X to the centre.
 
         Parameters
         ----------
         X : array-like or DataFrame of shape (n, p)
+            The points: NumPy, pandas, dask, or an Array API array (scored on its device).
         squared : bool
             False returns D, True returns D^2.
-        nan_policy : {"raise", "omit", "propagate"}
-            Rows with NaN: an error (default), dropped (with a warning naming them), or NaN.
+        nan_policy : {"raise", "omit", "propagate", "marginal"}
+            Rows with NaN: an error (default), dropped (with a warning naming them), NaN, or
+            ``"marginal"``: each row's D on its observed coordinates alone (the distance in
+            the marginal law of those coordinates: sub-vector of the centre, sub-matrix of the
+            scatter, factored once per missingness pattern). A row with nothing observed gets
+            NaN (with a warning naming it).
+        return_counts : bool
+            Also return the number of coordinates each row was judged on: the result is then
+            a pair ``(values, n_observed)`` (``n_observed`` an int array, or a Series for
+            DataFrame input). Use it with ``nan_policy="marginal"``, where the count varies.
 
         dtype : {None, "float32", "float64"}
             Floating dtype of the computation and result. None: float64 for NumPy input, the
@@ -410,8 +725,20 @@ class Metric:
 
         Returns
         -------
-        ndarray of shape (n,), or a pandas Series with X's index when X is a DataFrame; for an
-        array of another library (PyTorch, JAX, CuPy...) an array of that library on X's device.
+        ndarray of shape (n,)
+            The distances; a pandas Series with X's index when X is a DataFrame; for an array
+            of another library (PyTorch, JAX, CuPy...) an array of that library on X's device.
+
+        Raises
+        ------
+        ValueError
+            When X does not have p columns, or holds NaN with ``nan_policy="raise"``.
+
+        See Also
+        --------
+        Metric.pvalue : The chi-squared p-values of the same distances.
+        Metric.outliers : The rows beyond a chi-squared cutoff.
+        mahalanobis.distance : The one-call form, fitting the metric too.
 
         Notes
         -----
@@ -423,18 +750,34 @@ class Metric:
         (where the device has it), which matches the NumPy result to 1e-12 for covariances
         with a correlation-form condition number below 1e5 (NumPy input above that gets one
         step of extended-precision refinement, Array API input does not).
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> m.distance([[2.0, 1.0], [0.0, 0.0], [4.0, -2.0]])
+        array([1.        , 0.        , 4.47213595])
+        >>> m.distance([[4.0, -2.0]], squared=True)
+        array([20.])
         """
         squared = check_bool(squared, "squared")
+        if nan_policy == "marginal" and not _array_api.is_foreign(X):
+            d2, counts, data = _numpy_metric(self)._marginal_sq(X)
+            d = d2 if squared else np.sqrt(d2)
+            return _with_counts(_wrap(_np_dtype(d, dtype), data, "d2" if squared else
+                                      "distance"), counts, data, return_counts)
         if self._xp is not None or _array_api.is_foreign(X):
-            return _xp_distance(self, X, squared, nan_policy, dtype)
+            return _counted(_xp_distance(self, X, squared, nan_policy, dtype), self,
+                            return_counts)
         if is_dask(X):
             from ._dask._score import metric_distance
             return metric_distance(self, X, squared=squared, nan_policy=nan_policy)
         d, data = self._sq_checked(X, nan_policy, take_sqrt=not squared)
-        return _wrap(_np_dtype(d, dtype), data, "d2" if squared else "distance")
+        return _with_counts(_wrap(_np_dtype(d, dtype), data, "d2" if squared else "distance"),
+                            None, data, return_counts, self.n_features)
 
-    def pairwise(self, XA: Any, XB: Any = None, *, squared: bool = False,
-                 nan_policy: str = "raise", dtype: Any = None) -> Any:
+    def pairwise(self, XA: ArrayLike, XB: ArrayLike | None = None, *, squared: bool = False,
+                 nan_policy: str = "raise", dtype: DTypeLike | None = None) -> Any:
         """Mahalanobis distances between every row of XA and every row of XB under this
         metric's scatter (the centre plays no part), or among the rows of XA.
 
@@ -443,10 +786,44 @@ class Metric:
         cancels (close points) are recomputed directly, so every entry keeps its relative
         accuracy. Without XB the result is exactly symmetric with a zero diagonal.
 
-        Returns an (n_A, n_B) array, or a DataFrame labelled by the inputs' indexes when either
-        is a DataFrame. ``squared=True`` gives D^2. Arrays of another library give an array of
-        that library on their device, in their floating dtype unless ``dtype`` says otherwise
-        (see :meth:`distance`).
+        Parameters
+        ----------
+        XA : array-like or DataFrame of shape (n_A, p)
+            The first set of points.
+        XB : array-like or DataFrame of shape (n_B, p), optional
+            The second set; None gives the distances among the rows of XA.
+        squared : bool, default False
+            False returns D, True returns D^2.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped (with a warning naming them), or rows of NaN.
+        dtype : {None, "float32", "float64"}
+            Floating dtype of the result (see :meth:`distance`).
+
+        Returns
+        -------
+        ndarray of shape (n_A, n_B)
+            The distances; a DataFrame labelled by the inputs' indexes when either is a
+            DataFrame. Arrays of another library give an array of that library on their
+            device, in their floating dtype unless ``dtype`` says otherwise.
+
+        Raises
+        ------
+        ValueError
+            When XA or XB does not have p columns, or holds NaN with ``nan_policy="raise"``.
+
+        See Also
+        --------
+        mahalanobis.pairwise : The one-call form, fitting the scatter too.
+        Metric.distance : Distances to the centre.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> m.pairwise([[2.0, 1.0], [0.0, 0.0], [4.0, -2.0]])
+        array([[0.        , 1.        , 4.12310563],
+               [1.        , 0.        , 4.47213595],
+               [4.12310563, 4.47213595, 0.        ]])
         """
         squared = check_bool(squared, "squared")
         if self._xp is not None or _array_api.is_foreign(XA, XB):
@@ -506,8 +883,8 @@ class Metric:
 
     @keyword_only(2, "kind")
     @renamed_parameters(method="kind")
-    def whiten(self, X: Any, *, kind: str = "cholesky", nan_policy: str = "raise",
-               dtype: Any = None) -> Any:
+    def whiten(self, X: ArrayLike, *, kind: str = "cholesky", nan_policy: str = "raise",
+               dtype: DTypeLike | None = None) -> Any:
         """Whitened coordinates z with ||z||^2 = D^2(x) and identity covariance under S.
 
         ``kind="cholesky"`` (default): z = L^-1 (x - m) with S = L L^T; coordinate k is the
@@ -515,6 +892,40 @@ class Metric:
         the whitening closest to the original coordinates. ``"pca"``: z = Lambda^-1/2 U^T (x - m)
         with components by decreasing variance. Arrays of another library are whitened on their
         device and returned in their namespace (see :meth:`distance` for ``dtype``).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            The points.
+        kind : {"cholesky", "zca", "pca"}, default "cholesky"
+            The whitening transform.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped (with a warning naming them), or rows of NaN.
+        dtype : {None, "float32", "float64"}
+            Floating dtype of the result.
+
+        Returns
+        -------
+        ndarray of shape (n, p)
+            The whitened coordinates; a DataFrame with X's index when X is a DataFrame.
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``kind``, or X with the wrong number of columns.
+
+        See Also
+        --------
+        mahalanobis.whiten : The one-call form, fitting the metric too.
+        Metric.distance : The norms of these rows.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> m.whiten([[2.0, 1.0], [4.0, -2.0]])
+        array([[ 1.,  0.],
+               [ 2., -4.]])
         """
         check_choice(kind, "kind", _WHITEN_KINDS)
         if self._xp is not None or _array_api.is_foreign(X):
@@ -540,10 +951,57 @@ class Metric:
         import pandas as pd
         return pd.DataFrame(Z, index=data.index, columns=names)
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise", dtype: Any = None) -> Any:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise",
+               dtype: DTypeLike | None = None, return_counts: bool = False) -> Any:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2): the chance that a point drawn from
         N(m, S) lies at least this far out, with m and S taken as known. Arrays of another
-        library give p-values in that library, computed on their device."""
+        library give p-values in that library, computed on their device.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            The points.
+        nan_policy : {"raise", "omit", "propagate", "marginal"}, default "raise"
+            Rows with NaN: an error, dropped (with a warning naming them), NaN, or
+            ``"marginal"``: each row judged on its observed coordinates, with the chi-squared
+            law on their number.
+        dtype : {None, "float32", "float64"}
+            Floating dtype of the result.
+        return_counts : bool, default False
+            Also return the number of coordinates each row was judged on (see
+            :meth:`distance`).
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The p-values; a pandas Series with X's index when X is a DataFrame.
+
+        Raises
+        ------
+        ValueError
+            When X does not have p columns, or holds NaN with ``nan_policy="raise"``.
+
+        See Also
+        --------
+        Metric.outliers : The rows whose p-value is below a level.
+        mahalanobis.inference.pvalue : p-values under other reference distributions.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> m.pvalue([[2.0, 1.0], [0.0, 0.0]]).round(4)   # exp(-D^2 / 2) for p = 2
+        array([0.6065, 1.    ])
+        """
+        if nan_policy == "marginal" and not _array_api.is_foreign(X):
+            d2, counts, data = _numpy_metric(self)._marginal_sq(X)
+            pv = np.full(d2.shape, np.nan)
+            ok = counts > 0
+            pv[ok] = stats.chi2.sf(d2[ok], counts[ok])
+            return _with_counts(_wrap(_np_dtype(pv, dtype), data, "pvalue"), counts, data,
+                                return_counts)
+        if return_counts:
+            return _counted(self.pvalue(X, nan_policy=nan_policy, dtype=dtype), self, True)
         if self._xp is not None or _array_api.is_foreign(X):
             return _xp_pvalue(self, X, nan_policy, dtype)
         if is_dask(X):
@@ -552,12 +1010,60 @@ class Metric:
         d2, data = self._sq_checked(X, nan_policy)
         return _wrap(_np_dtype(stats.chi2.sf(d2, self.n_features), dtype), data, "pvalue")
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise",
-                 dtype: Any = None) -> Any:
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise",
+                 dtype: DTypeLike | None = None, return_counts: bool = False) -> Any:
         """Boolean mask of points with p-value below alpha, i.e. D^2 > chi2_{p, 1-alpha}.
         Arrays of another library give a boolean array of that library (the cutoff is the one
-        number computed on the host)."""
+        number computed on the host).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            The points.
+        alpha : float, default 0.025
+            Test level: the share of points from N(m, S) that are flagged.
+        nan_policy : {"raise", "omit", "propagate", "marginal"}, default "raise"
+            Rows with NaN: an error, dropped (with a warning naming them), never flagged, or
+            ``"marginal"``: each row's D^2 on its k observed coordinates compared with
+            chi2_{k, 1-alpha} (a row with nothing observed is not flagged).
+        dtype : {None, "float32", "float64"}
+            Floating dtype of the computation.
+        return_counts : bool, default False
+            Also return the number of coordinates each row was judged on (see
+            :meth:`distance`).
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+            True for a flagged point; a pandas Series with X's index when X is a DataFrame.
+
+        Raises
+        ------
+        ValueError
+            When ``alpha`` is not in (0, 1), or X does not have p columns.
+
+        See Also
+        --------
+        Metric.pvalue : The p-values behind the mask.
+        mahalanobis.inference.cutoff : Cutoffs for estimated (and robust) metrics.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> m.outliers([[2.0, 1.0], [0.0, 0.0], [4.0, -2.0]])
+        array([False, False,  True])
+        """
         alpha = check_fraction(alpha, "alpha")
+        if nan_policy == "marginal" and not _array_api.is_foreign(X):
+            d2, counts, data = _numpy_metric(self)._marginal_sq(X)
+            flags = np.zeros(d2.shape, dtype=bool)
+            ok = counts > 0
+            flags[ok] = d2[ok] > stats.chi2.isf(alpha, counts[ok])
+            return _with_counts(_wrap(flags, data, "outlier"), counts, data, return_counts)
+        if return_counts:
+            return _counted(self.outliers(X, alpha, nan_policy=nan_policy, dtype=dtype), self,
+                            True)
         if self._xp is not None or _array_api.is_foreign(X):
             return _xp_outliers(self, X, alpha, nan_policy, dtype)
         if is_dask(X):
@@ -567,6 +1073,77 @@ class Metric:
         cut = stats.chi2.isf(alpha, self.n_features)
         return _wrap(d2 > cut, data, "outlier")
 
+    def _marginal_sq(self, X: Any, name: str = "X") -> tuple[np.ndarray, np.ndarray, Data]:
+        """D^2 of each row on its observed coordinates, the counts, and the checked data."""
+        if is_dask(X):
+            raise TypeError(f"nan_policy='marginal' is not available for dask input; compute "
+                            f"{name} (or a partition of it) to NumPy first.")
+        data = self._check_X(X, "propagate", name, check_finite=False)
+        A = data.values
+        _missing.check_no_inf(A, name)
+        counts = A.shape[1] - np.count_nonzero(np.isnan(A), axis=1)
+        d2 = _missing.marginal_sq(A, None, self._center, self._W, self._W_lower, self._sq)
+        _warn_empty(np.flatnonzero(counts == 0), data, name)
+        return d2, counts, data
+
+    def impute(self, X: Any, *, return_cov: bool = False) -> Any:
+        """Conditional-mean imputation: each missing (NaN) cell replaced by its expectation
+        given the row's observed cells under N(center, cov) (the E-step of EM).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            NaN marks a missing cell; infinite values are an error.
+        return_cov : bool
+            Also return the conditional covariance of each row's imputed cells, an array of
+            shape (n, p, p) that is zero outside the row's missing block (n p^2 numbers: for
+            large n, impute in chunks).
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n, p), or a DataFrame like X
+            X with its NaN cells filled; observed cells unchanged. A row with nothing observed
+            gets the centre.
+        cov : ndarray of shape (n, p, p)
+            Only with ``return_cov=True``.
+
+        Raises
+        ------
+        ValueError
+            For infinite values or a wrong number of columns.
+
+        See Also
+        --------
+        mahalanobis.covariance.em : maximum-likelihood centre and scatter with missing cells.
+        distance : ``nan_policy="marginal"`` for distances on the observed coordinates.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[1.0, 0.8], [0.8, 1.0]])
+        >>> m.impute(np.array([[1.0, np.nan], [np.nan, -2.0]]))
+        array([[ 1. ,  0.8],
+               [-1.6, -2. ]])
+        >>> X_hat, C = m.impute(np.array([[1.0, np.nan]]), return_cov=True)
+        >>> np.round(C[0], 2)
+        array([[0.  , 0.  ],
+               [0.  , 0.36]])
+        """
+        if _array_api.is_foreign(X) or is_dask(X):
+            raise TypeError("Metric.impute takes NumPy arrays or DataFrames; convert the input "
+                            "(e.g. np.asarray(X)) first.")
+        m = _numpy_metric(self)
+        data = m._check_X(X, "propagate", "X", check_finite=False)
+        rows = _missing.missing_rows(data.values, "X")
+        E = _missing.conditional(data.values, rows, m._center, np.asarray(m.precision),
+                                 want_cov_rows=return_cov)
+        out = E["X_hat"]
+        if data.index is not None:
+            import pandas as pd
+            out = pd.DataFrame(out, index=data.index, columns=data.columns)
+        return (out, E["cov_rows"]) if return_cov else out
+
     def ellipsoid(self, level: float = 0.95, kind: str = "chi2", *,
                   n: int | None = None) -> Any:
         """The ellipsoid {x : D^2(x) <= r2} holding probability ``level``.
@@ -575,6 +1152,40 @@ class Metric:
         D^2 = 5.991); ``"prediction"`` and ``"confidence"`` use F quantiles for a new
         observation and for the mean when they were estimated from ``n`` points (default
         ``n_samples``). See :class:`mahalanobis.Ellipsoid`.
+
+        Parameters
+        ----------
+        level : float, default 0.95
+            Probability content of the ellipsoid.
+        kind : {"chi2", "prediction", "confidence"}, default "chi2"
+            Which quantile gives the squared radius.
+        n : int, optional
+            Number of points the parameters were estimated from (``"prediction"`` and
+            ``"confidence"`` only); default ``n_samples``.
+
+        Returns
+        -------
+        Ellipsoid
+            The ellipsoid, with its axes, radii and volume.
+
+        Raises
+        ------
+        ValueError
+            When ``level`` is not in (0, 1), or ``kind`` needs ``n`` and none is known.
+
+        See Also
+        --------
+        mahalanobis.Ellipsoid.from_metric : The same, as a constructor.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> m = mh.Metric([0.0, 0.0], [[4.0, 2.0], [2.0, 2.0]])
+        >>> e = m.ellipsoid(0.95)
+        >>> round(e.r2, 3)
+        5.991
+        >>> e.contains([[2.0, 1.0], [4.0, -2.0]])
+        array([ True, False])
         """
         if self._xp is not None:
             raise _array_api.unsupported(self._center, "metric", "Metric.ellipsoid()")
@@ -590,6 +1201,45 @@ class Metric:
             parts.append(f"n_samples={self.n_samples}")
         parts.append(f"log_det={self._log_det:.6g}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _numpy_metric(m: Metric) -> Metric:
+    """The metric itself, or its NumPy copy when it was built from another library's arrays
+    (for NumPy input)."""
+    return m if m._xp is None else _host(m)
+
+
+def _warn_empty(empty: np.ndarray, data: Data, name: str) -> None:
+    if empty.size:
+        labels = (list(data.index[empty[:5]]) if data.index is not None
+                  else empty[:5].tolist())
+        more = f" and {empty.size - 5} more" if empty.size > 5 else ""
+        warnings.warn(f"{name}: {empty.size} row(s) have no observed coordinate (rows {labels}"
+                      f"{more}); their distance and p-value are NaN and they are not flagged.",
+                      UserWarning, stacklevel=4)
+
+
+def _with_counts(values: Any, counts: np.ndarray | None, data: Data, return_counts: bool,
+                 p: int = 0) -> Any:
+    """``values``, or ``(values, n_observed)`` when ``return_counts``."""
+    if not return_counts:
+        return values
+    if counts is None:
+        counts = np.full(len(values), p, dtype=np.intp)
+    return values, _wrap(np.asarray(counts, dtype=np.intp), data, "n_observed")
+
+
+def _counted(values: Any, m: Metric, return_counts: bool) -> Any:
+    """(values, n_observed) for policies other than "marginal": every kept row was judged on
+    all p coordinates (for "propagate", rows with NaN give NaN whatever the count)."""
+    if not return_counts:
+        return values
+    counts = np.full(len(values), m.n_features, dtype=np.intp)
+    index = getattr(values, "index", None)
+    if index is not None:
+        import pandas as pd
+        return values, pd.Series(counts, index=index, name="n_observed")
+    return values, counts
 
 
 def _is_frame(X: Any) -> bool:
@@ -697,7 +1347,7 @@ def _host(m: Metric) -> Metric:
     if h is None:
         h = Metric.__new__(Metric)
         np64 = lambda a: None if a is None else _array_api.to_numpy(a).astype(float)  # noqa: E731
-        h._setup(np64(m._center), cov=np64(m._cov), L=np64(m._L), W=np64(m._W),
+        h._setup(np64(m._center), cov=np64(m._cov),  # type: ignore[arg-type]  # center is set L=np64(m._L), W=np64(m._W),
                  W_lower=m._W_lower, log_det=m._log_det, rcond=m._rcond,
                  feature_names=m._feature_names, warn=False, n_samples=m.n_samples)
         h._freeze()

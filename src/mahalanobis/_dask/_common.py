@@ -278,7 +278,7 @@ def moments(prep: Prepared, nan_policy: str, shift: np.ndarray | None = None,
     dask = require_dask()
     blocks = prep.blocks()
     task = dask.delayed(block_moments, pure=True)
-    offsets = prep.offsets or [None] * len(blocks)
+    offsets = prep.offsets or [None] * len(blocks)  # type: ignore[list-item]  # None: no offset
     parts = [task(b, nan_policy, off, shift, fourth) for b, off in zip(blocks, offsets)]
     return tree_merge(parts).compute()
 

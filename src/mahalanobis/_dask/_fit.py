@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..metric import Metric
@@ -22,6 +23,7 @@ def fit(X: Any, method: str = "empirical", **options: Any) -> Metric:
     cross-validated ridge two, see :mod:`._shrinkage`).
     """
     require_dask()
+    estimator: Callable[..., Metric]
     if method == "empirical":
         from ._empirical import empirical as estimator
     elif method == "mcd":

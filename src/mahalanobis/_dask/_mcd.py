@@ -71,8 +71,8 @@ class MCDDaskResult(MCDResult):
     over the data) and ``n_weights`` (rows kept by the reweighting step).
     """
 
-    _fields = (*MCDResult._fields, "sample_size", "start_center", "start_cov", "n_passes",
-               "n_weights")
+    _fields = (*MCDResult._fields, "sample_size", "start_center", "start_cov",  # type: ignore[assignment]
+               "n_passes", "n_weights")
     sample_size: int
     start_center: np.ndarray
     start_cov: np.ndarray
@@ -163,7 +163,7 @@ class _Passes:
         self.dask = require_dask()
         self.prep = prep
         self.blocks = prep.blocks()
-        self.offsets = prep.offsets or [None] * len(self.blocks)
+        self.offsets = prep.offsets or [None] * len(self.blocks)  # type: ignore[list-item]
         self.nan_policy = nan_policy
         self.count = 0
 

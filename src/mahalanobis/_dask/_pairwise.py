@@ -92,7 +92,7 @@ def pairwise_dask(XA: Any, XB: Any = None, *, cov: Any = None, precision: Any = 
     ra = A.chunks[0]
     rb = ra if B is None else B.chunks[0]
     task = dask.delayed(_sq_block, pure=True)
-    rows = []
+    rows: list[Any] = []
     for i, a in enumerate(za):
         row = []
         for j, b in enumerate(zb):

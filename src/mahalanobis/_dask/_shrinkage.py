@@ -186,7 +186,7 @@ def ridge_dask(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 
         seed = int(check_random_state(random_state).integers(2**31 - 1))
         blocks = prep.blocks()
         labels = _label_blocks(prep, folds)
-        offsets = prep.offsets or [None] * len(blocks)
+        offsets = prep.offsets or [None] * len(blocks)  # type: ignore[list-item]  # no offset
         task = dask.delayed(_fold_moments, pure=True)
         parts = [task(b, lab, i, cv, seed, nan_policy, off)
                  for i, (b, lab, off) in enumerate(zip(blocks, labels, offsets))]

@@ -31,10 +31,18 @@ examples:
   mahalanobis outliers 'big/*.csv' --dask local --method mcd -o result.parquet
 
 The result has one row per input row: distance D, squared distance d2, chi-squared
-p-value, the outlier flag (p-value < alpha, i.e. d2 above the chi-squared cutoff) and the
-rank by distance. Without -o the result goes to standard output and the summary to
-standard error. --report also writes the HTML report of 'mahalanobis report' (same method,
-alpha and seed; needs mahalanobis[plot]).
+p-value, the outlier flag (p-value < alpha, i.e. d2 above the chi-squared cutoff), the
+rank by distance and n_observed, the number of coordinates the row was judged on.
+Without -o the result goes to standard output and the summary to standard error.
+--report also writes the HTML report of 'mahalanobis report' (same method, alpha, seed
+and --missing; needs mahalanobis[plot]).
+
+Rows with missing (empty) cells are kept by default and judged on their observed
+coordinates: the column n_observed says on how many, and the p-value and cutoff use the
+chi-squared law on that number. --missing em (default) fits with the missing cells
+(EM for --method empirical/em, the MCD with EM in its C-steps for mcd); --missing marginal
+fits on the complete rows, then judges every row on its observed coordinates; --missing
+omit (or --nan-policy omit) skips incomplete rows; --nan-policy raise stops with an error.
 
 --dask SCHEDULER|local processes data larger than memory with dask (mahalanobis[dask]):
 'local' starts a cluster on this machine, anything else is a scheduler address. FILE may
@@ -42,6 +50,12 @@ then be a glob of CSV files or a Parquet file or folder; -o is required and may 
 .csv file, a .parquet folder or a folder of CSV parts; the result has no rank column
 (that would need a global sort) and methods are empirical or mcd.
 """
+
+
+_MISSING = ("em", "marginal", "omit")
+#: methods that fit with missing cells (--missing em)
+_EM_METHODS: dict[str, tuple[str, dict[str, Any]]] = {
+    "empirical": ("em", {}), "em": ("em", {}), "mcd": ("mcd", {"nan_policy": "em"})}
 
 
 def add_parser(sub: Any) -> None:
@@ -55,8 +69,11 @@ def add_parser(sub: Any) -> None:
                    help="scatter estimator (default: empirical)")
     p.add_argument("--alpha", type=float, default=0.025,
                    help="significance level of the chi-squared cutoff (default: 0.025)")
-    p.add_argument("--nan-policy", choices=("raise", "omit"), default="raise",
-                   help="rows with missing values: stop with an error (default) or skip them")
+    p.add_argument("--missing", choices=_MISSING, default=None,
+                   help="rows with missing cells (see below; default: em)")
+    p.add_argument("--nan-policy", choices=("raise", "omit"), default=None,
+                   help="rows with missing values: stop with an error or skip them "
+                        "(overrides --missing)")
     p.add_argument("--random-state", type=int, default=None,
                    help="seed for randomised estimators (e.g. mcd)")
     p.add_argument("-o", "--output", default=None,
@@ -82,34 +99,80 @@ def _column_list(text: str) -> list[str]:
     return cols
 
 
+def resolve_missing(missing: str | None, nan_policy: str | None) -> str:
+    """The policy for missing cells: --nan-policy (raise/omit) wins, else --missing, else em."""
+    if nan_policy is not None:
+        return nan_policy
+    return missing or "em"
+
+
+def _fit_missing(X: Any, method: str, policy: str, complete: np.ndarray,
+                 random_state: int | None, args: argparse.Namespace | None) -> Any:
+    """The metric for data with missing cells: fitted with them (em) or on the complete rows
+    (marginal)."""
+    if policy == "marginal":
+        if complete.sum() <= X.shape[1] + 1:
+            raise CLIError(f"--missing marginal fits on the complete rows, and only "
+                           f"{int(complete.sum())} are complete; use --missing em.")
+        return fit_metric(X[complete], method, random_state=random_state, args=args)
+    if method not in _EM_METHODS:
+        raise CLIError(f"--missing em fits with missing cells for --method empirical, em or "
+                       f"mcd, not {method}; use --missing marginal (fit {method} on the "
+                       "complete rows, judge every row on its observed cells) or omit.")
+    from ..covariance import fit
+    name, options = _EM_METHODS[method]
+    if name == "mcd" and random_state is not None:
+        options = {**options, "random_state": random_state}
+    return fit(X.to_numpy(dtype=float, na_value=np.nan), method=name, **options)
+
+
 def analyse(df: Any, *, method: str, alpha: float, random_state: int | None,
-            nan_policy: str, args: argparse.Namespace | None = None
-            ) -> tuple[Any, dict[str, Any]]:
+            nan_policy: str | None, args: argparse.Namespace | None = None,
+            missing: str | None = None) -> tuple[Any, dict[str, Any]]:
     """Fit, score and flag; the result table (input order) and a summary record."""
     pd = sys.modules["pandas"]
     if not 0 < alpha < 1:
         raise CLIError(f"--alpha must lie in (0, 1); got {alpha}.")
+    policy = resolve_missing(missing, nan_policy)
     X = df
-    finite = np.isfinite(X.to_numpy(dtype=float, na_value=np.nan)).all(axis=1)
-    if not finite.all():
-        bad = list(X.index[~finite][:5])
-        if nan_policy == "raise":
-            raise CLIError(f"{int((~finite).sum())} row(s) have missing or infinite values "
-                           f"(rows {bad}); pass --nan-policy omit to skip them.")
-        X = X[finite]
-    metric = fit_metric(X, method, random_state=random_state, args=args)
-    d2 = np.asarray(metric.distance(X, squared=True), dtype=float)
+    values = X.to_numpy(dtype=float, na_value=np.nan)
+    finite = np.isfinite(values).all(axis=1)
+    if np.isinf(values).any():
+        bad = list(X.index[np.isinf(values).any(axis=1)][:5])
+        raise CLIError(f"rows {bad} have infinite values; replace them by numbers or leave "
+                       "the cells empty (missing).")
     p = X.shape[1]
+    if not finite.all() and policy in ("em", "marginal"):
+        empty = np.isnan(values).all(axis=1)
+        X = X[~empty]  # rows with nothing observed cannot be judged
+        metric = _fit_missing(X, method, policy, finite[~empty], random_state, args)
+        d2, k = metric.distance(X.to_numpy(dtype=float, na_value=np.nan), squared=True,
+                                nan_policy="marginal", return_counts=True)
+    else:
+        if not finite.all():
+            bad = list(X.index[~finite][:5])
+            if policy == "raise":
+                raise CLIError(f"{int((~finite).sum())} row(s) have missing values (rows "
+                               f"{bad}); pass --missing em or marginal to judge them on their "
+                               "observed cells, or --missing omit to skip them.")
+            X = X[finite]
+        metric = fit_metric(X, method, random_state=random_state, args=args)
+        d2 = np.asarray(metric.distance(X, squared=True), dtype=float)
+        k = np.full(d2.shape, p)
+    d2 = np.asarray(d2, dtype=float)
+    k = np.asarray(k, dtype=int)
     cutoff = float(stats.chi2.isf(alpha, p))
     res = pd.DataFrame(index=X.index)
     res["distance"] = np.sqrt(d2)
     res["d2"] = d2
-    res["pvalue"] = stats.chi2.sf(d2, p)
-    res["outlier"] = d2 > cutoff
+    res["pvalue"] = stats.chi2.sf(d2, k)
+    res["outlier"] = d2 > (stats.chi2.isf(alpha, k) if (k < p).any() else cutoff)
     res["rank"] = pd.Series(d2, index=X.index).rank(ascending=False, method="min").astype(int)
+    res["n_observed"] = k
     summary = {"method": method, "n_rows": int(df.shape[0]), "n_used": int(X.shape[0]),
                "n_features": p, "alpha": alpha, "cutoff_d2": cutoff,
-               "n_outliers": int(res["outlier"].sum()), "metric": metric}
+               "n_outliers": int(res["outlier"].sum()), "metric": metric,
+               "n_incomplete": int((k < p).sum()), "missing": policy}
     return res, summary
 
 
@@ -128,6 +191,9 @@ def format_table(res: Any, top: int) -> str:
 def format_summary(s: dict[str, Any], label: str) -> str:
     dropped = s["n_rows"] - s["n_used"]
     drop = f" ({dropped} skipped for missing values)" if dropped else ""
+    if s.get("n_incomplete"):
+        drop += (f" ({s['n_incomplete']} with missing cells judged on their observed "
+                 f"coordinates, --missing {s['missing']})")
     pct = 100.0 * s["n_outliers"] / max(s["n_used"], 1)
     return (f"{label}: {s['n_used']} rows{drop} x {s['n_features']} columns, method "
             f"{s['method']}; cutoff d2 > {s['cutoff_d2']:.3f} (chi-squared, "
@@ -145,6 +211,10 @@ def run_dask(args: argparse.Namespace) -> int:
     if args.method not in ("empirical", "mcd"):
         raise CLIError(f"--method {args.method} is not available with --dask; use empirical "
                        "or mcd.")
+    if args.missing in ("em", "marginal"):
+        raise CLIError(f"--missing {args.missing} is not available with --dask; use --missing "
+                       "omit (or --nan-policy omit/raise).")
+    nan_policy = args.nan_policy or ("omit" if args.missing == "omit" else "raise")
     try:
         from .._dask._io import outliers_dask
     except ImportError as exc:
@@ -152,12 +222,17 @@ def run_dask(args: argparse.Namespace) -> int:
             from None
     summary = outliers_dask(args.file, scheduler=args.dask, columns=args.columns,
                             id_column=args.id_column, method=args.method, alpha=args.alpha,
-                            output=args.output, nan_policy=args.nan_policy,
+                            output=args.output, nan_policy=nan_policy,
                             random_state=args.random_state)
     if not args.quiet:
         print(format_summary(summary, args.file))
         print(f"wrote {args.output}")
     return 0
+
+
+def _report_missing(missing: str | None, nan_policy: str | None) -> str:
+    policy = resolve_missing(missing, nan_policy)
+    return "omit" if policy == "raise" else policy
 
 
 def run(args: argparse.Namespace) -> int:
@@ -171,13 +246,14 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--report {args.report}: the report is HTML; name the file .html.")
     res, summary = analyse(X, method=args.method, alpha=args.alpha,
                            random_state=args.random_state, nan_policy=args.nan_policy,
-                           args=args)
+                           args=args, missing=args.missing)
     html = None
     if args.report is not None:  # built before anything is written: no partial outputs
         from ..report import build_report
         html = build_report(X, method=args.method, alpha=args.alpha, source=label,
                             random_state=args.random_state if args.random_state is not None
-                            else 0, pca=args.pca)
+                            else 0, pca=args.pca,
+                            missing=_report_missing(args.missing, args.nan_policy))
     to_stdout = args.output in (None, "-")
     write_frame(res, args.output, fmt)
     if html is not None:

@@ -20,8 +20,11 @@ examples:
 The page holds a data summary, the method and cutoff used and why, diagnostics (condition
 number; h and the consistency factors for MCD), a sortable table of the flagged rows, and
 the plots (tolerance ellipses, Q-Q, distance-distance, index). It loads nothing from the
-network; figures are inline SVG. Non-numeric columns and rows with missing values are left
-out and listed. Needs mahalanobis[plot].
+network; figures are inline SVG. Non-numeric columns are left out and listed. Rows with
+missing (empty) cells are kept and judged on their observed coordinates (--missing em, the
+default, or marginal: see 'mahalanobis outliers --help'), with a column 'observed' in the
+table of flagged rows; --missing omit leaves them out and lists them. Needs
+mahalanobis[plot].
 """
 
 CUTOFFS = ("chi2", "beta", "f", "hardin_rocke", "cerioli")
@@ -35,6 +38,8 @@ def add_parser(sub: Any) -> None:
                    help="HTML file to write (default: standard output)")
     add_report_options(p, default_method="mcd" if "mcd" in available_methods()
                        else "empirical")
+    p.add_argument("--missing", choices=("em", "marginal", "omit"), default="em",
+                   help="rows with missing cells (default: em; see above)")
     p.add_argument("--title", default=None, help="heading of the report")
     cm.add_input_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print no summary")
@@ -76,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     label = cm.label_of(args.file)
     text = build_report(df, method=args.method, alpha=args.alpha, cutoff_method=args.cutoff,
                         columns=args.columns, title=args.title, source=label,
-                        random_state=args.random_state, pca=args.pca)
+                        random_state=args.random_state, pca=args.pca, missing=args.missing)
     write_html(text, args.output)
     if args.output not in (None, "-"):
         cm.say(args, f"wrote {args.output} ({len(text) // 1024} KiB)")

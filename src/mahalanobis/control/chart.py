@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._deprecation import renamed_parameters
 from .._linalg import mean_and_cov, moments
@@ -39,6 +40,31 @@ class RemovalRound:
     ``n_used`` points (or subgroups) gave the estimates; ``ucl`` is the Phase I limit for that
     many; ``removed`` are the 0-based positions of the points that signalled in this round
     and were left out of the next (empty in the last round, unless ``max_iter`` stopped it).
+    Built by :class:`T2Chart`; a frozen record.
+
+    Parameters
+    ----------
+    round : int
+        1-based number of the round.
+    n_used : int
+        Points (subgroups) in the estimate of this round.
+    ucl : float
+        The Phase I upper control limit for ``n_used`` points.
+    removed : ndarray of int
+        0-based positions of the points that signalled in this round.
+
+    See Also
+    --------
+    T2Chart : The chart whose ``rounds`` these are (``remove_signals=True``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((30, 3))
+    >>> X[10] = [0.5, -0.5, 4.5]
+    >>> mh.T2Chart(X, remove_signals=True).rounds[0]
+    RemovalRound(round=1, n_used=30, ucl=11.6119, removed=[10])
     """
 
     round: int
@@ -80,8 +106,8 @@ def _read(X: Any, name: str, k: int | None, *, n_features: int | None = None,
     feature_names = None
     if columns is not None and is_dataframe(X):
         feature_names = list(columns)  # matched by name; missing or extra is an error
-    data: Data = as_data(X, name, n_features=n_features, feature_names=feature_names,
-                         check_finite=check_finite)
+    data = as_data(X, name, n_features=n_features, feature_names=feature_names,
+                   check_finite=check_finite)
     if n_features is None:  # Phase I data: variances float64 can hold
         check_spread(data, name)
     k = 1 if k is None else k
@@ -188,11 +214,44 @@ class T2Chart:
         Phase I: which points are in the final estimate (None for known parameters/Phase II).
     rounds : tuple of RemovalRound
         The Phase I estimation rounds (empty for known parameters and Phase II).
+
+    Raises
+    ------
+    ValueError
+        When X has too few points for p features, a row count that is not a multiple of
+        ``subgroup_size``, NaN/inf values, only one of ``known_center``/``known_cov``, or
+        ``method="mcd"`` is combined with subgroups, known parameters or ``remove_signals``.
+    SingularCovarianceError
+        When the Phase I scatter is singular (constant or collinear columns).
+
+    See Also
+    --------
+    T2Chart.monitor : Phase II chart of new data against these estimates.
+    T2Chart.decompose : Which variables drive a signal (Mason-Young-Tracy).
+    mahalanobis.plot.control_chart : Draw the chart.
+    mahalanobis.hotelling_t2 : Hotelling's test for a mean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((30, 3))
+    >>> X[10] = [0.5, -0.5, 4.5]                     # one point out of control
+    >>> chart = mh.T2Chart(X)
+    >>> chart
+    T2Chart(phase='I', points=30, p=3, alpha=0.0027, limit='beta', ucl=11.6119, signals=1 at [10])
+    >>> chart.signal_positions
+    array([10])
+    >>> chart.decompose(10).drivers                  # the third variable is out of range
+    ('x2',)
     """
 
+    in_estimate: np.ndarray | None
+
     @renamed_parameters(robust=("method", lambda v: "mcd" if v else "empirical"))
-    def __init__(self, X: Any, *, subgroup_size: int = 1, alpha: float = 0.0027,
-                 method: str = "empirical", known_center: Any = None, known_cov: Any = None,
+    def __init__(self, X: ArrayLike, *, subgroup_size: int = 1, alpha: float = 0.0027,
+                 method: str = "empirical", known_center: ArrayLike | None = None,
+                 known_cov: ArrayLike | None = None,
                  remove_signals: bool = False, max_iter: int = 20,
                  random_state: Any = None) -> None:
         robust = check_choice(method, "method", _METHODS) == "mcd"
@@ -225,7 +284,7 @@ class T2Chart:
             if center.shape[0] != p:
                 raise ValueError(f"known_center has length {center.shape[0]} but X has {p} "
                                  "columns; pass one value per column of X.")
-            metric = Metric(center, known_cov, feature_names=names)
+            metric = Metric(center, known_cov, feature_names=names)  # type: ignore[arg-type]
             refs, codes = (Reference.chi2(),), np.zeros(m, dtype=np.intp)
             self._phase2_ref = Reference.chi2()
             self.limit, self.n_reference, self.in_estimate = "chi2", m, None
@@ -382,12 +441,38 @@ class T2Chart:
     # ------------------------------------------------------------------ properties
     @property
     def center(self) -> np.ndarray:
-        """Centre of the chart: xbar (xbarbar for subgroups, or the known mean)."""
+        """Centre of the chart: xbar (xbarbar for subgroups, or the known mean), shape (p,).
+
+        See Also
+        --------
+        T2Chart.cov : The scatter of the chart.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((30, 3))
+        >>> mh.T2Chart(X).center.round(2)
+        array([-0.07,  0.03,  0.36])
+        """
         return self.metric.center
 
     @property
     def cov(self) -> np.ndarray:
-        """Scatter of the chart: S (S_p for subgroups, or the known covariance)."""
+        """Scatter of the chart: S (S_p for subgroups, or the known covariance), shape (p, p).
+
+        See Also
+        --------
+        T2Chart.center : The centre of the chart.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((30, 3))
+        >>> mh.T2Chart(X).cov.shape
+        (3, 3)
+        """
         return self.metric.cov
 
     def _pvalues(self) -> np.ndarray:
@@ -401,23 +486,100 @@ class T2Chart:
 
     @property
     def pvalue(self) -> Any:
-        """P(T^2 >= statistic) for an in-control point, per point (computed on first use)."""
+        """P(T^2 >= statistic) for an in-control point, per point (computed on first use).
+
+        An ndarray of shape (n,), or a Series with X's index when X was a DataFrame; each
+        point's p-value under the reference distribution of its limit.
+
+        See Also
+        --------
+        T2Chart.signal_positions : The points above their limit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((30, 3))
+        >>> X[10] = [0.5, -0.5, 4.5]
+        >>> float(mh.T2Chart(X).pvalue[10]) < 0.0027
+        True
+        """
         return self._wrap(self._pvalues(), "pvalue")
 
     @property
     def signal_positions(self) -> np.ndarray:
-        """0-based positions of the points above their control limit."""
+        """0-based positions of the points above their control limit.
+
+        See Also
+        --------
+        T2Chart.decompose : The variables behind one of them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((30, 3))
+        >>> X[10] = [0.5, -0.5, 4.5]
+        >>> mh.T2Chart(X).signal_positions
+        array([10])
+        """
         return np.flatnonzero(self._sig)
 
     @property
     def n_points(self) -> int:
+        """Number of plotted points: rows for individuals, subgroups m otherwise.
+
+        See Also
+        --------
+        T2Chart.to_frame : One row per point.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((30, 3))
+        >>> mh.T2Chart(X).n_points, mh.T2Chart(X, subgroup_size=5).n_points
+        (30, 6)
+        """
         return int(self._stat.shape[0])
 
     # ------------------------------------------------------------------ Phase II
     @renamed_parameters(new_X="X")
-    def monitor(self, X: Any) -> T2Chart:
+    def monitor(self, X: ArrayLike) -> T2Chart:
         """Phase II chart of new observations (or subgroups of the same size) against this
-        chart's estimates, with the Phase II limit (F; chi2 for known parameters)."""
+        chart's estimates, with the Phase II limit (F; chi2 for known parameters).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p), or array of shape (m, k, p)
+            New data in time order, with the chart's p columns (a DataFrame's columns are
+            matched by name when the Phase I data had names) and its subgroup size.
+
+        Returns
+        -------
+        T2Chart
+            A chart with ``phase == "II"``, the same centre and scatter, and the Phase II
+            limit for each new point.
+
+        Raises
+        ------
+        ValueError
+            When X has another number of columns or subgroup size, or NaN/inf values.
+
+        See Also
+        --------
+        T2Chart : The Phase I chart.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> chart = mh.T2Chart(np.random.default_rng(0).standard_normal((30, 3)))
+        >>> new = np.random.default_rng(1).standard_normal((5, 3))
+        >>> new[2] += 5                                  # a shift at the third new point
+        >>> chart.monitor(new)
+        T2Chart(phase='II', points=5, p=3, alpha=0.0027, limit='f', ucl=20.2025, signals=1 at [2])
+        """
         points, _, index, _ = _read(X, "X", self.subgroup_size,
                                     n_features=self.n_features, columns=self._columns,
                                     check_finite=self.subgroup_size > 1)
@@ -476,6 +638,27 @@ class T2Chart:
             Unconditional, last-in conditional and ordering terms with critical values and
             p-values; ``to_frame()`` ranks them, ``drivers`` names the variables behind the
             signal. For subgroups, the deviation is sqrt(k) (xbar_j - xbarbar).
+
+        Raises
+        ------
+        ValueError
+            When ``i`` is neither a position in range nor a unique label of the chart's index,
+            or ``order`` is not a permutation of the columns.
+
+        See Also
+        --------
+        MYTDecomposition : The result.
+        mahalanobis.plot.myt_plot : Draw its terms.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((30, 3))
+        >>> X[10] = [0.5, -0.5, 4.5]
+        >>> d = mh.T2Chart(X).decompose(10)
+        >>> d.signal, d.drivers, d.signalling_terms
+        (True, ('x2',), ('T2(x2)', 'T2(x2 | all others)'))
         """
         pos = self._position(i)
         x = self._points[pos].mean(axis=0) if self.subgroup_size > 1 else self._points[pos]
@@ -489,7 +672,33 @@ class T2Chart:
     # ------------------------------------------------------------------ display
     def to_frame(self) -> Any:
         """One row per point (subgroup): t2, ucl, lcl, pvalue, signal (and in_estimate for
-        an estimated Phase I chart), indexed like the input."""
+        an estimated Phase I chart), indexed like the input.
+
+        Returns
+        -------
+        pandas.DataFrame
+            n_points rows, indexed by X's index (or a RangeIndex named "observation" or
+            "subgroup").
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed.
+
+        See Also
+        --------
+        T2Chart.signal_positions : Positions of the signalling points.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((30, 3))
+        >>> frame = mh.T2Chart(X).to_frame()
+        >>> frame.shape, list(frame.columns)
+        ((30, 6), ['t2', 'ucl', 'lcl', 'pvalue', 'signal', 'in_estimate'])
+        """
+
         import pandas as pd
         index = (self._index if self._index is not None else
                  pd.RangeIndex(self.n_points,

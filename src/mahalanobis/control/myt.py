@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _linalg
 from ._limits import Reference
@@ -42,10 +43,45 @@ def myt_terms(d: np.ndarray, S: np.ndarray, order: np.ndarray | None = None,
               L: np.ndarray | None = None, pairs: bool = False) -> dict[str, Any]:
     """The MYT terms of the deviation ``d`` under scatter ``S`` (see the module docstring).
 
-    ``L`` is the lower Cholesky factor of S (computed when not given); ``order`` a permutation
-    of range(p) (default: the natural order). Returns a dict of arrays: ``total`` (T^2),
-    ``unconditional`` (p,), ``conditional`` (p,, last-in), ``ordering`` (p,, in ``order``),
-    ``pairs`` ((p, p), entry [i, j] = T^2_{i.j}, NaN diagonal) or None.
+    The raw terms, without critical values; :meth:`T2Chart.decompose` wraps them with
+    limits and p-values.
+
+    Parameters
+    ----------
+    d : ndarray of shape (p,)
+        The deviation x - xbar (for a subgroup mean, sqrt(k) (xbar_j - xbarbar)).
+    S : ndarray of shape (p, p)
+        Symmetric positive definite scatter.
+    order : ndarray of int, optional
+        A permutation of range(p) for the ``ordering`` terms; default the natural order.
+    L : ndarray of shape (p, p), optional
+        Lower Cholesky factor of S (computed when not given).
+    pairs : bool, default False
+        Also compute the p (p - 1) two-variable terms T^2_{i.j}.
+
+    Returns
+    -------
+    dict
+        ``total`` (float, T^2), ``unconditional`` (p,), ``conditional`` (p,, last-in),
+        ``ordering`` (p,, in ``order``, summing to ``total``), ``pairs`` ((p, p), entry
+        [i, j] = T^2_{i.j}, NaN diagonal) or None.
+
+    Raises
+    ------
+    SingularCovarianceError
+        When S (or S reordered by ``order``) is not positive definite.
+
+    See Also
+    --------
+    T2Chart.decompose : The decomposition of a chart point, with limits and p-values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.control import myt_terms
+    >>> t = myt_terms(np.array([1.0, 2.0]), np.array([[1.0, 0.5], [0.5, 1.0]]))
+    >>> round(t["total"], 6), t["unconditional"], t["ordering"].round(6)
+    (4.0, array([1., 4.]), array([1., 3.]))
     """
     p = d.shape[0]
     if L is None:
@@ -81,28 +117,65 @@ def myt_terms(d: np.ndarray, S: np.ndarray, order: np.ndarray | None = None,
 class MYTDecomposition:
     """The MYT decomposition of the T^2 of one chart point (``T2Chart.decompose(i)``).
 
+    A frozen result built by :meth:`T2Chart.decompose`; its fields are listed under
+    Attributes. The repr lists the terms, strongest evidence first, a ``*`` marking those
+    above their critical value.
+
     Attributes
     ----------
     observation : int or label
         The point's label (its position when the chart has no index).
     position : int
         Its 0-based position in the chart.
-    statistic, ucl : float
-        Its T^2 and the chart's limit for it; ``signal`` is ``statistic > ucl``.
+    statistic : float
+        Its T^2.
+    ucl : float
+        The chart's limit for it; ``signal`` is ``statistic > ucl``.
     feature_names : tuple of str
-    unconditional, unconditional_ucl : ndarray (p,)
-        T^2_j = d_j^2 / s_jj and critical values.
-    conditional, conditional_ucl : ndarray (p,)
-        Last-in terms T^2_{j.all others} and critical values.
+    unconditional : ndarray (p,)
+        T^2_j = d_j^2 / s_jj.
+    unconditional_ucl : ndarray (p,)
+        Their critical values.
+    conditional : ndarray (p,)
+        Last-in terms T^2_{j.all others}.
+    conditional_ucl : ndarray (p,)
+        Their critical values.
     order : tuple of str
-        The ordering of ``ordering``; ``ordering`` (p,) are T^2_{order[0]},
-        T^2_{order[1].order[0]}, ..., summing to ``statistic``; ``ordering_ucl`` their limits.
-    pairs, pairs_ucl : ndarray (p, p) and float, or None
+        The ordering of ``ordering``.
+    ordering : ndarray (p,)
+        T^2_{order[0]}, T^2_{order[1].order[0]}, ..., summing to ``statistic``.
+    ordering_ucl : ndarray (p,)
+        Their critical values.
+    pairs : ndarray (p, p) or None
         T^2_{i.j} (variable i given variable j), when asked for.
+    pairs_ucl : float or None
+        Their critical value.
     alpha : float
     reference : str
         "beta" (Phase I, MTY 1997), "f" (MTY 1995 / subgroup analogue) or "chi2" (known
         parameters).
+
+    See Also
+    --------
+    T2Chart.decompose : Builds it.
+    myt_terms : The raw terms.
+    mahalanobis.plot.myt_plot : Draw the terms.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((30, 3))
+    >>> X[10] = [0.5, -0.5, 4.5]
+    >>> mh.T2Chart(X).decompose(10)
+    MYTDecomposition(observation=10, T2=12.6901, ucl=11.6119, signal=True, reference='beta')
+      T2(x2): 12.66 (ucl 7.82)  *
+      T2(x2 | all others): 12.02 (ucl 8.331)  *
+      T2(x1 | x0): 0.4691 (ucl 8.068)
+      T2(x1): 0.3851 (ucl 7.82)
+      T2(x0): 0.1989 (ucl 7.82)
+      T2(x0 | all others): 0.02539 (ucl 8.331)
+      T2(x1 | all others): 0.001811 (ucl 8.331)
     """
 
     observation: Any
@@ -125,6 +198,22 @@ class MYTDecomposition:
 
     @property
     def signal(self) -> bool:
+        """Whether the point signals: ``statistic > ucl``.
+
+        See Also
+        --------
+        MYTDecomposition.drivers : The variables behind the signal.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((30, 3))
+        >>> X[10] = [0.5, -0.5, 4.5]
+        >>> chart = mh.T2Chart(X)
+        >>> chart.decompose(10).signal, chart.decompose(0).signal
+        (True, False)
+        """
         return bool(self.statistic > self.ucl)
 
     def _rows(self) -> list[tuple[str, str, str, str, int, float, float]]:
@@ -162,7 +251,8 @@ class MYTDecomposition:
             for i in range(p):
                 for j in range(p):
                     if i != j:
-                        add("pair", names[i], [names[j]], self.pairs[i, j], self.pairs_ucl)
+                        add("pair", names[i], [names[j]], self.pairs[i, j],
+                            self.pairs_ucl)  # type: ignore[arg-type]  # set with pairs
         return rows
 
     def _ranked(self) -> tuple[list[Any], np.ndarray]:
@@ -180,6 +270,33 @@ class MYTDecomposition:
 
         Columns: term, kind ("unconditional", "conditional" = last in, "ordering", "pair"),
         variable, given, n_given, statistic, ucl, pvalue, signal.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per distinct term, indexed by rank (1 = smallest p-value).
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed.
+
+        See Also
+        --------
+        MYTDecomposition.signalling_terms : The labels of the signalling rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((30, 3))
+        >>> X[10] = [0.5, -0.5, 4.5]
+        >>> frame = mh.T2Chart(X).decompose(10).to_frame()
+        >>> frame[["term", "kind", "signal"]].head(2)
+                             term           kind  signal
+        rank
+        1                  T2(x2)  unconditional    True
+        2     T2(x2 | all others)    conditional    True
         """
         import pandas as pd
         rows, pval = self._ranked()
@@ -193,7 +310,21 @@ class MYTDecomposition:
     @property
     def drivers(self) -> tuple[str, ...]:
         """Variables with a signalling unconditional or conditional (last-in) term, strongest
-        first: the variables out of range or out of line with the others."""
+        first: the variables out of range or out of line with the others.
+
+        See Also
+        --------
+        MYTDecomposition.signalling_terms : All signalling terms.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((30, 3))
+        >>> X[10] = [0.5, -0.5, 4.5]
+        >>> mh.T2Chart(X).decompose(10).drivers
+        ('x2',)
+        """
         rows, _ = self._ranked()
         out: list[str] = []
         for _, kind, var, _, _, value, ucl in rows:
@@ -203,7 +334,22 @@ class MYTDecomposition:
 
     @property
     def signalling_terms(self) -> tuple[str, ...]:
-        """Labels of all terms above their critical value, strongest first."""
+        """Labels of all terms above their critical value, strongest first.
+
+        See Also
+        --------
+        MYTDecomposition.drivers : The variables behind them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((30, 3))
+        >>> X[10] = [0.5, -0.5, 4.5]
+        >>> mh.T2Chart(X).decompose(10).signalling_terms
+        ('T2(x2)', 'T2(x2 | all others)')
+        """
+
         rows, _ = self._ranked()
         return tuple(r[0] for r in rows if r[5] > r[6])
 
@@ -222,7 +368,7 @@ class MYTDecomposition:
 
 def decompose_point(d: np.ndarray, S: np.ndarray, L: np.ndarray | None, ref: Reference,
                     alpha: float, names: tuple[str, ...], order: Any, pairs: bool,
-                    observation: Any, position: int, statistic: float,
+                    observation: ArrayLike, position: int, statistic: float,
                     ucl: float) -> MYTDecomposition:
     """Build the :class:`MYTDecomposition` of one deviation vector."""
     p = d.shape[0]

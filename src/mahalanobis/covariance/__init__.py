@@ -12,11 +12,15 @@ import importlib.util
 from collections.abc import Callable
 from typing import Any
 
+from numpy.typing import ArrayLike
+
 from .. import _array_api
 from .._scale import mad, qn, scale_tau2, sn
 from .._validation import is_dask
 from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
+from ._mcd_missing import MCDMissingResult
+from .em import EMResult, em
 from .empirical import empirical
 from .mcd import MCDResult, mcd
 from .mm_estimator import MMResult, mm_estimator
@@ -32,7 +36,9 @@ from .tyler import TylerResult, tyler
 
 __all__ = [
     "ARRAY_API_METHODS",
+    "EMResult",
     "FitResult",
+    "MCDMissingResult",
     "MCDResult",
     "MMResult",
     "MRCDResult",
@@ -46,6 +52,7 @@ __all__ = [
     "SpatialSignResult",
     "TylerResult",
     "available_methods",
+    "em",
     "empirical",
     "fit",
     "get_estimator",
@@ -78,6 +85,7 @@ ARRAY_API_METHODS = ("empirical", "ledoit_wolf", "oas", "ridge")
 # name -> "module:function"; modules are imported on first use.
 _METHODS: dict[str, str] = {
     "empirical": "mahalanobis.covariance.empirical:empirical",
+    "em": "mahalanobis.covariance.em:em",
     "mcd": "mahalanobis.covariance.mcd:mcd",
     "mrcd": "mahalanobis.covariance.mrcd:mrcd",
     "ledoit_wolf": "mahalanobis.covariance.shrinkage:ledoit_wolf",
@@ -95,14 +103,59 @@ _METHODS: dict[str, str] = {
 
 
 def available_methods() -> list[str]:
-    """Names accepted by ``fit(X, method=...)``, sorted."""
+    """Names accepted by ``fit(X, method=...)``, sorted.
+
+    Returns
+    -------
+    list of str
+        The estimator names.
+
+    See Also
+    --------
+    fit : Fit one of them.
+    get_estimator : The function behind a name.
+
+    Examples
+    --------
+    >>> import mahalanobis as mh
+    >>> mh.available_methods()[:4]
+    ['empirical', 'ledoit_wolf', 'mcd', 'mm_estimator']
+    """
     return sorted(name for name, target in _METHODS.items()
                   if importlib.util.find_spec(target.split(":")[0]) is not None)
 
 
 def get_estimator(method: str) -> Callable[..., FitResult]:
     """The estimator function behind ``fit(X, method=method)``, e.g. ``get_estimator("mcd")``
-    is :func:`mcd` (to read its signature or docstring)."""
+    is :func:`mcd` (to read its signature or docstring).
+
+    Parameters
+    ----------
+    method : str
+        One of :func:`available_methods`.
+
+    Returns
+    -------
+    callable
+        The estimator; ``get_estimator(m)(X, **options)`` is ``fit(X, method=m, **options)``
+        for NumPy input.
+
+    Raises
+    ------
+    ValueError
+        When ``method`` is not an available method (the message lists them).
+
+    See Also
+    --------
+    available_methods : The names.
+    fit : Dispatch to it in one call.
+
+    Examples
+    --------
+    >>> from mahalanobis.covariance import get_estimator
+    >>> get_estimator("mcd").__name__
+    'mcd'
+    """
     if not isinstance(method, str) or method not in available_methods():
         raise ValueError(f"method must be one of {', '.join(map(repr, available_methods()))}; "
                          f"got {method!r}.")
@@ -110,18 +163,60 @@ def get_estimator(method: str) -> Callable[..., FitResult]:
     return getattr(importlib.import_module(module), func)
 
 
-def fit(X: Any, method: str = "empirical", **options: Any) -> FitResult:
+def fit(X: ArrayLike, method: str = "empirical", **options: Any) -> FitResult:
     """Estimate location and scatter of X and return the fitted metric.
 
     ``method`` is one of :func:`available_methods`; ``options`` go to that estimator
     (e.g. ``fit(X, method="empirical", location="median")``).
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n, p)
+        The data: NumPy, pandas, a dask array or DataFrame (fitted block by block), or for
+        the methods of ``ARRAY_API_METHODS`` an Array API array (fitted on its device).
+    method : str, default "empirical"
+        The estimator: "empirical", "mcd", "mrcd", "ledoit_wolf", "oas", "ridge",
+        "modified_cholesky", "ogk", "mve", "s_estimator", "mm_estimator", "stahel_donoho",
+        "tyler" or "spatial_sign".
+    **options
+        Keyword arguments of that estimator (``random_state``, ``support_fraction``,
+        ``nan_policy``...); see ``help(get_estimator(method))``.
+
+    Returns
+    -------
+    FitResult
+        The fitted metric with the estimator's diagnostics (e.g. :class:`MCDResult`).
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, an option the method does not take, or bad data.
+    TypeError
+        For an Array API array with a method that needs NumPy input.
+    SingularCovarianceError
+        When the estimate is singular (:class:`ExactFitError` for the robust methods).
+
+    See Also
+    --------
+    available_methods : The method names.
+    mahalanobis.Metric : What the result measures distances with.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6                                   # five far outliers
+    >>> r = mh.fit(X, method="mcd", random_state=0)
+    >>> r.h, r.n_outliers, bool(r.outliers(X[:5]).all())
+    (52, 7, True)
     """
     estimator = get_estimator(method)
     if _array_api.is_foreign(X) and method not in ARRAY_API_METHODS:
         raise _array_api.unsupported(X, "X", f"fit(X, method={method!r})")
     if is_dask(X):
         from .._dask._fit import fit as fit_dask
-        return fit_dask(X, method=method, **options)
+        return fit_dask(X, method=method, **options)  # type: ignore[return-value]
     try:
         return estimator(X, **options)
     except TypeError as exc:

@@ -35,6 +35,25 @@ class FitResult(Metric):
         Number of rows the estimate was computed from (after dropping rows with NaN).
     omitted : ndarray of int
         Positions of input rows dropped by ``nan_policy="omit"`` (empty when none were).
+
+    See Also
+    --------
+    mahalanobis.fit : Returns one.
+    mahalanobis.Metric : The distance methods it inherits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[7, 1] = np.nan
+    >>> r = mh.fit(X, nan_policy="omit")          # row 7 dropped
+    >>> r.method, r.n_samples, r.n_features, r.omitted
+    ('empirical', 99, 3, array([7]))
+    >>> r.h = 5
+    Traceback (most recent call last):
+    ...
+    AttributeError: ...
     """
 
     #: Diagnostics every result of this class carries, in the order its repr shows them.
@@ -114,10 +133,31 @@ class FitResult(Metric):
     def to_frame(self) -> Any:
         """The per-row diagnostics as a pandas DataFrame, one row per fitted observation
         (indexed like the input DataFrame, else 0..n-1): weights, subset membership and
-        distances, whichever the estimator reports."""
+        distances, whichever the estimator reports.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per per-row diagnostic (none for the empirical estimate), e.g.
+            ``support``, ``weights`` and ``raw_distances`` for the MCD.
+
+        See Also
+        --------
+        mahalanobis.Metric.distance : The distances under the final estimate.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6
+        >>> frame = mh.fit(X, method="mcd", random_state=0).to_frame()
+        >>> frame.shape, list(frame.columns)
+        ((100, 3), ['support', 'weights', 'raw_distances'])
+        """
         import pandas as pd
         cols = {f: np.asarray(getattr(self, f)) for f in self._row_fields()}
-        index = self._index if self._index is not None else pd.RangeIndex(self.n_samples or 0)
+        index = self._index if self._index is not None else pd.RangeIndex(self.n_samples or 0)  # type: ignore[attr-defined]
         return pd.DataFrame(cols, index=index)
 
     def __repr__(self) -> str:

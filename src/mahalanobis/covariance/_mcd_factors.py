@@ -29,7 +29,33 @@ __all__ = ["h_alpha_n", "mcd_consistency", "mcd_small_sample"]
 def h_alpha_n(support_fraction: float, n: int, p: int) -> int:
     """Size of the MCD subset: ``floor(2 n2 - n + 2 (n - n2) support_fraction)`` with
     ``n2 = (n + p + 1) // 2`` (robustbase's ``h.alpha.n``, whose ``alpha`` is the
-    support fraction). 0.5 gives the subset of maximal breakdown point, 1 gives h = n."""
+    support fraction). 0.5 gives the subset of maximal breakdown point, 1 gives h = n.
+
+    Parameters
+    ----------
+    support_fraction : float
+        Share of the points in the subset, in [0.5, 1] (rrcov/robustbase ``alpha``).
+    n : int
+        Number of points.
+    p : int
+        Number of features.
+
+    Returns
+    -------
+    int
+        The subset size h.
+
+    See Also
+    --------
+    mcd : Uses it for its subset size.
+    mcd_consistency : The consistency factor at the same fraction.
+
+    Examples
+    --------
+    >>> from mahalanobis.covariance import h_alpha_n
+    >>> h_alpha_n(0.5, 100, 3), h_alpha_n(0.75, 100, 3), h_alpha_n(1.0, 100, 3)
+    (52, 76, 100)
+    """
     n2 = (n + p + 1) // 2
     return math.floor(2 * n2 - n + 2 * (n - n2) * support_fraction)
 
@@ -37,7 +63,32 @@ def h_alpha_n(support_fraction: float, n: int, p: int) -> int:
 @renamed_parameters(alpha="fraction")
 def mcd_consistency(p: int, fraction: float) -> float:
     """Croux-Haesbroeck consistency factor ``1 / (P(chi2_{p+2} <= q) / fraction)``, q the
-    fraction-quantile of chi2_p (robustbase ``.MCDcons``). Equals 1 at fraction = 1."""
+    fraction-quantile of chi2_p (robustbase ``.MCDcons``). Equals 1 at fraction = 1.
+
+    Parameters
+    ----------
+    p : int
+        Number of features.
+    fraction : float
+        Share of the points the scatter was computed from (h / n), in (0, 1].
+
+    Returns
+    -------
+    float
+        The factor that makes the scatter of the ``fraction`` most central normal points
+        consistent for the covariance (>= 1).
+
+    See Also
+    --------
+    mcd_small_sample : The finite-sample correction applied on top.
+    h_alpha_n : The subset size.
+
+    Examples
+    --------
+    >>> from mahalanobis.covariance import mcd_consistency
+    >>> round(mcd_consistency(3, 0.5), 4), mcd_consistency(3, 1.0)
+    (2.4574, 1.0)
+    """
     if fraction >= 1.0:
         return 1.0
     q = stats.chi2.ppf(fraction, p)
@@ -100,7 +151,37 @@ def mcd_small_sample(p: int, n: int, support_fraction: float, reweighted: bool =
     """Pison-Van Aelst-Willems finite-sample factor (robustbase ``.MCDcnp2``, or
     ``.MCDcnp2.rew`` when ``reweighted``): 1 / fp(support_fraction, n), fp interpolated
     linearly in the support fraction between the fitted fp(0.5, n), fp(0.875, n) and
-    fp(1, n) = 1."""
+    fp(1, n) = 1.
+
+    Parameters
+    ----------
+    p : int
+        Number of features.
+    n : int
+        Number of points.
+    support_fraction : float
+        The MCD's support fraction, in [0.5, 1].
+    reweighted : bool, default False
+        The factor of the reweighted (True) or the raw (False) estimate.
+
+    Returns
+    -------
+    float
+        The factor (> 0; tends to 1 as n grows).
+
+    See Also
+    --------
+    mcd_consistency : The asymptotic consistency factor.
+    mcd : Applies both (``correction=True``).
+
+    Examples
+    --------
+    >>> from mahalanobis.covariance import mcd_small_sample
+    >>> round(float(mcd_small_sample(3, 50, 0.5)), 4)
+    1.1863
+    >>> round(float(mcd_small_sample(3, 50, 0.5, reweighted=True)), 4)
+    1.0134
+    """
     if p > 2:
         c500, c875 = _HIGH_P[reweighted]
         fp500 = _fp_high_p(c500, p, n)

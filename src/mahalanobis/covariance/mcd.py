@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .. import _linalg
@@ -83,6 +84,21 @@ class MCDResult(FitResult):
         ``iBest`` - 1); empty otherwise.
     support_fraction, algorithm, reweighted
         The arguments and ``algorithm`` in {"FastMCD", "DetMCD", "univariate", "classical"}.
+
+    See Also
+    --------
+    mcd : The estimator that returns it.
+    FitResult.to_frame : The per-row support, weights and raw distances.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="mcd", random_state=0)
+    >>> r.algorithm, r.h, int(r.support[:5].sum()), r.n_outliers
+    ('FastMCD', 52, 0, 7)
     """
 
     _fields = ("raw_center", "raw_cov", "h", "support", "weights", "raw_distances",
@@ -110,7 +126,21 @@ class MCDResult(FitResult):
 
     @property
     def n_outliers(self) -> int:
-        """Number of points given weight 0 by the reweighting step."""
+        """Number of points given weight 0 by the reweighting step.
+
+        See Also
+        --------
+        mahalanobis.inference.cutoff : Finite-sample cutoffs for flagging new points.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6
+        >>> mh.fit(X, method="mcd", random_state=0).n_outliers
+        7
+        """
         return int((~np.asarray(self.weights)).sum())
 
     alpha = deprecated_alias("alpha", "support_fraction")
@@ -129,7 +159,8 @@ def _progress_bar(enabled: bool, desc: str) -> Any:
 
 def _check_args(support_fraction: Any, n_starts: Any, nan_policy: str) -> tuple[float, int]:
     if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")
+        raise ValueError(f"nan_policy must be 'raise', 'omit' or 'em' for the MCD; got "
+                         f"{nan_policy!r}.")
     try:
         support_fraction = check_fraction(support_fraction, "support_fraction", low=0.5,
                                           high=1.0, low_open=False,
@@ -241,7 +272,8 @@ def _detmcd(X: np.ndarray, h: int) -> tuple[np.ndarray, int, tuple[int, ...]]:
 
 
 @renamed_parameters(alpha="support_fraction")
-def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, deterministic: bool = False,
+def mcd(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
+        deterministic: bool = False,
         reweight: bool = True, correction: bool = True, random_state: Any = None,
         progress: bool = False, nan_policy: str = "raise") -> MCDResult:
     """Minimum Covariance Determinant location and scatter, as R's robustbase ``covMcd``.
@@ -249,6 +281,7 @@ def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, determini
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
+        The data.
     support_fraction : float in [0.5, 1]
         Share of the data the MCD subset covers (robustbase's and rrcov's ``alpha``):
         h = ``h_alpha_n(support_fraction, n, p)`` (robustbase ``h.alpha.n``); 0.5 gives the
@@ -266,8 +299,12 @@ def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, determini
         Seed for FastMCD's random starts; the same seed gives the same result.
     progress : bool
         Show a tqdm progress bar (needs the ``mahalanobis[progress]`` extra).
-    nan_policy : {"raise", "omit"}
-        Rows with NaN or inf: an error, or dropped (``result.omitted`` lists them).
+    nan_policy : {"raise", "omit", "em"}
+        Rows with NaN or inf: an error, or dropped (``result.omitted`` lists them); ``"em"``
+        keeps incomplete rows (NaN = missing cell): C-steps on the observed-data likelihood
+        (EM within the C-steps, Copt & Victoria-Feser 2004), each row judged on its observed
+        coordinates; returns an ``MCDMissingResult`` (the fields below plus ``n_observed``
+        and the missingness summary).
 
     Returns
     -------
@@ -285,6 +322,13 @@ def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, determini
         For n <= p + 1 (use :func:`~mahalanobis.covariance.mrcd` or a shrinkage estimator)
         or support_fraction outside [0.5, 1].
 
+    See Also
+    --------
+    mrcd : The regularised MCD (for p close to or above n).
+    mahalanobis.inference.cerioli_cutoffs : Finite-sample cutoffs for its distances.
+    h_alpha_n : The subset size h.
+    MCDResult : The result and its diagnostics.
+
     Notes
     -----
     FastMCD: Rousseeuw & Van Driessen (1999), Technometrics 41:212-223. DetMCD: Hubert,
@@ -295,7 +339,26 @@ def mcd(X: Any, *, support_fraction: float = 0.5, n_starts: int = 500, determini
     robustbase >= 0.99-0; robustbase 0.95-0 used ``.MCDcons(p, sum(w)/n)`` instead.
     For p = 1 both algorithms compute the exact univariate MCD (robustbase 0.95-0's DetMCD
     mis-scales p = 1 fits; its FastMCD result is reproduced).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6                                        # five far outliers
+    >>> r = mh.fit(X, method="mcd", random_state=0)
+    >>> r.h, bool(r.support[:5].any()), bool(r.weights[:5].max() == 0)
+    (52, False, True)
+    >>> mh.fit(X, method="mcd", deterministic=True).algorithm
+    'DetMCD'
     """
+    if nan_policy == "em":  # missing cells: EM within the C-steps (see _mcd_missing)
+        from ._mcd_missing import mcd_missing
+        support_fraction, n_starts = _check_args(support_fraction, n_starts, "raise")
+        return mcd_missing(X, support_fraction=support_fraction, n_starts=n_starts,
+                           deterministic=deterministic, reweight=reweight,
+                           correction=correction, random_state=random_state,
+                           progress=progress)
     support_fraction, n_starts = _check_args(support_fraction, n_starts, nan_policy)
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=1)
     check_spread(data)  # variances float64 can hold

@@ -64,6 +64,21 @@ class MMResult(FitResult):
         rrcov's safeguard).
     initial : SResult
         The S-estimate it started from.
+
+    See Also
+    --------
+    mm_estimator : The estimator that returns it.
+    SResult : The S-estimate it starts from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="mm_estimator", random_state=0)
+    >>> round(r.efficiency, 2), r.initial.method, bool(r.weights[:5].max() == 0)
+    (0.97, 's_estimator', True)
     """
 
     _fields = ("objective", "scale", "shape", "weights", "tuning_constant", "efficiency",
@@ -138,6 +153,7 @@ def mm_estimator(X: ArrayLike, *, efficiency: float = 0.95, efficiency_of: str =
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
+        The data.
     efficiency : float in (0, 1)
         Gaussian efficiency the second bisquare is tuned for (rrcov ``eff``, 0.95).
     efficiency_of : {"shape", "location"}
@@ -147,6 +163,7 @@ def mm_estimator(X: ArrayLike, *, efficiency: float = 0.95, efficiency_of: str =
     n_starts : int
         Random subsets of the fast-S start (rrcov ``nsamp``).
     random_state : None, int or numpy Generator
+        Seeds the random starts; the same seed gives the same result.
     progress : bool
         Show a progress bar for the S start (needs ``mahalanobis[progress]``).
     nan_policy : {"raise", "omit"}

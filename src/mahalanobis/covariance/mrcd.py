@@ -25,6 +25,7 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .. import _linalg, _scale
@@ -76,6 +77,21 @@ class MRCDResult(FitResult):
         The per-start rho_k; ``n_csteps`` the C-steps per start (0 for skipped starts).
     standardization_center, standardization_scale : ndarray
         Column medians and Qn scales used to standardise.
+
+    See Also
+    --------
+    mrcd : The estimator that returns it.
+    MCDResult : The unregularised MCD.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="mrcd")
+    >>> r.h, r.target_name, bool(r.support[:5].any())
+    (75, 'identity', False)
     """
 
     _fields = ("rho", "target", "target_name", "equicorrelation", "consistency", "h",
@@ -180,7 +196,7 @@ def _csteps(W: np.ndarray, start: np.ndarray, h: int, rho: float, scfac: float,
 
 
 @renamed_parameters(alpha="support_fraction")
-def mrcd(X: Any, *, support_fraction: float = 0.75, target: str = "identity",
+def mrcd(X: ArrayLike, *, support_fraction: float = 0.75, target: str = "identity",
          max_condition: float = 50.0, max_csteps: int = 200,
          initial_subsets: Any = None, min_scale: float | None = None,
          nan_policy: str = "raise") -> MRCDResult:
@@ -193,6 +209,7 @@ def mrcd(X: Any, *, support_fraction: float = 0.75, target: str = "identity",
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data.
     support_fraction : float in [0.5, 1]
         Share of the data in the subset (rrcov's ``alpha``): h = ceil(support_fraction * n)
         (rrcov's rule).
@@ -215,12 +232,33 @@ def mrcd(X: Any, *, support_fraction: float = 0.75, target: str = "identity",
         ``min_scale=1e-3`` reproduces ``CovMrcd`` also on data whose Qn falls below 1e-3
         (e.g. spectra), at the cost of scale equivariance.
     nan_policy : {"raise", "omit"}
+        Rows with NaN: an error, or dropped (``result.omitted`` lists them).
 
     Returns
     -------
     MRCDResult
         ``center``, ``cov`` (rrcov 1.7-2 has no reweighting step, so these are the MRCD
         estimates themselves), ``rho``, ``target``, ``h``, ``support``, ``consistency``.
+
+    Raises
+    ------
+    ValueError
+        For ``support_fraction`` outside [0.5, 1], an unknown ``target``, bad
+        ``initial_subsets`` or too few rows.
+
+    See Also
+    --------
+    mcd : The unregularised MCD (needs n > p + 1).
+    ledoit_wolf : Non-robust shrinkage for p > n.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(1).standard_normal((20, 40))      # p > n
+    >>> r = mh.fit(X, method="mrcd")
+    >>> r.h, round(r.rho, 3), r.n_features
+    (15, 0.124, 40)
     """
     if nan_policy not in ("raise", "omit"):
         raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")

@@ -23,7 +23,7 @@ from .. import _linalg
 from .._linalg import single_threaded_blas
 from .._progress import progress_bar
 from .._scale import select_rows
-from .._validation import check_bool, check_fraction, check_int, check_random_state
+from .._validation import Data, check_bool, check_fraction, check_int, check_random_state
 from ._base import FitResult
 from ._batch import QuadraticFeatures
 from ._mcd_factors import h_alpha_n, mcd_consistency
@@ -78,7 +78,24 @@ class MVEResult(RejectionCount, FitResult):
     breakdown_point : float
         (n - h + 1) / n, about 1 - support_fraction.
     support_fraction : float
+        The argument.
     reweighted : bool
+        Whether the reweighting step ran.
+
+    See Also
+    --------
+    mve : The estimator that returns it.
+    MCDResult : The minimum covariance determinant.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="mve", random_state=0)
+    >>> r.h, bool(r.support[:5].any())
+    (52, False)
     """
 
     _fields = ("objective", "raw_center", "raw_cov", "consistency_raw", "consistency_rew", "h",
@@ -117,7 +134,7 @@ def h_smallest_mask(d2: np.ndarray, h: int, thr: np.ndarray | None = None) -> np
 def _median_and_kth(d2: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:
     """Row medians and h-th smallest values of d2, from one selection."""
     n = d2.shape[1]
-    mids = (n // 2,) if n % 2 else (n // 2 - 1, n // 2)
+    mids: tuple[int, ...] = (n // 2,) if n % 2 else (n // 2 - 1, n // 2)
     ks = tuple(sorted({*mids, h - 1}))
     v = dict(zip(ks, select_rows(d2, ks)))
     med = v[mids[0]] if n % 2 else (v[mids[0]] + v[mids[1]]) / 2.0
@@ -222,6 +239,7 @@ def mve(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
+        The data.
     support_fraction : float in [0.5, 1]
         Share of the points the ellipsoid covers (rrcov ``alpha``): h =
         ``h_alpha_n(support_fraction, n, p)``; 0.5 gives the maximal breakdown point.
@@ -230,6 +248,7 @@ def mve(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
     reweight : bool
         Return the reweighted estimate (default) or the raw one.
     random_state : None, int or numpy Generator
+        Seeds the random starts; the same seed gives the same result.
     progress : bool
         Show a progress bar (needs the ``mahalanobis[progress]`` extra).
     nan_policy : {"raise", "omit"}
@@ -331,7 +350,7 @@ def mve_objective(A: np.ndarray, support: np.ndarray) -> tuple[float, np.ndarray
     return float(np.median(d2)) * math.exp(_linalg.log_det_from_cholesky(L) / p), m, C
 
 
-def _finish(A: np.ndarray, data: object, best: np.ndarray, h: int, support_fraction: float,
+def _finish(A: np.ndarray, data: Data, best: np.ndarray, h: int, support_fraction: float,
             reweight: bool, n_starts: int, n_singular: int, n_iter: int) -> MVEResult:
     n, p = A.shape
     best = np.sort(best)

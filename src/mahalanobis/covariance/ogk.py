@@ -66,6 +66,21 @@ class OGKResult(RejectionCount, FitResult):
         2002, Sect. 3); the OGK has no proven multivariate breakdown point and is not affine
         equivariant (only orthogonal and scale equivariant).
     reweighted : bool
+        Whether the reweighting step ran.
+
+    See Also
+    --------
+    ogk : The estimator that returns it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="ogk")
+    >>> r.scale, r.beta, bool(r.outliers(X[:5]).all())
+    ('tau2', 0.9, True)
     """
 
     _fields = ("raw_center", "raw_cov", "raw_distances", "weights", "consistency_raw",
@@ -79,7 +94,7 @@ class OGKResult(RejectionCount, FitResult):
     consistency_raw: float
     consistency_rew: float
     scale: str
-    pairwise: str
+    pairwise: str  # type: ignore[assignment]  # a result field (shadows Metric.pairwise)
     n_iterations: int
     beta: float
     breakdown_point: float
@@ -184,6 +199,7 @@ def ogk(X: ArrayLike, *, n_iterations: int = 2, beta: float = 0.9, scale: str = 
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data.
     n_iterations : int
         Orthogonalisation steps (rrcov ``niter``, 2).
     beta : float in (0, 1)

@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.linalg import blas, lapack
 
 from .._linalg import inverse_triangular
@@ -58,6 +59,19 @@ class ModifiedCholeskyPrecision(FitResult):
     D : ndarray of shape (p,) or None
         For a single ordering: the residual variances of those regressions (data units), so
         that ``precision = T.T @ diag(1 / D) @ T``. None for an average.
+
+    See Also
+    --------
+    modified_cholesky : The estimator that returns it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.covariance import modified_cholesky
+    >>> X = np.random.default_rng(0).standard_normal((20, 5))
+    >>> r = modified_cholesky(X, n_orderings=1, lam=0.1)
+    >>> bool(np.allclose(r.precision, r.T.T @ np.diag(1 / r.D) @ r.T))
+    True
     """
 
     _fields = ("lam", "penalty", "lams", "cv_scores", "orderings", "T", "D")
@@ -72,7 +86,20 @@ class ModifiedCholeskyPrecision(FitResult):
 
     @property
     def n_orderings(self) -> int:
-        """Number of variable orderings averaged over."""
+        """Number of variable orderings averaged over.
+
+        See Also
+        --------
+        modified_cholesky : Its ``n_orderings`` argument.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.covariance import modified_cholesky
+        >>> X = np.random.default_rng(0).standard_normal((20, 5))
+        >>> modified_cholesky(X, lam=0.1, random_state=0).n_orderings
+        30
+        """
         return int(self.orderings.shape[0])
 
 
@@ -228,8 +255,8 @@ def _check_lam(lam: Any, penalty: str) -> float | None:
 
 
 # --------------------------------------------------------------------------- public API
-def modified_cholesky(X: Any, *, n_orderings: int | str = 30, penalty: str = "ridge",
-                      lam: float | None = None, lams: Any = None, cv: int = 5,
+def modified_cholesky(X: ArrayLike, *, n_orderings: int | str = 30, penalty: str = "ridge",
+                      lam: float | None = None, lams: ArrayLike | None = None, cv: int = 5,
                       random_state: Any = None,
                       nan_policy: str = "raise") -> ModifiedCholeskyPrecision:
     """Precision matrix from penalised modified Cholesky regressions, averaged over orderings.
@@ -261,6 +288,7 @@ def modified_cholesky(X: Any, *, n_orderings: int | str = 30, penalty: str = "ri
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data.
     n_orderings : int or "all"
         1: the columns' own order (Pourahmadi's estimator, for variables with a natural order
         such as time); distances then come from the triangular whitening matrix
@@ -280,12 +308,26 @@ def modified_cholesky(X: Any, *, n_orderings: int | str = 30, penalty: str = "ri
     random_state : int or numpy Generator, optional
         Seeds the orderings and the folds.
     nan_policy : {"raise", "omit"}
+        Rows with NaN: an error, or dropped (``metric.omitted`` lists their positions).
 
     Returns
     -------
     ModifiedCholeskyPrecision
         A Metric with ``lam``, ``lams``, ``cv_scores``, ``orderings`` (and ``T``, ``D`` for a
         single ordering), ``method="modified_cholesky"`` and ``n_samples``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``penalty``, a bad ``lam``/``lams``/``n_orderings``, or
+        ``penalty="none"`` with n <= p.
+    SingularCovarianceError
+        When a column is constant.
+
+    See Also
+    --------
+    ridge : A ridge-regularised covariance.
+    ledoit_wolf : Shrinkage of the sample covariance.
 
     Notes
     -----
@@ -303,6 +345,15 @@ def modified_cholesky(X: Any, *, n_orderings: int | str = 30, penalty: str = "ri
     443-464 (arXiv:1710.05163).
     H. Zheng, K.-W. Tsui, X. Kang and X. Deng (2017). Cholesky-based model averaging for
     covariance matrix estimation. Statistical Theory and Related Fields 1(1), 48-58.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((20, 5))
+    >>> r = mh.fit(X, method="modified_cholesky", lam=0.1, random_state=0)
+    >>> r.n_orderings, r.orderings.shape
+    (30, (30, 5))
     """
     check_choice(penalty, "penalty", _PENALTIES)
     lam_value = _check_lam(lam, penalty)

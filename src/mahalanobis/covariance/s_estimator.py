@@ -104,6 +104,21 @@ class SResult(FitResult):
         The final iteration met its stopping rule within its cap.
     n_starts : int
         Random subsets (fast-S) or MVE subsets (mve_start) drawn.
+
+    See Also
+    --------
+    s_estimator : The estimator that returns it.
+    MMResult : The MM-estimate started from it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="s_estimator", random_state=0)
+    >>> r.rho, r.algorithm, r.converged, round(r.breakdown_point, 2)
+    ('bisquare', 'fast_s', True, 0.5)
     """
 
     _fields = ("objective", "shape", "weights", "rho", "algorithm", "tuning_constant", "b",
@@ -264,7 +279,7 @@ def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
         # near the minimum the scale is flat (quadratic in the parameters), so a step that
         # changes it by rounding only is still a step towards the fixed point
         if s1 > s * (1 + 1e-10):
-            best = (s, None)
+            best: tuple[float, Any] = (s, None)
             for gam in np.arange(1, 11) / 10.0:
                 mg = (1 - gam) * mu + gam * m1
                 Vg = (1 - gam) * V + gam * V1
@@ -430,6 +445,7 @@ def s_estimator(X: ArrayLike, *, rho: str = "bisquare", algorithm: str = "fast_s
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
+        The data.
     rho : {"bisquare", "rocke"}
         Tukey's bisquare (default) or Rocke's translated biweight (better efficiency for large
         p).
@@ -449,6 +465,7 @@ def s_estimator(X: ArrayLike, *, rho: str = "bisquare", algorithm: str = "fast_s
     n_starts : int
         Random (p+1)-subsets (rrcov ``nsamp``, 500), or of the MVE start.
     random_state : None, int or numpy Generator
+        Seeds the random starts; the same seed gives the same result.
     progress : bool
         Show a progress bar (needs the ``mahalanobis[progress]`` extra).
     nan_policy : {"raise", "omit"}

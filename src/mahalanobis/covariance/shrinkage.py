@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _array_api
 from .._linalg import mean_and_cov
@@ -49,6 +50,20 @@ class ShrunkCovariance(FitResult):
         The shrinkage intensity in [0, 1]: 0 is the sample covariance, 1 is ``mu * I``.
     mu : float
         The scale of the target ``mu * I`` (the mean sample variance).
+
+    See Also
+    --------
+    ledoit_wolf, oas : The estimators that return it.
+    RidgeCovariance : A ridge instead of a convex combination.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.covariance import ledoit_wolf
+    >>> X = np.random.default_rng(0).standard_normal((20, 5))
+    >>> r = ledoit_wolf(X)
+    >>> round(r.shrinkage, 4), round(r.mu, 4)
+    (0.6415, 0.8969)
     """
 
     _fields = ("shrinkage", "mu")
@@ -70,6 +85,20 @@ class RidgeCovariance(FitResult):
     cv_scores : ndarray or None
         Mean held-out Gaussian log-likelihood per observation for each value of ``lams``
         (None when ``lam`` was given); ``lam`` is the maximiser.
+
+    See Also
+    --------
+    ridge : The estimator that returns it.
+    ShrunkCovariance : Shrinkage towards a scaled identity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.covariance import ridge
+    >>> X = np.random.default_rng(0).standard_normal((20, 5))
+    >>> r = ridge(X, lam=0.5)
+    >>> r.lam, r.lams is None
+    (0.5, True)
     """
 
     _fields = ("lam", "lams", "cv_scores")
@@ -211,7 +240,7 @@ def _shrunk_metric(data: Data | None, center: np.ndarray, S: np.ndarray, shrinka
 
 
 # --------------------------------------------------------------------------- public API
-def ledoit_wolf(X: Any, *, assume_centered: bool = False,
+def ledoit_wolf(X: ArrayLike, *, assume_centered: bool = False,
                 nan_policy: str = "raise") -> ShrunkCovariance:
     """Ledoit-Wolf shrinkage of the sample covariance towards ``mu * I``.
 
@@ -230,26 +259,47 @@ def ledoit_wolf(X: Any, *, assume_centered: bool = False,
     merged with the same shifts); scikit-learn does three n x p x p products for the same
     numbers. Memory beyond the p x p result is a few blocks of rows.
 
+    Dask Arrays and DataFrames are fitted in one pass over their blocks, without gathering
+    them (the blocks' moments and fourth-moment sums are merged).
+
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data (NumPy, pandas, dask or an Array API array).
     assume_centered : bool
         True: the location is 0 and S = X^T X / n; False: the location is the column means.
     nan_policy : {"raise", "omit"}
         Rows with NaN: an error, or dropped (``metric.omitted`` lists their positions).
-
-    Dask Arrays and DataFrames are fitted in one pass over their blocks, without gathering
-    them (the blocks' moments and fourth-moment sums are merged).
 
     Returns
     -------
     ShrunkCovariance
         A Metric with ``shrinkage``, ``mu``, ``method="ledoit_wolf"`` and ``n_samples``.
 
+    Raises
+    ------
+    ValueError
+        For bad data (fewer than 2 rows, NaN with ``nan_policy="raise"``...).
+
+    See Also
+    --------
+    oas : Oracle approximating shrinkage (towards the same target).
+    ridge : A cross-validated ridge.
+    sklearn.covariance.LedoitWolf : scikit-learn's estimator (same numbers).
+
     References
     ----------
     O. Ledoit and M. Wolf (2004). A well-conditioned estimator for large-dimensional covariance
     matrices. Journal of Multivariate Analysis 88(2), 365-411. Section 3, Lemmas 3.2-3.5.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((20, 5))
+    >>> r = mh.fit(X, method="ledoit_wolf")
+    >>> round(r.shrinkage, 4)
+    0.6415
     """
     assume_centered = check_bool(assume_centered, "assume_centered")
     if is_dask(X):
@@ -261,7 +311,7 @@ def ledoit_wolf(X: Any, *, assume_centered: bool = False,
     return _shrunk_metric(data, center, S, shrinkage, "ledoit_wolf")
 
 
-def oas(X: Any, *, assume_centered: bool = False, formula: str = "paper",
+def oas(X: ArrayLike, *, assume_centered: bool = False, formula: str = "paper",
         nan_policy: str = "raise") -> ShrunkCovariance:
     """Oracle approximating shrinkage (OAS) of the sample covariance towards ``mu * I``.
 
@@ -282,21 +332,43 @@ def oas(X: Any, *, assume_centered: bool = False, formula: str = "paper",
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data (NumPy, pandas, dask or an Array API array).
     assume_centered : bool
         True: the location is 0 and S = X^T X / n; False: the location is the column means.
     formula : {"paper", "sklearn"}
         The intensity formula, see above.
     nan_policy : {"raise", "omit"}
+        Rows with NaN: an error, or dropped (``metric.omitted`` lists their positions).
 
     Returns
     -------
     ShrunkCovariance
         A Metric with ``shrinkage`` (rho), ``mu``, ``method="oas"`` and ``n_samples``.
 
+    Raises
+    ------
+    ValueError
+        For an unknown ``formula`` or bad data.
+
+    See Also
+    --------
+    ledoit_wolf : Ledoit-Wolf shrinkage towards the same target.
+    sklearn.covariance.OAS : scikit-learn's estimator (``formula="sklearn"``).
+
     References
     ----------
     Y. Chen, A. Wiesel, Y. C. Eldar and A. O. Hero (2010). Shrinkage algorithms for MMSE
     covariance estimation. IEEE Transactions on Signal Processing 58(10), 5016-5029, eq. (23).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((20, 5))
+    >>> round(mh.fit(X, method="oas").shrinkage, 4)
+    0.7355
+    >>> round(mh.fit(X, method="oas", formula="sklearn").shrinkage, 4)
+    0.79
     """
     assume_centered = check_bool(assume_centered, "assume_centered")
     check_choice(formula, "formula", _OAS_FORMULAS)
@@ -454,8 +526,8 @@ def _ridge_result(center: np.ndarray, S: np.ndarray, lam: float, grid: np.ndarra
                                   cv_scores=scores, **fit)
 
 
-def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
-          folds: Any = None, random_state: Any = None,
+def ridge(X: ArrayLike, *, lam: float | None = None, lams: ArrayLike | None = None, cv: int = 5,
+          folds: ArrayLike | None = None, random_state: Any = None,
           nan_policy: str = "raise") -> RidgeCovariance:
     """Ridge-regularised covariance ``S + lam * I``, with lam given or cross-validated.
 
@@ -473,6 +545,7 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data (NumPy, pandas or dask).
     lam : float, optional
         The ridge (>= 0; 0 only when S is nonsingular). Default: cross-validated.
     lams : sequence of float, optional
@@ -489,6 +562,7 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
     random_state : int or numpy Generator, optional
         Seeds the assignment of rows to folds; same seed, same lam.
     nan_policy : {"raise", "omit"}
+        Rows with NaN: an error, or dropped (``metric.omitted`` lists their positions).
 
     Returns
     -------
@@ -496,11 +570,30 @@ def ridge(X: Any, *, lam: float | None = None, lams: Any = None, cv: int = 5,
         A Metric with ``lam``, ``lams`` and ``cv_scores`` (mean held-out log-likelihood per
         observation for each grid value), ``method="ridge"`` and ``n_samples``.
 
+    Raises
+    ------
+    ValueError
+        For a negative ``lam``, a bad grid or folds, or ``lam=0`` with a singular S.
+
+    See Also
+    --------
+    ledoit_wolf : Shrinkage with an analytic intensity (scale invariant on standardised data).
+    modified_cholesky : A regularised precision matrix.
+
     References
     ----------
     A. E. Hoerl and R. W. Kennard (1970). Ridge regression: biased estimation for nonorthogonal
     problems. Technometrics 12(1), 55-67 (the ridge); the cross-validated likelihood choice
     follows e.g. J. Friedman, T. Hastie and R. Tibshirani (2008), Biostatistics 9(3), 432-441.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((20, 5))
+    >>> r = mh.fit(X, method="ridge", random_state=0)     # lam cross-validated
+    >>> round(r.lam, 4), r.cv_scores.shape
+    (0.3149, (31,))
     """
     if is_dask(X):
         from .._dask._shrinkage import ridge_dask

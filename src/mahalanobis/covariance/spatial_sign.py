@@ -12,6 +12,8 @@ orthogonally, not affinely, equivariant.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -26,7 +28,7 @@ from .tyler import spatial_median_efficiency
 
 __all__ = ["SpatialSignResult", "spatial_sign"]
 
-_SCALES = {"qn": qn, "mad": mad, "tau2": scale_tau2}
+_SCALES: dict[str, Any] = {"qn": qn, "mad": mad, "tau2": scale_tau2}
 
 
 class SpatialSignResult(FitResult):
@@ -48,6 +50,20 @@ class SpatialSignResult(FitResult):
         0.5 (spatial median and eigenvectors).
     efficiency : float
         Asymptotic Gaussian efficiency of the spatial median.
+
+    See Also
+    --------
+    spatial_sign : The estimator that returns it.
+    TylerResult : Tyler's shape about the spatial median.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> r = mh.fit(X, method="spatial_sign")
+    >>> r.scale, r.breakdown_point, r.scales.shape
+    ('tau2', 0.5, (3,))
     """
 
     _fields = ("sign_covariance", "eigenvectors", "scales", "scale", "location_iterations",
@@ -70,6 +86,7 @@ def spatial_sign(X: ArrayLike, *, scale: str = "tau2", nan_policy: str = "raise"
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p)
+        The data.
     scale : {"tau2", "qn", "mad"}
         Robust scale of the projections on the SSCM's eigenvectors: the tau-scale (default;
         O(n), 80% Gaussian efficiency), Qn (82%, O(n log n) but slower) or the MAD (37%).

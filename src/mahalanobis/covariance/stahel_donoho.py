@@ -23,7 +23,7 @@ from .. import _linalg
 from .._linalg import single_threaded_blas
 from .._progress import progress_bar
 from .._scale import select_rows
-from .._validation import check_bool, check_fraction, check_int, check_random_state
+from .._validation import Data, check_bool, check_fraction, check_int, check_random_state
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 from ._mcd_fast import _random_subsets
@@ -61,6 +61,20 @@ class SDEResult(FitResult):
     breakdown_point : float
         floor((n - p + 1) / 2) / n, the maximal breakdown point of affine-equivariant
         estimators, attained with the modified MAD (Tyler 1994; Zuo, Cui & He 2004).
+
+    See Also
+    --------
+    stahel_donoho : The estimator that returns it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6
+    >>> r = mh.fit(X, method="stahel_donoho", random_state=0)
+    >>> r.n_directions, bool(r.weights[:5].max() == 0)
+    (1000, True)
     """
 
     _fields = ("outlyingness", "weights", "raw_cov", "consistency", "tuning_constant",
@@ -77,7 +91,21 @@ class SDEResult(FitResult):
 
     @property
     def n_outliers(self) -> int:
-        """Number of points with weight 0."""
+        """Number of points with weight 0.
+
+        See Also
+        --------
+        mahalanobis.Metric.outliers : Flag points by a chi-squared cutoff.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6
+        >>> mh.fit(X, method="stahel_donoho", random_state=0).n_outliers
+        9
+        """
         return int(np.sum(np.asarray(self.weights) == 0))
 
 
@@ -163,6 +191,7 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p + 1
+        The data.
     n_directions : int, optional
         Directions (hyperplanes through p random points). Default as rrcov: the number of
         p-subsets that holds a clean one with probability 0.99 when half of the data are
@@ -176,6 +205,7 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
         c = sqrt(chi2_p(tune)): points with outlyingness above c get weight 0 (rrcov
         ``tune``, 0.95).
     random_state : None, int or numpy Generator
+        Seeds the random subsets behind the directions; the same seed, the same result.
     progress : bool
         Show a progress bar (needs ``mahalanobis[progress]``).
     nan_policy : {"raise", "omit"}
@@ -262,7 +292,7 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
     return _finish(A, data, z, c, used, attempts, n, p)
 
 
-def _finish(A: np.ndarray, data: object, z: np.ndarray, c: float, used: int, attempts: int,
+def _finish(A: np.ndarray, data: Data, z: np.ndarray, c: float, used: int, attempts: int,
             n: int, p: int) -> SDEResult:
     w = sde_weights(z / c)
     sw = float(w.sum())

@@ -52,6 +52,20 @@ class TylerResult(FitResult):
         1/p for the shape (Tyler 1987; Dumbgen & Tyler 2005); 0.5 for the spatial median.
     efficiency : float
         Asymptotic Gaussian efficiency of the spatial median (Brown 1983).
+
+    See Also
+    --------
+    tyler : The estimator that returns it.
+    SpatialSignResult : Another estimator built on the spatial median.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> r = mh.fit(X, method="tyler")
+    >>> r.converged, round(float(np.linalg.det(r.shape)), 6)    # shape has determinant 1
+    (True, 1.0)
     """
 
     _fields = ("shape", "consistency", "weights", "n_iterations", "location_iterations",
@@ -118,6 +132,7 @@ def tyler(X: ArrayLike, *, max_iter: int = 10_000, nan_policy: str = "raise") ->
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, p), n > p
+        The data.
     max_iter : int
         Cap on the fixed-point steps (convergence to 1e-12 usually takes tens to a few
         hundred).

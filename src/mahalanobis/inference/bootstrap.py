@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._validation import check_fraction, check_random_state
 
@@ -13,6 +14,28 @@ __all__ = ["BootstrapCutoff", "ConfidenceInterval", "bootstrap_cutoff"]
 
 
 class ConfidenceInterval(NamedTuple):
+    """A confidence interval ``(low, high)``; unpacks like a tuple.
+
+    Parameters
+    ----------
+    low : float
+        Lower end.
+    high : float
+        Upper end.
+
+    See Also
+    --------
+    BootstrapCutoff : Carries one for its cutoff.
+
+    Examples
+    --------
+    >>> from mahalanobis.inference import ConfidenceInterval
+    >>> ci = ConfidenceInterval(7.5, 12.0)
+    >>> ci.high - ci.low
+    4.5
+    >>> low, high = ci
+    """
+
     low: float
     high: float
 
@@ -21,19 +44,40 @@ class ConfidenceInterval(NamedTuple):
 class BootstrapCutoff:
     """Bootstrap estimate of the (1 - alpha) quantile of in-control D^2.
 
+    Returned by :func:`bootstrap_cutoff`; immutable.
+
     Attributes
     ----------
     cutoff : float
         Mean of the bootstrap (1 - alpha) percentiles.
     confidence_interval : ConfidenceInterval
         Percentile interval (at ``level``) of the bootstrap percentiles.
-    n_boot, alpha, level : as passed
+    n_boot, alpha, level : int, float, float
+        As passed.
     standard_error : float
         Standard deviation of the bootstrap percentiles.
     sample_quantile : float
         The (1 - alpha) quantile of the data themselves.
+    n : int
+        Number of squared distances resampled.
     percentiles : ndarray (n_boot,)
         The bootstrap percentiles.
+
+    See Also
+    --------
+    bootstrap_cutoff : Computes it.
+    cutoff : Parametric cutoffs (chi-squared, Beta, F, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> from mahalanobis.inference import bootstrap_cutoff
+    >>> X = np.random.default_rng(0).standard_t(5, size=(200, 3))
+    >>> d2 = mh.fit(X).distance(X, squared=True)
+    >>> bootstrap_cutoff(d2, 0.05, n_boot=200, random_state=0)
+    BootstrapCutoff(cutoff=9.3249, confidence_interval=(7.47798, 11.9743), level=0.95,
+                    alpha=0.05, n_boot=200, n=200)
     """
 
     cutoff: float
@@ -53,6 +97,25 @@ class BootstrapCutoff:
                 f"n={self.n})")
 
     def to_frame(self) -> Any:
+        """The result as a one-row DataFrame.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns cutoff, low, high, standard_error, alpha, level, n_boot and n.
+
+        See Also
+        --------
+        BootstrapCutoff.percentiles : The bootstrap distribution itself.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.inference import bootstrap_cutoff
+        >>> d2 = np.random.default_rng(0).chisquare(3, size=200)
+        >>> list(bootstrap_cutoff(d2, n_boot=50, random_state=0).to_frame().columns)
+        ['cutoff', 'low', 'high', 'standard_error', 'alpha', 'level', 'n_boot', 'n']
+        """
         import pandas as pd
         lo, hi = self.confidence_interval
         return pd.DataFrame([{"cutoff": self.cutoff, "low": lo, "high": hi,
@@ -78,7 +141,8 @@ def _bootstrap_iv(d2: Any, alpha: Any, n_boot: Any, level: Any) -> tuple[np.ndar
     return x, alpha, int(n_boot), level
 
 
-def bootstrap_cutoff(d2: Any, alpha: float = 0.025, *, n_boot: int = 1000, level: float = 0.95,
+def bootstrap_cutoff(d2: ArrayLike, alpha: float = 0.025, *, n_boot: int = 1000,
+                     level: float = 0.95,
                      random_state: Any = None) -> BootstrapCutoff:
     """Distribution-free cutoff for D^2: bootstrap the (1 - alpha) percentile.
 
@@ -87,6 +151,51 @@ def bootstrap_cutoff(d2: Any, alpha: float = 0.025, *, n_boot: int = 1000, level
     (linear interpolation, numpy's default) is taken and the cutoff is their mean. The
     percentile interval of the bootstrap percentiles gives a ``level`` confidence interval.
     Useful when D^2 is not chi-squared / Beta / F distributed (non-normal data).
+
+    Parameters
+    ----------
+    d2 : array-like of shape (n,)
+        In-control squared distances (n >= 2, finite, non-negative).
+    alpha : float, default 0.025
+        Test level: the cutoff estimates the (1 - alpha) quantile.
+    n_boot : int, default 1000
+        Number of bootstrap resamples (>= 2).
+    level : float, default 0.95
+        Confidence level of the interval.
+    random_state : int or numpy Generator, optional
+        Seeds the resampling.
+
+    Returns
+    -------
+    BootstrapCutoff
+        The cutoff, its confidence interval and standard error, and the bootstrap percentiles.
+
+    Raises
+    ------
+    ValueError
+        When ``d2`` is not 1-D, has fewer than 2, non-finite or negative values, or
+        ``alpha``, ``level`` or ``n_boot`` is out of range.
+
+    See Also
+    --------
+    cutoff : Parametric cutoffs for normal data.
+
+    References
+    ----------
+    P. Phaladiganon, S. B. Kim, V. C. P. Chen, J.-G. Baek and S.-K. Park (2011). Bootstrap-based
+    T^2 multivariate control charts. Communications in Statistics - Simulation and Computation
+    40(5), 645-662.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> from mahalanobis.inference import bootstrap_cutoff
+    >>> X = np.random.default_rng(0).standard_t(5, size=(200, 3))   # heavy tails
+    >>> d2 = mh.fit(X).distance(X, squared=True)
+    >>> b = bootstrap_cutoff(d2, 0.05, n_boot=200, random_state=0)
+    >>> round(b.cutoff, 3), [round(v, 3) for v in b.confidence_interval]
+    (9.325, [7.478, 11.974])
     """
     x, alpha, n_boot, level = _bootstrap_iv(d2, alpha, n_boot, level)
     rng = check_random_state(random_state)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import check_int, check_nan_policy
@@ -125,6 +126,33 @@ class HardinRocke:
     ``m_asymptotic`` the Croux-Haesbroeck (1999) Wishart degrees of freedom;
     ``m`` the small-sample adjusted value used for the cutoff; ``df`` = (p, m - p + 1) and
     ``scale`` = p m / (m - p + 1), so that D^2 / scale ~ F(df).
+
+    Parameters
+    ----------
+    n : int
+        Number of points.
+    p : int
+        Number of features.
+    h : int
+        Size of the MCD subset.
+    c_alpha : float
+        The consistency factor.
+    m_asymptotic : float
+        Croux-Haesbroeck Wishart degrees of freedom.
+    m : float
+        Small-sample adjusted degrees of freedom.
+
+    See Also
+    --------
+    hardin_rocke : Computes it (the usual way to build one).
+    cutoff : ``method="hardin_rocke"`` gives its cutoff directly.
+
+    Examples
+    --------
+    >>> from mahalanobis.inference import hardin_rocke
+    >>> hr = hardin_rocke(100, 3)
+    >>> hr.h, round(hr.m, 3)
+    (52, 14.023)
     """
 
     n: int
@@ -136,15 +164,69 @@ class HardinRocke:
 
     @property
     def df(self) -> tuple[float, float]:
+        """Degrees of freedom (p, m - p + 1) of the F distribution of D^2 / :attr:`scale`.
+
+        See Also
+        --------
+        HardinRocke.scale : The scale factor.
+
+        Examples
+        --------
+        >>> from mahalanobis.inference import hardin_rocke
+        >>> p, d = hardin_rocke(100, 3).df
+        >>> p, round(d, 3)
+        (3.0, 12.023)
+        """
         return float(self.p), self.m - self.p + 1.0
 
     @property
     def scale(self) -> float:
+        """Scale p m / (m - p + 1): D^2 / scale ~ F(:attr:`df`).
+
+        See Also
+        --------
+        HardinRocke.df : The degrees of freedom.
+
+        Examples
+        --------
+        >>> from mahalanobis.inference import hardin_rocke
+        >>> round(hardin_rocke(100, 3).scale, 4)
+        3.4991
+        """
         return self.p * self.m / (self.m - self.p + 1.0)
 
     def cutoff(self, alpha: float = 0.025, *, consistency_corrected: bool = True) -> float:
         """Cutoff for D^2 from the raw MCD scatter with (default) or without its consistency
-        factor c_alpha (without it the distances are larger by c_alpha and so is the cutoff)."""
+        factor c_alpha (without it the distances are larger by c_alpha and so is the cutoff).
+
+        Parameters
+        ----------
+        alpha : float, default 0.025
+            Test level (per point).
+        consistency_corrected : bool, default True
+            Whether the distances come from the scatter multiplied by c_alpha.
+
+        Returns
+        -------
+        float
+            The cutoff on the D^2 scale.
+
+        Raises
+        ------
+        ValueError
+            When ``alpha`` is not in (0, 1).
+
+        See Also
+        --------
+        cutoff : The same through ``method="hardin_rocke"``.
+
+        Examples
+        --------
+        >>> from mahalanobis.inference import hardin_rocke
+        >>> hr = hardin_rocke(100, 3)
+        >>> round(hr.cutoff(0.025), 4), round(hr.cutoff(0.025, consistency_corrected=False), 4)
+        (15.6444, 37.0447)
+        """
         alpha = _alpha_iv(alpha)
         c = self.scale * stats.f.isf(alpha, *self.df)
         return float(c if consistency_corrected else c * self.c_alpha)
@@ -166,8 +248,40 @@ def hardin_rocke(n: int, p: int, h: int | None = None) -> HardinRocke:
     the small-sample adjustment is their eq. (3.3):
     m = m_asy exp(0.725 - 0.00663 p - 0.0780 ln n), fitted for h = floor((n + p + 1)/2).
     For other h the same adjustment is applied (an extrapolation of their fit).
+
+    Parameters
+    ----------
+    n : int
+        Number of points (n > p + 1).
+    p : int
+        Number of features.
+    h : int, optional
+        MCD subset size, between (n + p + 1) // 2 (the default) and n.
+
+    Returns
+    -------
+    HardinRocke
+        The degrees of freedom, scale and cutoffs.
+
+    Raises
+    ------
+    ValueError
+        When n <= p + 1, h is out of range, or the degrees of freedom come out too small.
+
+    See Also
+    --------
+    cutoff : ``method="hardin_rocke"``.
+    cerioli_cutoffs : Cutoffs for the reweighted MCD.
+
+    Examples
+    --------
+    >>> from mahalanobis.inference import hardin_rocke
+    >>> hr = hardin_rocke(100, 3)
+    >>> round(hr.c_alpha, 4), round(hr.cutoff(0.025), 4)
+    (2.3679, 15.6444)
     """
-    p, n, h = _params_iv(p, "hardin_rocke", n, (n + p + 1) // 2 if h is None else h)
+    p, n, h = _params_iv(p, "hardin_rocke", n,  # type: ignore[assignment]  # None only for chi2
+                         (n + p + 1) // 2 if h is None else h)
     assert n is not None and h is not None
     a = h / n
     if h == n:
@@ -202,6 +316,32 @@ class CerioliCutoffs:
     ``beta``: cutoff for units used in the reweighting, (m - 1)^2/m Beta_{1-alpha}(p/2,
     (m - p - 1)/2); ``f``: cutoff for the others, (m^2 - 1) p / (m (m - p)) F_{1-alpha}(p, m - p).
     ``alpha`` is the per-unit level after any multiplicity adjustment.
+
+    Parameters
+    ----------
+    beta : float
+        Cutoff for the units used in the reweighting.
+    f : float
+        Cutoff for the units left out.
+    m : int
+        Number of units kept by the reweighting step.
+    p : int
+        Number of features.
+    alpha : float
+        Per-unit level.
+    n : int, optional
+        Number of units (when a multiplicity adjustment was asked for).
+
+    See Also
+    --------
+    cerioli_cutoffs : Computes them (the usual way to build one).
+
+    Examples
+    --------
+    >>> from mahalanobis.inference import cerioli_cutoffs
+    >>> cc = cerioli_cutoffs(3, 90, 0.025)
+    >>> round(cc.beta, 4), round(cc.f, 4)
+    (9.0164, 10.1475)
     """
 
     beta: float
@@ -211,13 +351,67 @@ class CerioliCutoffs:
     alpha: float
     n: int | None = None
 
-    def cutoffs(self, weights: Any) -> np.ndarray:
-        """The cutoff of each unit: ``beta`` where its reweighting weight is 1, ``f`` where 0."""
+    def cutoffs(self, weights: ArrayLike) -> np.ndarray:
+        """The cutoff of each unit: ``beta`` where its reweighting weight is 1, ``f`` where 0.
+
+        Parameters
+        ----------
+        weights : array-like of 0/1 or bool, shape (n,)
+            The reweighting weights (e.g. ``MCDResult.weights``).
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The cutoff of each unit.
+
+        Raises
+        ------
+        ValueError
+            When the weights are not 0/1.
+
+        See Also
+        --------
+        CerioliCutoffs.flag : Compare D^2 with them.
+
+        Examples
+        --------
+        >>> from mahalanobis.inference import cerioli_cutoffs
+        >>> cerioli_cutoffs(3, 90, 0.025).cutoffs([1, 1, 0]).round(3)
+        array([ 9.016,  9.016, 10.148])
+        """
         w = _weights_iv(weights)
         return np.where(w, self.beta, self.f)
 
-    def flag(self, d2: Any, weights: Any) -> np.ndarray:
-        """Boolean outlier flags: D^2 above the unit's own cutoff."""
+    def flag(self, d2: ArrayLike, weights: ArrayLike) -> np.ndarray:
+        """Boolean outlier flags: D^2 above the unit's own cutoff.
+
+        Parameters
+        ----------
+        d2 : array-like of shape (n,)
+            Squared distances from the reweighted MCD.
+        weights : array-like of 0/1 or bool, shape (n,)
+            The reweighting weights.
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+            True for a flagged unit.
+
+        Raises
+        ------
+        ValueError
+            When the shapes differ or the weights are not 0/1.
+
+        See Also
+        --------
+        CerioliCutoffs.pvalue : The matching p-values.
+
+        Examples
+        --------
+        >>> from mahalanobis.inference import cerioli_cutoffs
+        >>> cerioli_cutoffs(3, 90, 0.025).flag([5.0, 12.0, 12.0], [1, 1, 0])
+        array([False,  True,  True])
+        """
         d2 = np.asarray(d2, dtype=float)
         c = self.cutoffs(weights)
         if c.shape != d2.shape:
@@ -225,8 +419,36 @@ class CerioliCutoffs:
                              "per distance.")
         return d2 > c
 
-    def pvalue(self, d2: Any, weights: Any) -> np.ndarray:
-        """Upper-tail p-values, Beta-based for weight-1 units and F-based for the others."""
+    def pvalue(self, d2: ArrayLike, weights: ArrayLike) -> np.ndarray:
+        """Upper-tail p-values, Beta-based for weight-1 units and F-based for the others.
+
+        Parameters
+        ----------
+        d2 : array-like of shape (n,)
+            Squared distances from the reweighted MCD.
+        weights : array-like of 0/1 or bool, shape (n,)
+            The reweighting weights.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The p-values.
+
+        Raises
+        ------
+        ValueError
+            When the shapes differ or the weights are not 0/1.
+
+        See Also
+        --------
+        CerioliCutoffs.flag : The flags at level ``alpha``.
+
+        Examples
+        --------
+        >>> from mahalanobis.inference import cerioli_cutoffs
+        >>> cerioli_cutoffs(3, 90, 0.025).pvalue([5.0, 12.0, 12.0], [1, 1, 0]).round(4)
+        array([0.1675, 0.0054, 0.012 ])
+        """
         d2 = np.asarray(d2, dtype=float)
         w = _weights_iv(weights)
         if w.shape != d2.shape:
@@ -248,9 +470,46 @@ def _weights_iv(weights: Any) -> np.ndarray:
 def cerioli_cutoffs(p: int, m: int, alpha: float = 0.025, *, n: int | None = None,
                     multiplicity: str | None = None) -> CerioliCutoffs:
     """Both Cerioli (2010) cutoffs (Beta for reweighted units, F for the others); see
-    :class:`CerioliCutoffs`. ``m`` is the number of units kept by the reweighting step."""
+    :class:`CerioliCutoffs`. ``m`` is the number of units kept by the reweighting step.
+
+    Parameters
+    ----------
+    p : int
+        Number of features.
+    m : int
+        Number of units kept by the reweighting step (m > p + 1), e.g.
+        ``int(result.weights.sum())`` of an MCD fit.
+    alpha : float, default 0.025
+        Level per unit, or family-wise with ``multiplicity``.
+    n : int, optional
+        Number of units tested (needed for ``multiplicity``).
+    multiplicity : {None, "bonferroni", "sidak"}
+        Family-wise adjustment of alpha over n units.
+
+    Returns
+    -------
+    CerioliCutoffs
+        Both cutoffs, with methods to classify units by their weights.
+
+    Raises
+    ------
+    ValueError
+        When ``alpha`` is not in (0, 1), m <= p + 1, n < m, or ``multiplicity`` lacks n.
+
+    See Also
+    --------
+    cutoff : ``method="cerioli"`` returns the Beta cutoff alone.
+    hardin_rocke : The cutoff for the raw MCD.
+
+    Examples
+    --------
+    >>> from mahalanobis.inference import cerioli_cutoffs
+    >>> cc = cerioli_cutoffs(3, 90, 0.025, n=100, multiplicity="sidak")
+    >>> round(cc.alpha, 7)
+    0.0002531
+    """
     alpha = _alpha_iv(alpha)
-    p, n, m = _params_iv(p, "cerioli", n, m)
+    p, n, m = _params_iv(p, "cerioli", n, m)  # type: ignore[assignment]  # None only for chi2
     assert m is not None
     a = _adjust_alpha(alpha, multiplicity, n)
     beta = (m - 1.0) ** 2 / m * stats.beta.isf(a, p / 2.0, (m - p - 1) / 2.0)
@@ -286,10 +545,27 @@ def cutoff(p: int, alpha: float = 0.025, *, method: str = "chi2", n: int | None 
     float
         The cutoff on the D^2 scale.
 
+    Raises
+    ------
+    ValueError
+        For an unknown method, ``alpha`` outside (0, 1), or a method's missing or too small
+        ``n``/``h`` (the message says which).
+
+    See Also
+    --------
+    pvalue : The matching p-values.
+    cerioli_cutoffs : Both Cerioli cutoffs.
+    hardin_rocke : The Hardin-Rocke parameters.
+
     Examples
     --------
+    >>> from mahalanobis.inference import cutoff
     >>> round(cutoff(2, 0.05), 3)
     5.991
+    >>> round(cutoff(3, 0.025, method="beta", n=50), 4)
+    8.7476
+    >>> round(cutoff(3, 0.025, multiplicity="bonferroni", n=100), 4)
+    19.1879
     """
     alpha = _alpha_iv(alpha)
     method = _method_iv(method)
@@ -311,7 +587,7 @@ def cutoff(p: int, alpha: float = 0.025, *, method: str = "chi2", n: int | None 
     return cerioli_cutoffs(p, h, a).beta
 
 
-def pvalue(d2: Any, p: int, *, method: str = "chi2", n: int | None = None,
+def pvalue(d2: ArrayLike, p: int, *, method: str = "chi2", n: int | None = None,
            h: int | None = None, nan_policy: str = "raise") -> Any:
     """Upper-tail p-values P(T >= D^2) matching :func:`cutoff` (same ``method``, ``n``, ``h``).
 
@@ -321,13 +597,53 @@ def pvalue(d2: Any, p: int, *, method: str = "chi2", n: int | None = None,
     within rounding (above -1e-8 times the largest |D^2|, or -1e-8) counts as 0; a more
     negative one is a ValueError (it is not a squared distance). NaN D^2 is a ValueError
     unless ``nan_policy="propagate"``, which gives NaN p-values for them.
+
+    Parameters
+    ----------
+    d2 : float, array-like or Series
+        Squared distances.
+    p : int
+        Number of features.
+    method : {"chi2", "beta", "f", "hardin_rocke", "cerioli"}
+        Reference distribution (see :func:`cutoff`).
+    n : int, optional
+        Sample size the centre and scatter came from (all but "chi2").
+    h : int, optional
+        "hardin_rocke": the MCD subset size; "cerioli": the units kept by the reweighting.
+    nan_policy : {"raise", "propagate"}
+        NaN D^2: an error (default), or NaN p-values.
+
+    Returns
+    -------
+    float, ndarray or Series
+        The p-values, shaped like ``d2``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, a method's missing or too small ``n``/``h``, NaN (unless
+        ``nan_policy="propagate"``) or clearly negative D^2.
+
+    See Also
+    --------
+    cutoff : The D^2 cutoffs at a level.
+    mahalanobis.Metric.pvalue : Chi-squared p-values of a metric's distances.
+
+    Examples
+    --------
+    >>> from mahalanobis.inference import pvalue
+    >>> pvalue([1.0, 7.8, 20.0], 3).round(4)
+    array([0.8013, 0.0503, 0.0002])
+    >>> pvalue([7.8], 3, method="beta", n=50).round(4)
+    array([0.0413])
     """
     method = _method_iv(method)
     p, n, h = _params_iv(p, method, n, h)
     check_nan_policy(nan_policy)
     index = getattr(d2, "index", None) if hasattr(d2, "to_numpy") else None
     try:
-        x = np.asarray(d2.to_numpy() if index is not None else d2, dtype=float)
+        x = np.asarray(d2.to_numpy() if index is not None else d2,  # type: ignore[union-attr]
+                       dtype=float)
     except (TypeError, ValueError):
         raise ValueError(f"d2 must be an array of squared distances (numbers); got "
                          f"{type(d2).__name__}.") from None

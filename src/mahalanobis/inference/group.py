@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .. import _linalg
@@ -40,6 +41,26 @@ class GroupDistance:
         The pooled two-sample Hotelling test of equal means, T^2 = n1 n2/(n1+n2) d2.
     df : tuple
         (p, n1 + n2 - p - 1), the F degrees of freedom of that test.
+    n1, n2, p : int
+        The group sizes and the number of features.
+    unbiased : bool
+        Which estimate ``statistic`` is.
+
+    See Also
+    --------
+    group_distance : Computes it.
+    GroupDistances : The same for k groups.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((30, 2))
+    >>> Y = rng.standard_normal((40, 2)) + [1.0, 0.0]
+    >>> g = mh.group_distance(X, Y)
+    >>> round(g.d2, 4), round(g.d2_unbiased, 4), g.df
+    (1.4341, 1.2542, (2.0, 67.0))
     """
 
     statistic: float
@@ -54,10 +75,47 @@ class GroupDistance:
 
     @property
     def distance(self) -> float:
-        """D = sqrt(d2)."""
+        """D = sqrt(d2).
+
+        See Also
+        --------
+        GroupDistance.d2 : Its square.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((30, 2))
+        >>> Y = rng.standard_normal((40, 2)) + [1.0, 0.0]
+        >>> round(mh.group_distance(X, Y).distance, 4)
+        1.1975
+        """
         return float(np.sqrt(self.d2))
 
     def to_frame(self) -> Any:
+        """The result as a one-row DataFrame.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns d2, d2_unbiased, pvalue, n1, n2 and p.
+
+        See Also
+        --------
+        GroupDistances.to_frame : One row per pair of k groups.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((30, 2))
+        >>> Y = rng.standard_normal((40, 2)) + [1.0, 0.0]
+        >>> mh.group_distance(X, Y).to_frame().round(4)
+               d2  d2_unbiased  pvalue  n1  n2  p
+        0  1.4341       1.2542     0.0  30  40  2
+        """
         import pandas as pd
         return pd.DataFrame([{"d2": self.d2, "d2_unbiased": self.d2_unbiased,
                               "pvalue": self.pvalue, "n1": self.n1, "n2": self.n2,
@@ -65,7 +123,7 @@ class GroupDistance:
 
 
 @renamed_parameters(A="X", B="Y")
-def group_distance(X: Any, Y: Any, *, unbiased: bool = False,
+def group_distance(X: ArrayLike, Y: ArrayLike, *, unbiased: bool = False,
                    nan_policy: str = "raise") -> GroupDistance:
     """Mahalanobis' generalised distance D^2 between the means of samples X and Y.
 
@@ -73,6 +131,44 @@ def group_distance(X: Any, Y: Any, *, unbiased: bool = False,
     1936). ``unbiased=True`` makes ``statistic`` the bias-corrected
     D^2 (n1 + n2 - p - 3)/(n1 + n2 - 2) - p (1/n1 + 1/n2) (e.g. Anderson 2003, Sec. 6.6);
     both are always available as ``d2`` and ``d2_unbiased``.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n1, p)
+        The first sample.
+    Y : array-like or DataFrame of shape (n2, p)
+        The second sample (same features; DataFrames are matched by column name).
+    unbiased : bool, default False
+        Make ``statistic`` the bias-corrected D^2.
+    nan_policy : {"raise", "omit"}
+        Rows with NaN: an error, or dropped (with a warning naming them).
+
+    Returns
+    -------
+    GroupDistance
+        D^2 (plug-in and bias-corrected) and the p-value of the two-sample Hotelling test.
+
+    Raises
+    ------
+    ValueError
+        When X and Y have different numbers of columns, fewer than 2 rows, or too few rows
+        for a nonsingular pooled covariance (n1 + n2 - 2 < p).
+
+    See Also
+    --------
+    group_distances : k groups at once, optionally robust.
+    hotelling_t2 : The two-sample test, with unequal covariances too.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((30, 2))
+    >>> Y = rng.standard_normal((40, 2)) + [1.0, 0.0]
+    >>> g = mh.group_distance(X, Y, unbiased=True)
+    >>> round(g.statistic, 4), g.pvalue < 1e-4
+    (1.2542, True)
     """
     da = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
     check_spread(da)  # variances float64 can hold
@@ -110,11 +206,32 @@ def group_distance(X: Any, Y: Any, *, unbiased: bool = False,
 
 
 # --------------------------------------------------------------------------- k groups
-def adjust_pvalues(pvalues: Any, method: str = "holm") -> np.ndarray:
+def adjust_pvalues(pvalues: ArrayLike, method: str = "holm") -> np.ndarray:
     """Multiplicity-adjusted p-values (R's ``p.adjust``): ``"holm"`` (Holm 1979, step-down,
     controls the family-wise error rate), ``"bonferroni"``, ``"bh"`` (Benjamini & Hochberg
     1995, step-up, controls the false discovery rate) or ``"none"``. NaN entries are left
     out of the family and stay NaN.
+
+    Parameters
+    ----------
+    pvalues : array-like
+        The raw p-values (any shape).
+    method : {"holm", "bonferroni", "bh", "none"}, default "holm"
+        The adjustment.
+
+    Returns
+    -------
+    ndarray
+        Adjusted p-values, shaped like ``pvalues``, capped at 1.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method``.
+
+    See Also
+    --------
+    group_distances : Adjusts its pairwise p-values with it.
 
     Examples
     --------
@@ -180,8 +297,26 @@ class GroupDistances:
     reference : str
         The null law used, in words.
     method, adjust : str
+        The estimator and the multiplicity adjustment used.
     df_scatter : int
         nu = N - k, the degrees of freedom of the pooled covariance (empirical).
+    p : int
+        Number of features.
+
+    See Also
+    --------
+    group_distances : Computes it.
+    GroupDistance : Two groups.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((90, 2)) + np.repeat([[0, 0], [1, 0], [0, 2]], 30, axis=0)
+    >>> g = mh.group_distances(X, np.repeat(["a", "b", "c"], 30))
+    >>> g.groups, g.df
+    (('a', 'b', 'c'), (2.0, 86.0))
     """
 
     groups: tuple[Any, ...]
@@ -202,12 +337,47 @@ class GroupDistances:
 
     @property
     def distance(self) -> np.ndarray:
-        """D = sqrt(d2), (k, k)."""
+        """D = sqrt(d2), (k, k).
+
+        See Also
+        --------
+        GroupDistances.matrix : Any of the matrices as a labelled DataFrame.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((90, 2)) + np.repeat([[0, 0], [1, 0], [0, 2]], 30, axis=0)
+        >>> g = mh.group_distances(X, np.repeat(["a", "b", "c"], 30))
+        >>> bool(np.allclose(g.distance ** 2, g.d2))
+        True
+        """
         return np.sqrt(self.d2)
 
     def to_frame(self) -> Any:
         """One row per pair (i < j): group_a, group_b, n_a, n_b, d2, d2_unbiased, distance,
-        statistic, pvalue, pvalue_adjusted."""
+        statistic, pvalue, pvalue_adjusted.
+
+        Returns
+        -------
+        pandas.DataFrame
+            k (k - 1) / 2 rows.
+
+        See Also
+        --------
+        GroupDistances.matrix : One quantity as a k x k table.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((90, 2)) + np.repeat([[0, 0], [1, 0], [0, 2]], 30, axis=0)
+        >>> frame = mh.group_distances(X, np.repeat(["a", "b", "c"], 30)).to_frame()
+        >>> frame[["group_a", "group_b"]].values.tolist()
+        [['a', 'b'], ['a', 'c'], ['b', 'c']]
+        """
         import pandas as pd
         k = len(self.groups)
         rows = []
@@ -223,7 +393,37 @@ class GroupDistances:
 
     def matrix(self, what: str = "d2") -> Any:
         """A k x k DataFrame of ``d2``, ``d2_unbiased``, ``distance``, ``statistic``,
-        ``pvalue`` or ``pvalue_adjusted``, labelled by the groups."""
+        ``pvalue`` or ``pvalue_adjusted``, labelled by the groups.
+
+        Parameters
+        ----------
+        what : str, default "d2"
+            Which matrix.
+
+        Returns
+        -------
+        pandas.DataFrame
+            k x k, rows and columns labelled by the groups.
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``what``.
+
+        See Also
+        --------
+        GroupDistances.to_frame : One row per pair.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((90, 2)) + np.repeat([[0, 0], [1, 0], [0, 2]], 30, axis=0)
+        >>> g = mh.group_distances(X, np.repeat(["a", "b", "c"], 30))
+        >>> g.matrix("d2").shape, list(g.matrix("d2").index)
+        ((3, 3), ['a', 'b', 'c'])
+        """
         import pandas as pd
         check_choice(what, "what", ("d2", "d2_unbiased", "distance", "statistic", "pvalue",
                                     "pvalue_adjusted"))
@@ -297,7 +497,8 @@ def _pair_d2(centers: np.ndarray, S: np.ndarray) -> np.ndarray:
     return np.maximum(np.sum((Zc[:, None, :] - Zc[None, :, :]) ** 2, axis=2), 0.0)
 
 
-def group_distances(X: Any, groups: Any, *, method: str = "empirical", adjust: str = "holm",
+def group_distances(X: ArrayLike, groups: ArrayLike, *, method: str = "empirical",
+                    adjust: str = "holm",
                     pvalue_method: str = "auto", n_simulations: int = 199,
                     random_state: Any = None, nan_policy: str = "raise",
                     **options: Any) -> GroupDistances:
@@ -311,6 +512,7 @@ def group_distances(X: Any, groups: Any, *, method: str = "empirical", adjust: s
     Parameters
     ----------
     X : array-like or DataFrame (N, p)
+        The data of all groups.
     groups : array-like of length N, or the name of a column of the DataFrame X
         Group label of every row.
     method : str
@@ -344,6 +546,7 @@ def group_distances(X: Any, groups: Any, *, method: str = "empirical", adjust: s
     Returns
     -------
     GroupDistances
+        The k x k matrices of D^2, test statistics and (adjusted) p-values.
 
     Raises
     ------
@@ -353,7 +556,8 @@ def group_distances(X: Any, groups: Any, *, method: str = "empirical", adjust: s
 
     See Also
     --------
-    group_distance, hotelling_t2
+    group_distance : Two groups.
+    hotelling_t2 : Two-sample tests, with unequal covariances too.
 
     Notes
     -----

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .. import _linalg
@@ -42,7 +43,40 @@ _UNEQUAL = ("nel_van_der_merwe", "krishnamoorthy_yu", "yao", "johansen")
 # --------------------------------------------------------------------------- results
 @dataclass(frozen=True, repr=False, eq=False)
 class SimultaneousIntervals:
-    """Simultaneous confidence intervals for the p components of a mean (difference)."""
+    """Simultaneous confidence intervals for the p components of a mean (difference).
+
+    Returned by :meth:`HotellingResult.simultaneous_intervals`; immutable.
+
+    Parameters
+    ----------
+    estimate : ndarray of shape (p,)
+        The estimated mean (difference).
+    lower, upper : ndarray of shape (p,)
+        The interval ends.
+    level : float
+        Simultaneous coverage.
+    method : {"t2", "bonferroni"}
+        How the multiplier was chosen.
+    multiplier : ndarray of shape (p,)
+        Half-width over standard error, per component.
+    names : tuple of str
+        The feature names.
+
+    See Also
+    --------
+    HotellingResult.simultaneous_intervals : Computes them.
+    HotellingResult.confidence_region : The joint confidence ellipsoid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((20, 2)) + [1.0, 0.0]
+    >>> mh.hotelling_t2(X).simultaneous_intervals(0.95)
+    SimultaneousIntervals(level=0.95, method='t2')
+      x0: 0.729419 [0.214494, 1.24434]
+      x1: 0.149692 [-0.28547, 0.584855]
+    """
 
     estimate: np.ndarray
     lower: np.ndarray
@@ -53,6 +87,28 @@ class SimultaneousIntervals:
     names: tuple[str, ...]
 
     def to_frame(self) -> Any:
+        """The intervals as a DataFrame, one row per feature.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns estimate, lower, upper; index the feature names.
+
+        See Also
+        --------
+        HotellingResult.to_frame : The test itself.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((20, 2)) + [1.0, 0.0]
+        >>> mh.hotelling_t2(X).simultaneous_intervals().to_frame().round(4)
+                 estimate   lower   upper
+        feature
+        x0         0.7294  0.2145  1.2443
+        x1         0.1497 -0.2855  0.5849
+        """
         import pandas as pd
         return pd.DataFrame({"estimate": self.estimate, "lower": self.lower,
                              "upper": self.upper}, index=pd.Index(self.names, name="feature"))
@@ -89,6 +145,26 @@ class HotellingResult:
         Approximate degrees of freedom of the unequal-covariance procedures.
     scale : float
         T^2 ~ scale * F(df) under the null.
+    feature_names : tuple of str or None
+        Names of the p features.
+    projection_dim, n_projections : int or None
+        ``"random_projection"``: the projected dimension k and the number of projections.
+    projection_pvalues : ndarray or None
+        ``"random_projection"``: the p-value of each projection.
+
+    See Also
+    --------
+    hotelling_t2 : Computes it.
+    mahalanobis.Ellipsoid : What :meth:`confidence_region` returns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((20, 2)) + [1.0, 0.0]
+    >>> mh.hotelling_t2(X)
+    HotellingResult(method='one-sample', statistic=17.5084, f_statistic=8.29346, df=(2, 18),
+                    pvalue=0.00280056, p=2, n=20)
     """
 
     statistic: float
@@ -113,7 +189,21 @@ class HotellingResult:
 
     @property
     def mean_difference(self) -> np.ndarray:
-        """Alias of ``estimate``."""
+        """Alias of ``estimate``: the mean (one-sample), the mean difference (paired) or
+        xbar_1 - xbar_2 (two samples).
+
+        See Also
+        --------
+        HotellingResult.simultaneous_intervals : Intervals for its components.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((20, 2)) + [1.0, 0.0]
+        >>> mh.hotelling_t2(X).mean_difference.round(4)
+        array([0.7294, 0.1497])
+        """
         return self.estimate
 
     def _names(self) -> tuple[str, ...]:
@@ -126,14 +216,72 @@ class HotellingResult:
         return self._estimate_cov
 
     def critical_value(self, level: float = 0.95) -> float:
-        """The T^2 quantile: scale * F_level(df1, df2)."""
+        """The T^2 quantile: scale * F_level(df1, df2).
+
+        Parameters
+        ----------
+        level : float, default 0.95
+            The quantile's probability (1 - test level).
+
+        Returns
+        -------
+        float
+            The critical value on the T^2 scale.
+
+        Raises
+        ------
+        ValueError
+            When ``level`` is not in (0, 1).
+
+        See Also
+        --------
+        HotellingResult.confidence_region : The ellipsoid of this radius.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((20, 2)) + [1.0, 0.0]
+        >>> round(mh.hotelling_t2(X).critical_value(0.95), 4)
+        7.5041
+        """
         level = check_fraction(level, "level")
         return float(self.scale * stats.f.ppf(level, *self.df))
 
     def confidence_region(self, level: float = 0.95) -> Ellipsoid:
         """Confidence ellipsoid {delta : (estimate - delta)^T M^-1 (estimate - delta) <= c} for
         the mean (difference), with c = scale * F_level(df): the deltas this test would not
-        reject at 1 - level."""
+        reject at 1 - level.
+
+        Parameters
+        ----------
+        level : float, default 0.95
+            Confidence level.
+
+        Returns
+        -------
+        Ellipsoid
+            The region (``kind="hotelling"``).
+
+        Raises
+        ------
+        ValueError
+            When ``level`` is not in (0, 1), or for ``"random_projection"`` (no
+            full-dimensional covariance of the estimate).
+
+        See Also
+        --------
+        HotellingResult.simultaneous_intervals : Per-component intervals.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((20, 2)) + [1.0, 0.0]
+        >>> region = mh.hotelling_t2(X).confidence_region(0.95)
+        >>> region.contains([0.0, 0.0]), region.contains([1.0, 0.0])
+        (False, True)
+        """
         M = self._check_region("confidence_region()")
         return Ellipsoid(self.estimate, M, self.critical_value(level), level=level,
                          kind="hotelling", feature_names=self.feature_names)
@@ -146,6 +294,37 @@ class HotellingResult:
         all linear combinations at once). ``"bonferroni"``: estimate_j +/- t_{1-(1-level)/(2p)}
         sqrt(M_jj), with t's df n - 1 (one-sample), n1 + n2 - 2 (pooled) or Welch's per
         component (unequal covariances); shorter when only the p components matter.
+
+        Parameters
+        ----------
+        level : float, default 0.95
+            Simultaneous coverage.
+        method : {"t2", "bonferroni"}, default "t2"
+            The multiplier.
+
+        Returns
+        -------
+        SimultaneousIntervals
+            Estimate, lower and upper end per component.
+
+        Raises
+        ------
+        ValueError
+            For a bad ``level`` or ``method``, ``"bonferroni"`` for a test without a t
+            reference, or ``"random_projection"``.
+
+        See Also
+        --------
+        HotellingResult.confidence_region : The joint region.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((20, 2)) + [1.0, 0.0]
+        >>> r = mh.hotelling_t2(X)
+        >>> r.simultaneous_intervals(method="bonferroni").multiplier.round(4)
+        array([2.4334, 2.4334])
         """
         M = self._check_region("simultaneous_intervals()")
         level = check_fraction(level, "level")
@@ -165,7 +344,26 @@ class HotellingResult:
                                      multiplier=mult, names=self._names())
 
     def to_frame(self) -> Any:
-        """One-row DataFrame: statistic, f_statistic, df1, df2, pvalue, method."""
+        """One-row DataFrame: statistic, f_statistic, df1, df2, pvalue, method.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The test in one row.
+
+        See Also
+        --------
+        SimultaneousIntervals.to_frame : The intervals per feature.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((20, 2)) + [1.0, 0.0]
+        >>> mh.hotelling_t2(X).to_frame().round(4)
+           statistic  f_statistic  df1   df2  pvalue      method
+        0    17.5084       8.2935  2.0  18.0  0.0028  one-sample
+        """
         import pandas as pd
         return pd.DataFrame([{"statistic": self.statistic, "f_statistic": self.f_statistic,
                               "df1": self.df[0], "df2": self.df[1], "pvalue": self.pvalue,
@@ -274,7 +472,7 @@ def _random_projection(C: np.ndarray, d: np.ndarray, factor: float, nu_s: int, k
 
 def _rp_permutation(Z: np.ndarray, n1: int | None, factor: float, nu_s: int,
                     projections: list[np.ndarray], n_perm: int,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                    rng: np.random.Generator) -> np.ndarray:
     """Projected T^2 of the data (row 0) and of ``n_perm`` re-randomisations (rows 1..),
     shape (n_perm + 1, n_projections): sign flips of Z = X - mu (one-sample, ``n1`` None) or
     relabellings of the stacked samples Z = [X; Y + mu] (two-sample). Uses the same
@@ -345,13 +543,15 @@ def _hotelling_iv(X: Any, Y: Any, mu: Any, paired: bool, method: str, nan_policy
                          "method='mcd') to compare groups.")
     mu = np.zeros(p) if mu is None else as_vector(mu, "mu", p)
     if paired:  # a one-sample test of the differences
-        dx = Data(values=dx.values - dy.values, index=dx.index, columns=dx.columns)
+        dx = Data(values=dx.values - dy.values,  # type: ignore[union-attr]  # paired: Y given
+                  index=dx.index, columns=dx.columns)
         dy, mx = None, moments(dx.values)
     return dx, dy, mx, my, mu, names, p
 
 
 # --------------------------------------------------------------------------- public
-def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
+def hotelling_t2(X: ArrayLike, Y: ArrayLike | None = None, *, mu: ArrayLike | None = None,
+                 paired: bool = False,
                  method: str = "pooled", projection_dim: int | None = None,
                  n_projections: int = 100, pvalue_method: str = "permutation",
                  n_permutations: int = 999, random_state: Any = None,
@@ -361,6 +561,7 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
     Parameters
     ----------
     X : array-like or DataFrame (n1, p)
+        The (first) sample.
     Y : array-like or DataFrame (n2, p), optional
         Second sample. Without it: one-sample test of E[X] = mu.
     mu : array-like (p,), optional
@@ -383,10 +584,25 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
         ``"average"``, see Notes), the number of re-randomisations for the latter, and the
         seed.
     nan_policy : {"raise", "omit"}
+        Rows with NaN: an error, or dropped (with a warning naming them).
 
     Returns
     -------
     HotellingResult
+        T^2, its F transform, degrees of freedom and p-value, with confidence regions and
+        simultaneous intervals.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, mismatched shapes (or unequal row counts with
+        ``paired=True``), or too few rows for the covariance (the message suggests
+        ``method="random_projection"``).
+
+    See Also
+    --------
+    group_distance : Mahalanobis' D^2 between two group means.
+    mahalanobis.control.T2Chart : T^2 control charts.
 
     Notes
     -----
@@ -411,6 +627,20 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
     (two-sample) or sign flips of X - mu (one-sample/paired; assumes symmetry about mu),
     reusing the same projections: p = (1 + #{T_b >= T}) / (1 + n_permutations), exact under
     the null without normality, at n_permutations times the cost.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((20, 2)) + [1.0, 0.0]
+    >>> Y = rng.standard_normal((25, 2))
+    >>> r = mh.hotelling_t2(X)                       # one sample: E[X] = 0?
+    >>> round(r.statistic, 4), round(r.pvalue, 4)
+    (17.5084, 0.0028)
+    >>> r = mh.hotelling_t2(X, Y, method="yao")      # two samples, unequal covariances
+    >>> r.method, [round(v, 2) for v in r.df], round(r.pvalue, 3)
+    ('yao', [2.0, 40.64], 0.205)
     """
     n_projections = check_int(n_projections, "n_projections", 1)
     n_permutations = check_int(n_permutations, "n_permutations", 1)
@@ -431,9 +661,9 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
         if method == "random_projection":
             return _rp_result(A - m, d, float(n), n - 1, projection_dim, n_projections,
                               random_state, common, estimate=m, n=n, label=label,
-                              perm=(pvalue_method, n_permutations, A - mu, None))
+                              perm=(pvalue_method, n_permutations, A - mu, None))  # type: ignore[arg-type,operator]
         if method == "mcd":
-            return _robust_one_sample(A, mu, random_state, common)
+            return _robust_one_sample(A, mu, random_state, common)  # type: ignore[arg-type]
         if n <= p:
             raise _too_few(f"{'paired data have' if paired else 'X has'} {n} rows", p,
                            "n > p")
@@ -458,7 +688,7 @@ def hotelling_t2(X: Any, Y: Any = None, *, mu: Any = None, paired: bool = False,
         C = np.vstack([A - m1, B - m2])
         return _rp_result(C, d, n1 * n2 / (n1 + n2), n1 + n2 - 2, projection_dim, n_projections,
                           random_state, common, estimate=est, label=method,
-                          perm=(pvalue_method, n_permutations, np.vstack([A, B + mu]), n1),
+                          perm=(pvalue_method, n_permutations, np.vstack([A, B + mu]), n1),  # type: ignore[list-item,operator]
                           **sizes)
     if n1 + n2 - 2 < p:
         raise _too_few(f"X and Y have n1 + n2 - 2 = {n1 + n2 - 2} degrees of freedom", p,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._sample import sample_moments
 from .._validation import is_dask
@@ -13,7 +14,7 @@ from ..metric import Metric
 __all__ = ["leverage"]
 
 
-def leverage(X: Any, *, nan_policy: str = "raise") -> Any:
+def leverage(X: ArrayLike, *, nan_policy: str = "raise") -> Any:
     """Hat-matrix diagonal h_ii of the linear model with design [1, X] (intercept added).
 
     Computed from Mahalanobis distances, without forming the n x n hat matrix:
@@ -31,10 +32,33 @@ def leverage(X: Any, *, nan_policy: str = "raise") -> Any:
     X : array-like, DataFrame or dask collection (n, p)
         The regressors only (no intercept column).
     nan_policy : {"raise", "omit"}
+        Rows with NaN: an error, or dropped (with a warning naming them).
 
     Returns
     -------
-    ndarray (n,), or a pandas Series (named "leverage") with X's index for a DataFrame.
+    ndarray of shape (n,)
+        The leverages; a pandas Series (named "leverage") with X's index for a DataFrame.
+
+    Raises
+    ------
+    ValueError
+        For ``nan_policy="propagate"`` or too few rows for a covariance.
+    SingularCovarianceError
+        When the sample covariance of X is singular.
+
+    See Also
+    --------
+    mahalanobis.distance : The squared distances it is built on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((50, 2))
+    >>> X[0] = [6.0, 6.0]                       # a high-leverage row
+    >>> h = mh.leverage(X)
+    >>> h[:3].round(4), round(float(h.sum()), 6)   # the trace is p + 1
+    (array([0.5715, 0.0276, 0.028 ]), 3.0)
     """
     if is_dask(X):
         from .._dask._inference import leverage_dask

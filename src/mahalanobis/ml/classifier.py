@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import logsumexp
 from sklearn.base import (
     BaseEstimator,
@@ -73,11 +74,29 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
     priors_ : ndarray of shape (n_classes,)
     log_dets_ : ndarray of shape (n_classes,)
         log det of each class scatter.
+
+    See Also
+    --------
+    MahalanobisOOD : Out-of-distribution scores from the same class-conditional Gaussians.
+    component_distances : D^2 to the components of a GaussianMixture.
+    sklearn.discriminant_analysis.LinearDiscriminantAnalysis : The pooled classifier with
+        empirical means and scatter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.ml import MahalanobisClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.standard_normal((50, 2)), rng.standard_normal((50, 2)) + [3, 1]])
+    >>> y = np.repeat([0, 1], 50)
+    >>> clf = MahalanobisClassifier().fit(X, y)
+    >>> clf.predict([[0.0, 0.0], [3.0, 1.0]]), clf.score(X, y)
+    (array([0, 1]), 0.9)
     """
 
     @renamed_parameters(estimator="method", estimator_options="method_options")
     def __init__(self, covariance: str = "pooled", method: Any = "empirical",
-                 priors: Any = None, method_options: dict | None = None,
+                 priors: ArrayLike | None = None, method_options: dict | None = None,
                  random_state: Any = None) -> None:
         self.covariance = covariance
         self.method = method
@@ -85,10 +104,49 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
         self.method_options = method_options
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> MahalanobisClassifier:
-        """Fit class centres and scatter(s)."""
+    def fit(self, X: ArrayLike, y: ArrayLike) -> MahalanobisClassifier:
+        """Fit class centres and scatter(s).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Training data.
+        y : array-like of shape (n,)
+            Class labels.
+
+        Returns
+        -------
+        MahalanobisClassifier
+            self, with ``classes_``, ``means_``, the scatter(s), ``metrics_`` and
+            ``priors_``.
+
+        Raises
+        ------
+        ValueError
+            When ``covariance`` or ``method`` is unknown, ``priors`` are not one
+            non-negative number per class summing to 1, y is not a classification target,
+            X has NaN/inf values, or a class has too few rows for a per-class empirical
+            scatter.
+
+        See Also
+        --------
+        MahalanobisClassifier.predict : Classify new rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.standard_normal((50, 2)), rng.standard_normal((50, 2)) + [3, 1]])
+        >>> clf = MahalanobisClassifier().fit(X, np.repeat([0, 1], 50))
+        >>> x = np.array([[0.0, 0.0], [3.0, 1.0], [1.5, 0.5]])
+        >>> clf.classes_, clf.means_.round(2)
+        (array([0, 1]), array([[-0.01,  0.18],
+               [ 2.87,  1.03]]))
+        """
         check_choice(self.covariance, "covariance", _COVARIANCES)
-        X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64)
+        X, y = cast("tuple[np.ndarray, np.ndarray]",
+                    validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64))
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         K, p = self.classes_.shape[0], X.shape[1]
@@ -108,7 +166,7 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
                              f"{p} samples in every class; classes {small} have fewer. Use "
                              "covariance='pooled' or a regularised estimator "
                              "(method='ledoit_wolf').")
-        fitted = []
+        fitted: list[Metric | None] = []
         means = np.empty((K, p))
         for k in range(K):
             Xk = X[codes == k]
@@ -123,7 +181,8 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
                 fitted.append(m)
         self.means_ = means
         if per_class:
-            self.metrics_ = [Metric(means[k], np.asarray(fitted[k].cov)) for k in range(K)]
+            self.metrics_ = [Metric(means[k], np.asarray(fitted[k].cov))  # type: ignore[union-attr]
+                             for k in range(K)]
             self.covariances_ = np.stack([np.asarray(m.cov) for m in self.metrics_])
         else:
             S = shared_scatter(X, codes, means, self.method, self.method_options,
@@ -139,10 +198,45 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
     def _n_features_out(self) -> int:
         return len(self.classes_)
 
-    def transform(self, X: Any) -> np.ndarray:
-        """Squared Mahalanobis distances to every class centre, shape (n, n_classes)."""
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """Squared Mahalanobis distances to every class centre, shape (n, n_classes).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes)
+            D^2 of each row to each class centre (under that class's scatter).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the classifier is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisClassifier.predict : The class of the nearest centre (with priors).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.standard_normal((50, 2)), rng.standard_normal((50, 2)) + [3, 1]])
+        >>> clf = MahalanobisClassifier().fit(X, np.repeat([0, 1], 50))
+        >>> x = np.array([[0.0, 0.0], [3.0, 1.0], [1.5, 0.5]])
+        >>> clf.transform(x).round(2)
+        array([[0.04, 9.1 ],
+               [9.7 , 0.02],
+               [2.41, 2.1 ]])
+        """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
         if self.covariance == "pooled":
             m = self.metrics_[0]
             return np.asarray(m.pairwise(X, self.means_, squared=True))
@@ -157,29 +251,165 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
             jll -= 0.5 * self.log_dets_[None, :]
         return jll
 
-    def predict_log_proba(self, X: Any) -> np.ndarray:
-        """Log posterior class probabilities (Gaussian classes), shape (n, n_classes)."""
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
+        """Log posterior class probabilities (Gaussian classes), shape (n, n_classes).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes)
+            log P(class k | x), columns in ``classes_`` order.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the classifier is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisClassifier.predict_proba : The probabilities.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.standard_normal((50, 2)), rng.standard_normal((50, 2)) + [3, 1]])
+        >>> clf = MahalanobisClassifier().fit(X, np.repeat([0, 1], 50))
+        >>> x = np.array([[0.0, 0.0], [3.0, 1.0], [1.5, 0.5]])
+        >>> clf.predict_log_proba(x).round(3)
+        array([[-0.011, -4.544],
+               [-4.85 , -0.008],
+               [-0.773, -0.619]])
+        """
         jll = self._joint_log_likelihood(X)
         return jll - logsumexp(jll, axis=1, keepdims=True)
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Posterior class probabilities (Gaussian classes), shape (n, n_classes)."""
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Posterior class probabilities (Gaussian classes), shape (n, n_classes).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes)
+            P(class k | x), rows summing to 1, columns in ``classes_`` order.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the classifier is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisClassifier.predict : The most probable class.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.standard_normal((50, 2)), rng.standard_normal((50, 2)) + [3, 1]])
+        >>> clf = MahalanobisClassifier().fit(X, np.repeat([0, 1], 50))
+        >>> x = np.array([[0.0, 0.0], [3.0, 1.0], [1.5, 0.5]])
+        >>> clf.predict_proba(x).round(3)
+        array([[0.989, 0.011],
+               [0.008, 0.992],
+               [0.461, 0.539]])
+        """
         return np.exp(self.predict_log_proba(X))
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Unnormalised log posteriors; for two classes the log-odds of ``classes_[1]``."""
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """Unnormalised log posteriors; for two classes the log-odds of ``classes_[1]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n,) for two classes, else (n, n_classes)
+            The log-odds of ``classes_[1]``, or the joint log-likelihoods.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the classifier is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisClassifier.predict_log_proba : The normalised version.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.standard_normal((50, 2)), rng.standard_normal((50, 2)) + [3, 1]])
+        >>> clf = MahalanobisClassifier().fit(X, np.repeat([0, 1], 50))
+        >>> x = np.array([[0.0, 0.0], [3.0, 1.0], [1.5, 0.5]])
+        >>> clf.decision_function(x).round(3)
+        array([-4.533,  4.842,  0.155])
+        """
         jll = self._joint_log_likelihood(X)
         if jll.shape[1] == 2:
             return jll[:, 1] - jll[:, 0]
         return jll
 
-    def predict(self, X: Any) -> np.ndarray:
-        """The class of largest posterior probability."""
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """The class of largest posterior probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            One label of ``classes_`` per row.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the classifier is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisClassifier.predict_proba : The posteriors behind it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.standard_normal((50, 2)), rng.standard_normal((50, 2)) + [3, 1]])
+        >>> clf = MahalanobisClassifier().fit(X, np.repeat([0, 1], 50))
+        >>> x = np.array([[0.0, 0.0], [3.0, 1.0], [1.5, 0.5]])
+        >>> clf.predict(x)
+        array([0, 1, 1])
+        """
         jll = self._joint_log_likelihood(X)
         return self.classes_[np.argmax(jll, axis=1)]
 
 
-def component_distances(gmm: Any, X: Any) -> np.ndarray:
+def component_distances(gmm: Any, X: ArrayLike) -> np.ndarray:
     """Squared Mahalanobis distances of X to each component of a fitted GaussianMixture.
 
     Works for every ``covariance_type`` ("full", "tied", "diag", "spherical") through the
@@ -188,15 +418,44 @@ def component_distances(gmm: Any, X: Any) -> np.ndarray:
 
     Parameters
     ----------
-    gmm : sklearn.mixture.GaussianMixture (or BayesianGaussianMixture), fitted
+    gmm : sklearn.mixture.GaussianMixture or BayesianGaussianMixture
+        A fitted mixture.
     X : array-like of shape (n, p)
+        Rows with the mixture's p columns.
 
     Returns
     -------
-    ndarray of shape (n, n_components): D^2 of each row to each component mean.
+    ndarray of shape (n, n_components)
+        D^2 of each row to each component mean, under that component's covariance.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        When ``gmm`` is not fitted.
+    ValueError
+        When X has another number of columns or NaN/inf values, or the mixture's
+        ``covariance_type`` is unknown.
+
+    See Also
+    --------
+    MahalanobisClassifier.transform : D^2 to class centres.
+    mahalanobis.distance : D to one centre.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.mixture import GaussianMixture
+    >>> from mahalanobis.ml import component_distances
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.standard_normal((50, 2)), rng.standard_normal((50, 2)) + [3, 1]])
+    >>> gmm = GaussianMixture(2, random_state=0).fit(X)
+    >>> component_distances(gmm, [[0.0, 0.0], [3.0, 1.0]]).round(2)
+    array([[ 0.05, 12.22],
+           [ 9.49,  0.  ]])
     """
+
     check_is_fitted(gmm, ["means_", "precisions_cholesky_"])
-    X = check_array(X, dtype=np.float64)
+    X = cast(np.ndarray, check_array(X, dtype=np.float64))
     means = np.asarray(gmm.means_)
     K, p = means.shape
     if X.shape[1] != p:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from numbers import Integral
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -112,6 +113,24 @@ class MahalanobisKMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     Melnykov, I. & Melnykov, V. (2014). On K-means algorithm with the use of Mahalanobis
     distances. Statistics & Probability Letters 84, 88-95.
     Arthur, D. & Vassilvitskii, S. (2007). k-means++: the advantages of careful seeding. SODA.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : Euclidean k-means.
+    MahalanobisWhitener : Whitening in front of KMeans (one global metric).
+    sklearn.mixture.GaussianMixture : Soft clustering with per-cluster covariances.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.ml import MahalanobisKMeans
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.standard_normal((60, 2)) * [3.0, 0.3]             # a flat cluster
+    >>> b = rng.standard_normal((60, 2)) * [0.3, 3.0] + [0, 6]    # a tall one
+    >>> km = MahalanobisKMeans(n_clusters=2, random_state=0).fit(np.vstack([a, b]))
+    >>> np.bincount(km.labels_), km.cluster_centers_.round(1) + 0.0
+    (array([58, 62]), array([[-0.1,  6.3],
+           [ 0. ,  0. ]]))
     """
 
     def __init__(self, n_clusters: int = 8, covariance: str = "per_cluster", n_init: int = 10,
@@ -206,15 +225,50 @@ class MahalanobisKMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         return inertia, centers, scat, labels, n_iter
 
     # ------------------------------------------------------------------ public API
-    def fit(self, X: Any, y: Any = None) -> MahalanobisKMeans:
-        """Cluster X. ``y`` is ignored."""
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> MahalanobisKMeans:
+        """Cluster X. ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Data to cluster (n >= n_clusters).
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        MahalanobisKMeans
+            self, with ``cluster_centers_``, ``covariances_``, ``labels_``, ``inertia_``
+            and ``n_iter_``.
+
+        Raises
+        ------
+        ValueError
+            When a parameter is out of range, X has fewer rows than ``n_clusters`` or
+            NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisKMeans.predict : Assign new rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisKMeans
+        >>> rng = np.random.default_rng(0)
+        >>> a = rng.standard_normal((60, 2)) * [3.0, 0.3]             # a flat cluster
+        >>> b = rng.standard_normal((60, 2)) * [0.3, 3.0] + [0, 6]    # a tall one
+        >>> km = MahalanobisKMeans(n_clusters=2, random_state=0).fit(np.vstack([a, b]))
+        >>> km.n_iter_, round(km.inertia_, 2)
+        (3, 31.28)
+        """
         K = _check_int(self.n_clusters, "n_clusters", 1)
         n_init = _check_int(self.n_init, "n_init", 1)
         _check_int(self.max_iter, "max_iter", 1)
         check_choice(self.covariance, "covariance", _COVARIANCES)
         check_fraction(self.tol, "tol", low=0.0, high=np.inf, low_open=False)
         reg = check_fraction(self.reg, "reg", low=0.0, high=np.inf, low_open=False)
-        X = validate_data(self, X, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, dtype=np.float64))
         n, p = X.shape
         if n < K:
             raise ValueError(f"n_samples={n} should be >= n_clusters={K}; pass more samples or "
@@ -237,7 +291,7 @@ class MahalanobisKMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             res = self._run(Z, rng, warm=run % 2 == 0)
             if best is None or res[0] < best[0]:
                 best = res
-        inertia, centers, scat, labels, n_iter = best
+        inertia, centers, scat, labels, n_iter = best  # type: ignore[misc]  # n_init >= 1
         self.cluster_centers_ = centers @ Lg.T + mu
         self.covariances_ = np.einsum("ij,kjl,ml->kim", Lg, scat, Lg)
         # Metrics used for assignment, in original units (determinant-normalised).
@@ -252,13 +306,80 @@ class MahalanobisKMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         self.n_iter_ = n_iter
         return self
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Squared (determinant-normalised) Mahalanobis distances to each cluster centre, in
-        the units of ``inertia_`` (globally whitened coordinates), shape (n, n_clusters)."""
+        the units of ``inertia_`` (globally whitened coordinates), shape (n, n_clusters).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n, n_clusters)
+            Squared distance of each row to each centre under that cluster's metric.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the estimator is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisKMeans.predict : The closest cluster.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisKMeans
+        >>> rng = np.random.default_rng(0)
+        >>> a = rng.standard_normal((60, 2)) * [3.0, 0.3]             # a flat cluster
+        >>> b = rng.standard_normal((60, 2)) * [0.3, 3.0] + [0, 6]    # a tall one
+        >>> km = MahalanobisKMeans(n_clusters=2, random_state=0).fit(np.vstack([a, b]))
+        >>> km.transform([[0.0, 0.0], [0.0, 6.0]]).argmin(axis=1)
+        array([1, 0])
+        """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
         return np.column_stack([m.distance(X, squared=True) for m in self._metrics])
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Index of the closest cluster under the fitted metrics."""
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Index of the closest cluster under the fitted metrics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of int of shape (n,)
+            Cluster index (0..n_clusters-1) of each row.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the estimator is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisKMeans.transform : The distances behind it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisKMeans
+        >>> rng = np.random.default_rng(0)
+        >>> a = rng.standard_normal((60, 2)) * [3.0, 0.3]             # a flat cluster
+        >>> b = rng.standard_normal((60, 2)) * [0.3, 3.0] + [0, 6]    # a tall one
+        >>> km = MahalanobisKMeans(n_clusters=2, random_state=0).fit(np.vstack([a, b]))
+        >>> km.predict([[0.0, 0.0], [0.0, 6.0]])
+        array([1, 0])
+        """
+
         return np.argmin(self.transform(X), axis=1)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted
@@ -43,6 +44,37 @@ def hadamard(n: int) -> np.ndarray:
 
     Built by Sylvester doubling from 1, 2 or a Paley matrix of order q + 1 (q prime, q = 3 mod
     4): orders 1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 44, 48, ... Other orders raise ValueError.
+
+    Parameters
+    ----------
+    n : int
+        The order (a positive integer of the list above).
+
+    Returns
+    -------
+    ndarray of int of shape (n, n)
+        Entries +1 and -1, H H^T = n I, first row and column all +1.
+
+    Raises
+    ------
+    ValueError
+        When n is not a positive integer or has no construction here.
+
+    See Also
+    --------
+    orthogonal_array : The two-level array made from it.
+    scipy.linalg.hadamard : Sylvester orders (powers of 2) only.
+
+    Examples
+    --------
+    >>> from mahalanobis.ml import hadamard
+    >>> hadamard(4)
+    array([[ 1,  1,  1,  1],
+           [ 1, -1, -1,  1],
+           [ 1,  1, -1, -1],
+           [ 1, -1,  1, -1]])
+    >>> hadamard(12).shape
+    (12, 12)
     """
     if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
         raise ValueError(f"n must be a positive integer; got {n!r}.")
@@ -84,9 +116,36 @@ def orthogonal_array(n_factors: int) -> np.ndarray:
     cut to ``n_factors`` columns; in any two columns every pair of levels occurs n/4 times.
     The first run has every factor at level 1.
 
+    Parameters
+    ----------
+    n_factors : int
+        Number of two-level factors (columns), at least 1.
+
     Returns
     -------
     ndarray of int, shape (n, n_factors)
+        Levels 1 and 2, one run per row.
+
+    Raises
+    ------
+    ValueError
+        When ``n_factors`` is not a positive integer.
+
+    See Also
+    --------
+    hadamard : The matrix it is cut from.
+    MTSSelector : Uses it to score variables.
+
+    Examples
+    --------
+    >>> from mahalanobis.ml import orthogonal_array
+    >>> orthogonal_array(3)
+    array([[1, 1, 1],
+           [2, 2, 1],
+           [1, 2, 2],
+           [2, 1, 2]])
+    >>> orthogonal_array(11).shape                    # Plackett-Burman L12
+    (12, 11)
     """
     if isinstance(n_factors, bool) or not isinstance(n_factors, Integral) or n_factors < 1:
         raise ValueError(f"n_factors must be a positive integer; got {n_factors!r}.")
@@ -145,6 +204,25 @@ class MTSSelector(SelectorMixin, BaseEstimator):
     System. Wiley.
     Woodall, W. H. et al. (2003). A review and analysis of the Mahalanobis-Taguchi system.
     Technometrics 45, 1-15.
+
+    See Also
+    --------
+    orthogonal_array : The design of the runs.
+    sklearn.feature_selection.SelectFromModel : Selection from a fitted model's weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.ml import MTSSelector
+    >>> rng = np.random.default_rng(0)
+    >>> normal, abnormal = rng.standard_normal((60, 4)), rng.standard_normal((20, 4))
+    >>> abnormal[:, :2] += 3                          # the first two variables carry the signal
+    >>> X, y = np.vstack([normal, abnormal]), np.repeat([0, 1], [60, 20])
+    >>> selector = MTSSelector(threshold=5.0).fit(X, y)
+    >>> selector.gains_.round(2), selector.get_support()
+    (array([10.69, 17.27, -0.3 ,  4.45]), array([ True,  True, False, False]))
+    >>> selector.transform(X).shape
+    (80, 2)
     """
 
     def __init__(self, threshold: float = 0.0, reg: float = 0.0,
@@ -153,18 +231,54 @@ class MTSSelector(SelectorMixin, BaseEstimator):
         self.reg = reg
         self.normal_class = normal_class
 
-    def fit(self, X: Any, y: Any) -> MTSSelector:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> MTSSelector:
         """Build the Mahalanobis space from the normal rows and score variables on the others.
 
         ``y`` marks normal (``normal_class``: by default 0 or False, else the most frequent
         label) and abnormal (any other label, e.g. several fault types) observations.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Normal and abnormal observations.
+        y : array-like of shape (n,)
+            ``normal_class`` for normal rows, anything else for abnormal ones.
+
+        Returns
+        -------
+        MTSSelector
+            self, with ``gains_``, ``sn_ratios_``, the Mahalanobis space and the
+            selection (``get_support()``).
+
+        Raises
+        ------
+        ValueError
+            When ``threshold`` or ``reg`` is invalid, the normal group has no more rows
+            than features, there are no abnormal rows, or X has NaN/inf values.
+
+        See Also
+        --------
+        MTSSelector.transform : Keep the selected columns.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MTSSelector
+        >>> rng = np.random.default_rng(0)
+        >>> normal, abnormal = rng.standard_normal((60, 4)), rng.standard_normal((20, 4))
+        >>> abnormal[:, :2] += 3                          # the first two variables carry the signal
+        >>> X, y = np.vstack([normal, abnormal]), np.repeat([0, 1], [60, 20])
+        >>> MTSSelector().fit(X, y).gains_.round(1)
+        array([10.7, 17.3, -0.3,  4.5])
         """
+
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, Real) \
                 or not np.isfinite(self.threshold):
             raise ValueError(f"threshold must be a finite number (dB); got {self.threshold!r}.")
         if isinstance(self.reg, bool) or not isinstance(self.reg, Real) or not self.reg >= 0:
             raise ValueError(f"reg must be a number >= 0; got {self.reg!r}.")
-        X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64)
+        X, y = cast("tuple[np.ndarray, np.ndarray]",
+                    validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64))
         from sklearn.utils.multiclass import check_classification_targets
         check_classification_targets(y)  # labels, not a continuous target
         y = np.asarray(y)
@@ -231,4 +345,4 @@ class MTSSelector(SelectorMixin, BaseEstimator):
 
     def _get_support_mask(self) -> np.ndarray:
         check_is_fitted(self)
-        return self.gains_ > self.threshold
+        return self.gains_ > self.threshold  # type: ignore[has-type]

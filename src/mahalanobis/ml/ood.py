@@ -4,9 +4,10 @@ Lee et al. (2018), the relative distance of Ren et al. (2021) and Mahalanobis++ 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -56,15 +57,6 @@ class MahalanobisOOD(BaseEstimator):
         Ridge added to the covariance(s), relative to their mean variance: embeddings often
         have dead or collinear units, which would make the covariance singular.
 
-    Array API input (PyTorch, JAX, CuPy, ...): ``fit``, ``score_samples``, ``predict`` and
-    ``class_distances`` run on the features' device. The class means and the shared scatter
-    are accumulated in float64 where the device has it (float32 features included); scores
-    of float32 features are computed in float32 (about 1e-6 relative accuracy, see
-    :meth:`mahalanobis.Metric.distance`). Fitted attributes are then arrays of that library;
-    ``classes_`` are in the library of ``y`` (labels given as a NumPy array stay NumPy, and
-    :meth:`predict` then returns NumPy labels). A model fitted on one library scores arrays
-    of that library only.
-
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -75,6 +67,23 @@ class MahalanobisOOD(BaseEstimator):
     background_mean_, background_covariance_ : ndarray
         Global mean and covariance (``relative=True`` only).
 
+    See Also
+    --------
+    MahalanobisClassifier : The classifier of the same class-conditional Gaussians.
+    ood_metrics : AUROC and FPR at 95% TPR of the scores.
+    MahalanobisOutlierDetector : Outliers without class labels.
+
+    Notes
+    -----
+    Array API input (PyTorch, JAX, CuPy, ...): ``fit``, ``score_samples``, ``predict`` and
+    ``class_distances`` run on the features' device. The class means and the shared scatter
+    are accumulated in float64 where the device has it (float32 features included); scores
+    of float32 features are computed in float32 (about 1e-6 relative accuracy, see
+    :meth:`mahalanobis.Metric.distance`). Fitted attributes are then arrays of that library;
+    ``classes_`` are in the library of ``y`` (labels given as a NumPy array stay NumPy, and
+    :meth:`predict` then returns NumPy labels). A model fitted on one library scores arrays
+    of that library only.
+
     References
     ----------
     Lee, K., Lee, K., Lee, H. & Shin, J. (2018). A simple unified framework for detecting
@@ -83,6 +92,19 @@ class MahalanobisOOD(BaseEstimator):
     fix to Mahalanobis distance for improving near-OOD detection. arXiv:2106.09022.
     Mueller, M. & Hein, M. (2025). Mahalanobis++: Improving OOD detection via feature
     normalization. ICML 2025, arXiv:2505.18032.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.ml import MahalanobisOOD, ood_metrics
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.standard_normal((100, 4)) + [3, 0, 0, 0],
+    ...                rng.standard_normal((100, 4)) - [3, 0, 0, 0]])
+    >>> ood = MahalanobisOOD(normalize=False).fit(X, np.repeat(["a", "b"], 100))
+    >>> x_in = rng.standard_normal((50, 4)) + [3, 0, 0, 0]
+    >>> x_out = rng.standard_normal((50, 4)) + [0, 4, 0, 0]
+    >>> ood_metrics(ood.score_samples(x_in), ood.score_samples(x_out))
+    OODMetrics(auroc=0.9984, fpr_at_95_tpr=0.0200, n_in=50, n_out=50)
     """
 
     def __init__(self, normalize: bool = True, relative: bool = False,
@@ -96,14 +118,53 @@ class MahalanobisOOD(BaseEstimator):
         tags.target_tags.required = True
         return tags
 
-    def fit(self, X: Any, y: Any) -> MahalanobisOOD:
-        """Fit class means and the shared covariance to in-distribution features X, labels y."""
+    def fit(self, X: ArrayLike, y: ArrayLike) -> MahalanobisOOD:
+        """Fit class means and the shared covariance to in-distribution features X, labels y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            In-distribution features (NumPy or an Array API array).
+        y : array-like of shape (n,)
+            Their class labels.
+
+        Returns
+        -------
+        MahalanobisOOD
+            self, with ``classes_``, ``means_``, ``covariance_`` (and the background
+            Gaussian when ``relative``).
+
+        Raises
+        ------
+        ValueError
+            When ``reg`` is negative, X has fewer than 2 rows or NaN/inf values, or y has
+            not one label per row.
+        TypeError
+            When y is an array of another library than X.
+
+        See Also
+        --------
+        MahalanobisOOD.score_samples : Score new features.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOOD
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.standard_normal((100, 4)) + [3, 0, 0, 0],
+        ...                rng.standard_normal((100, 4)) - [3, 0, 0, 0]])
+        >>> ood = MahalanobisOOD(normalize=False).fit(X, np.repeat(["a", "b"], 100))
+        >>> x = np.array([[3.0, 0, 0, 0], [0, 4.0, 0, 0]])    # in-distribution, OOD
+        >>> ood.classes_, ood.means_.shape
+        (array(['a', 'b'], dtype='<U1'), (2, 4))
+        """
         check_bool(self.normalize, "normalize")
         check_bool(self.relative, "relative")
         reg = check_fraction(self.reg, "reg", low=0.0, high=np.inf, low_open=False)
         if _array_api.is_foreign(X):
             return self._fit_xp(X, y, reg)
-        X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64)
+        X, y = cast("tuple[np.ndarray, np.ndarray]",
+                    validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64))
         check_classification_targets(y)
         if self.normalize:
             X = _l2_normalize(X)
@@ -127,13 +188,50 @@ class MahalanobisOOD(BaseEstimator):
             self.background_covariance_ = np.asarray(self.background_metric_.cov)
         return self
 
-    def class_distances(self, X: Any) -> np.ndarray:
+    def class_distances(self, X: ArrayLike) -> np.ndarray:
         """Squared distances to every class mean under the shared covariance, shape (n, K)
-        (minus the background distance when ``relative``)."""
+        (minus the background distance when ``relative``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Features with the training features' p columns.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes)
+            D^2 of each row to each class mean (an array of X's library for Array API input).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+        TypeError
+            When X is an array of another library than the one the detector was fitted on.
+
+        See Also
+        --------
+        MahalanobisOOD.score_samples : Minus their row minimum.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOOD
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.standard_normal((100, 4)) + [3, 0, 0, 0],
+        ...                rng.standard_normal((100, 4)) - [3, 0, 0, 0]])
+        >>> ood = MahalanobisOOD(normalize=False).fit(X, np.repeat(["a", "b"], 100))
+        >>> x = np.array([[3.0, 0, 0, 0], [0, 4.0, 0, 0]])    # in-distribution, OOD
+        >>> ood.class_distances(x).round(1)
+        array([[ 0. , 37.8],
+               [27.8, 27. ]])
+        """
         check_is_fitted(self)
         if self._fitted_on_xp() or _array_api.is_foreign(X):
             return self._scores_xp(X, reduce=False)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
         if self.normalize:
             X = _l2_normalize(X)
         d2 = self.metric_.pairwise(X, self.means_, squared=True)
@@ -141,15 +239,87 @@ class MahalanobisOOD(BaseEstimator):
             d2 = d2 - np.asarray(self.background_metric_.distance(X, squared=True))[:, None]
         return d2
 
-    def score_samples(self, X: Any) -> np.ndarray:
-        """-min_c D^2_c(x): higher means more in-distribution."""
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
+        """-min_c D^2_c(x): higher means more in-distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Features with the training features' p columns.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The score of each row.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+        TypeError
+            When X is an array of another library than the one the detector was fitted on.
+
+        See Also
+        --------
+        ood_metrics : How well the scores separate in- from out-of-distribution data.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOOD
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.standard_normal((100, 4)) + [3, 0, 0, 0],
+        ...                rng.standard_normal((100, 4)) - [3, 0, 0, 0]])
+        >>> ood = MahalanobisOOD(normalize=False).fit(X, np.repeat(["a", "b"], 100))
+        >>> x = np.array([[3.0, 0, 0, 0], [0, 4.0, 0, 0]])    # in-distribution, OOD
+        >>> ood.score_samples(x).round(2)
+        array([ -0.03, -26.95])
+        """
         check_is_fitted(self)
         if self._fitted_on_xp() or _array_api.is_foreign(X):
             return -self._scores_xp(X, reduce=True)
         return -np.min(self.class_distances(X), axis=1)
 
-    def predict(self, X: Any) -> np.ndarray:
-        """The nearest class (the class the score refers to)."""
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """The nearest class (the class the score refers to).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Features with the training features' p columns.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            One label of ``classes_`` per row.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+        TypeError
+            When X is an array of another library than the one the detector was fitted on.
+
+        See Also
+        --------
+        MahalanobisOOD.class_distances : The distances behind it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOOD
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.standard_normal((100, 4)) + [3, 0, 0, 0],
+        ...                rng.standard_normal((100, 4)) - [3, 0, 0, 0]])
+        >>> ood = MahalanobisOOD(normalize=False).fit(X, np.repeat(["a", "b"], 100))
+        >>> x = np.array([[3.0, 0, 0, 0], [0, 4.0, 0, 0]])    # in-distribution, OOD
+        >>> ood.predict(x)
+        array(['a', 'b'], dtype='<U1')
+        """
         d2 = self.class_distances(X)
         if not _array_api.is_foreign(d2):
             return self.classes_[np.argmin(d2, axis=1)]
@@ -263,7 +433,20 @@ class OODMetrics:
     fpr_at_95_tpr : float
         Share of OOD samples scoring at or above the threshold that keeps 95% of the
         in-distribution samples.
-    n_in, n_out : int
+    n_in : int
+        Number of in-distribution scores.
+    n_out : int
+        Number of OOD scores.
+
+    See Also
+    --------
+    ood_metrics : Builds it.
+
+    Examples
+    --------
+    >>> from mahalanobis.ml import ood_metrics
+    >>> ood_metrics([3.0, 2.0, 1.0], [1.5, 0.0])
+    OODMetrics(auroc=0.8333, fpr_at_95_tpr=0.5000, n_in=3, n_out=2)
     """
 
     auroc: float
@@ -276,7 +459,7 @@ class OODMetrics:
                 f"n_in={self.n_in}, n_out={self.n_out})")
 
 
-def ood_metrics(scores_in: Any, scores_out: Any, *, tpr: float = 0.95) -> OODMetrics:
+def ood_metrics(scores_in: ArrayLike, scores_out: ArrayLike, *, tpr: float = 0.95) -> OODMetrics:
     """AUROC and false-positive rate at 95% true-positive rate of an OOD score.
 
     Parameters
@@ -287,7 +470,29 @@ def ood_metrics(scores_in: Any, scores_out: Any, *, tpr: float = 0.95) -> OODMet
         Scores of out-of-distribution samples.
     tpr : float, default=0.95
         The true-positive rate at which the FPR is read.
+
+    Returns
+    -------
+    OODMetrics
+        AUROC and the FPR at ``tpr`` (in-distribution is the positive class).
+
+    Raises
+    ------
+    ValueError
+        When ``tpr`` is not in (0, 1], or a set of scores is empty or has NaN/inf values.
+
+    See Also
+    --------
+    MahalanobisOOD.score_samples : Scores to evaluate.
+    sklearn.metrics.roc_auc_score : The AUROC alone.
+
+    Examples
+    --------
+    >>> from mahalanobis.ml import ood_metrics
+    >>> ood_metrics([3.0, 2.0, 1.0], [1.5, 0.0])
+    OODMetrics(auroc=0.8333, fpr_at_95_tpr=0.5000, n_in=3, n_out=2)
     """
+
     tpr = check_fraction(tpr, "tpr", high_open=False)
     s_in = check_array(np.asarray(scores_in, dtype=float).reshape(-1, 1), input_name="scores_in")
     s_out = check_array(np.asarray(scores_out, dtype=float).reshape(-1, 1),

@@ -6,11 +6,12 @@ from numbers import Real
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._deprecation import renamed_parameters
-from .._validation import check_fraction, check_int
+from .._validation import check_choice, check_fraction, check_int
 from ._common import fit_metric, validate_data
 
 __all__ = ["MahalanobisOutlierDetector"]
@@ -51,6 +52,14 @@ default="chi2"
         Bootstrap resamples for ``cutoff="bootstrap"``.
     random_state : int, Generator or None, default=None
         Seed for randomised estimators (MCD starts) and the bootstrap.
+    nan_policy : {"raise", "marginal", "em"}, default="raise"
+        Rows with missing cells (NaN): an error; or kept and judged on their observed
+        coordinates, with the estimator fitted on the complete rows (``"marginal"``) or with
+        the missing cells (``"em"``: EM for "empirical"/"em", the MCD with EM in its C-steps
+        for "mcd"). A row judged on k < p coordinates is scored by its p-equivalent D^2, the
+        chi2_p quantile of its chi2_k p-value, so one ``threshold_`` serves every row
+        (:meth:`distance` returns the D on the observed coordinates, :meth:`n_observed` the
+        counts); a row with nothing observed scores 0 and is never flagged.
 
     Attributes
     ----------
@@ -73,12 +82,29 @@ default="chi2"
     Hardin, J. & Rocke, D. M. (2005). The distribution of robust distances. JCGS 14, 928-946.
     Cerioli, A. (2010). Multivariate outlier detection with high-breakdown estimators. JASA
     105, 147-156.
+
+    See Also
+    --------
+    mahalanobis.fit : The scatter estimators behind ``method``.
+    mahalanobis.inference.cutoff : The calibrated cutoffs behind ``cutoff``.
+    MahalanobisOOD : Out-of-distribution scores for classifier features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.ml import MahalanobisOutlierDetector
+    >>> X = np.random.default_rng(0).standard_normal((100, 3))
+    >>> X[:5] += 6                                   # five outliers
+    >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
+    >>> round(det.threshold_, 4), det.predict(X[3:7])
+    (9.3484, array([-1, -1,  1,  1]))
     """
 
     @renamed_parameters(estimator="method", estimator_options="method_options")
     def __init__(self, method: Any = "mcd", alpha: float = 0.025, cutoff: Any = "chi2",
                  contamination: float | None = None, method_options: dict | None = None,
-                 n_boot: int = 1000, random_state: Any = None) -> None:
+                 n_boot: int = 1000, random_state: Any = None,
+                 nan_policy: str = "raise") -> None:
         self.method = method
         self.alpha = alpha
         self.cutoff = cutoff
@@ -86,6 +112,47 @@ default="chi2"
         self.method_options = method_options
         self.n_boot = n_boot
         self.random_state = random_state
+        self.nan_policy = nan_policy
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.nan_policy != "raise"
+        return tags
+
+    def _validate(self, X: Any, reset: bool, **kw: Any) -> np.ndarray:
+        finite = "allow-nan" if self.nan_policy != "raise" else True
+        return validate_data(self, X, reset=reset, dtype=np.float64,
+                             ensure_all_finite=finite, **kw)
+
+    def _fit_missing(self, X: np.ndarray) -> Any:
+        """The metric when X has missing cells (``nan_policy`` "marginal" or "em")."""
+        complete = ~np.isnan(X).any(axis=1)
+        if self.nan_policy == "marginal":
+            return fit_metric(X[complete], self.method, self.method_options, self.random_state)
+        options = dict(self.method_options or {})
+        if self.method in ("empirical", "em"):
+            method = "em"
+        elif self.method == "mcd":
+            method, options["nan_policy"] = "mcd", "em"
+        else:
+            raise ValueError(f"nan_policy='em' fits with missing cells for method 'empirical', "
+                             f"'em' or 'mcd', not {self.method!r}; use nan_policy='marginal' "
+                             "(fit on the complete rows).")
+        return fit_metric(X, method, options, self.random_state)
+
+    def _sq(self, X: np.ndarray) -> np.ndarray:
+        """D^2 of checked rows, p-equivalent for rows with missing cells."""
+        if self.nan_policy == "raise" or not np.isnan(X).any():
+            return np.asarray(self.metric_.distance(X, squared=True))
+        from scipy import stats
+        d2, k = self.metric_.distance(X, squared=True, nan_policy="marginal",
+                                      return_counts=True)
+        p = X.shape[1]
+        part = k < p
+        d2 = np.array(d2, dtype=float)
+        d2[part] = stats.chi2.isf(stats.chi2.sf(d2[part], k[part]), p)
+        d2[k == 0] = 0.0  # nothing observed: nothing to judge, never flagged (as Metric)
+        return d2
 
     def _check_params(self) -> None:
         if self.contamination is not None:
@@ -94,22 +161,58 @@ default="chi2"
         check_fraction(self.alpha, "alpha")
         c = self.cutoff
         if isinstance(c, Real) and not isinstance(c, bool):
-            if not (np.isfinite(c) and c > 0):
+            if not (np.isfinite(c) and c > 0):  # type: ignore[call-overload,operator]
                 raise ValueError(f"cutoff as a number is the D^2 threshold and must be positive "
                                  f"and finite; got {c!r}.")
         elif not isinstance(c, str) or c not in _CUTOFFS:
             raise ValueError(f"cutoff must be one of {', '.join(map(repr, _CUTOFFS))} or a "
                              f"positive number (a D^2 threshold); got {c!r}.")
 
-    def fit(self, X: Any, y: Any = None) -> MahalanobisOutlierDetector:
-        """Fit the location and scatter to X and set the threshold. ``y`` is ignored."""
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> MahalanobisOutlierDetector:
+        """Fit the location and scatter to X and set the threshold. ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Training data (n >= 2).
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        MahalanobisOutlierDetector
+            self, with ``metric_``, ``threshold_`` and ``offset_``.
+
+        Raises
+        ------
+        ValueError
+            When a parameter is out of range (``alpha``, ``cutoff``, ``contamination``,
+            ``method``), or X has fewer than 2 rows or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.predict : Flag new rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> det = MahalanobisOutlierDetector(method="empirical", cutoff="beta").fit(X)
+        >>> det.metric_.method, round(det.threshold_, 3)
+        ('empirical', 9.05)
+        """
         check_int(self.n_boot, "n_boot", 1)
         self._check_params()
-        X = validate_data(self, X, ensure_min_samples=2, dtype=np.float64)
-        self.metric_ = fit_metric(X, self.method, self.method_options, self.random_state)
+        check_choice(self.nan_policy, "nan_policy", ("raise", "marginal", "em"))
+        X = self._validate(X, True, ensure_min_samples=2)
+        if self.nan_policy != "raise" and np.isnan(X).any():
+            self.metric_ = self._fit_missing(X)
+        else:
+            self.metric_ = fit_metric(X, self.method, self.method_options, self.random_state)
         self.location_ = np.asarray(self.metric_.center)
         self.covariance_ = np.asarray(self.metric_.cov)
-        d2 = np.asarray(self.metric_.distance(X, squared=True))
+        d2 = self._sq(X)
         n, p = X.shape
         if self.contamination is not None:
             # EllipticEnvelope's rule: the contamination quantile of the training scores.
@@ -137,26 +240,230 @@ default="chi2"
         self.offset_ = -self.threshold_
         return self
 
-    def distance(self, X: Any, squared: bool = False) -> np.ndarray:
-        """Mahalanobis distances D (or D^2 with ``squared=True``) of the rows of X."""
+    def distance(self, X: ArrayLike, squared: bool = False) -> np.ndarray:
+        """Mahalanobis distances D (or D^2 with ``squared=True``) of the rows of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+        squared : bool, default False
+            Return D^2 instead of D.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Distances to ``location_`` under ``covariance_``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.pvalue : Their chi-squared p-values.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6                                   # five outliers
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
+        >>> det.distance(X[3:7]).round(2)
+        array([9.09, 8.11, 0.88, 1.14])
+        """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = self._validate(X, False)
+        if self.nan_policy != "raise":
+            return np.asarray(self.metric_.distance(X, squared=squared, nan_policy="marginal"))
         return np.asarray(self.metric_.distance(X, squared=squared))
 
-    def score_samples(self, X: Any) -> np.ndarray:
-        """-D^2: higher is more normal (scikit-learn's convention)."""
-        return -self.distance(X, squared=True)
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        """``threshold_ - D^2``: negative for outliers, positive for inliers."""
+    def n_observed(self, X: ArrayLike) -> np.ndarray:
+        """Number of coordinates each row of X is judged on (p for complete rows).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns; NaN marks a missing cell.
+
+        Returns
+        -------
+        ndarray of int, shape (n,)
+            The count of observed (non-NaN) cells of each row.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.distance : The distances judged on those coordinates.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> det = MahalanobisOutlierDetector(method="empirical", nan_policy="marginal").fit(X)
+        >>> det.n_observed([[0.0, np.nan, 1.0], [0.0, 0.0, 0.0]])
+        array([2, 3])
+        """
+        check_is_fitted(self)
+        X = self._validate(X, False)
+        return (~np.isnan(X)).sum(axis=1)
+
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
+        """-D^2: higher is more normal (scikit-learn's convention).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Minus the squared distances.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.decision_function : Shifted by the threshold.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6                                   # five outliers
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
+        >>> det.score_samples(X[3:7]).round(2)
+        array([-82.69, -65.75,  -0.78,  -1.31])
+        """
+        check_is_fitted(self)
+        return -self._sq(self._validate(X, False))
+
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """``threshold_ - D^2``: negative for outliers, positive for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            threshold_ - D^2 of each row.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.predict : Its sign as +1/-1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6                                   # five outliers
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
+        >>> det.decision_function(X[3:7]).round(2)
+        array([-73.34, -56.4 ,   8.57,   8.04])
+        """
         return self.score_samples(X) - self.offset_
 
-    def predict(self, X: Any) -> np.ndarray:
-        """+1 for inliers (D^2 <= threshold_), -1 for outliers."""
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """+1 for inliers (D^2 <= threshold_), -1 for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of int of shape (n,)
+            +1 or -1 per row.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisOutlierDetector.decision_function : The margin behind it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6                                   # five outliers
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
+        >>> det.predict(X[3:7])
+        array([-1, -1,  1,  1])
+        """
+
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
-    def pvalue(self, X: Any) -> np.ndarray:
+    def pvalue(self, X: ArrayLike) -> np.ndarray:
         """Upper-tail chi-squared p-values P(chi2_p >= D^2) of the rows of X (the asymptotic
-        law whatever ``cutoff`` is; small p-values point to outliers)."""
+        law whatever ``cutoff`` is; small p-values point to outliers).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            P(chi2_p >= D^2) per row.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the detector is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        mahalanobis.inference.pvalue : The same for any D^2 and reference law.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisOutlierDetector
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> X[:5] += 6                                   # five outliers
+        >>> det = MahalanobisOutlierDetector(cutoff="chi2", random_state=0).fit(X)
+        >>> det.pvalue(X[3:7]).round(3)
+        array([0.   , 0.   , 0.854, 0.727])
+        """
         from scipy import stats
-        return stats.chi2.sf(self.distance(X, squared=True), self.n_features_in_)
+        return stats.chi2.sf(-self.score_samples(X), self.n_features_in_)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -54,6 +55,21 @@ class MahalanobisWhitener(TransformerMixin, BaseEstimator):
         W, with ``transform(X) = (X - mean_) @ whitening_.T``.
     coloring_ : ndarray of shape (p, p)
         W^-1, with ``inverse_transform(Z) = Z @ coloring_.T + mean_``.
+
+    See Also
+    --------
+    mahalanobis.whiten : The same transform as a function of a centre and scatter.
+    Metric.whiten : The whitened coordinates under a fitted metric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.ml import MahalanobisWhitener
+    >>> X = np.random.default_rng(0).standard_normal((200, 2)) @ [[2.0, 0.0], [1.5, 0.5]]
+    >>> Z = MahalanobisWhitener().fit_transform(X)
+    >>> np.cov(Z.T).round(6) + 0.0                   # identity covariance after whitening
+    array([[1., 0.],
+           [0., 1.]])
     """
 
     @renamed_parameters(method="kind:cholesky|zca|pca", estimator="method",
@@ -65,10 +81,45 @@ class MahalanobisWhitener(TransformerMixin, BaseEstimator):
         self.method_options = method_options
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any = None) -> MahalanobisWhitener:
-        """Fit location and scatter to X. ``y`` is ignored."""
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> MahalanobisWhitener:
+        """Fit location and scatter to X. ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Training data (n >= 2).
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        MahalanobisWhitener
+            self, with ``metric_``, ``mean_``, ``whitening_`` and ``coloring_``.
+
+        Raises
+        ------
+        ValueError
+            When ``kind`` or ``method`` is unknown, or X has fewer than 2 rows or NaN/inf
+            values.
+        SingularCovarianceError
+            When the fitted scatter is singular (use a regularised ``method``).
+
+        See Also
+        --------
+        MahalanobisWhitener.transform : Whiten rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisWhitener
+        >>> X = np.random.default_rng(0).standard_normal((200, 2)) @ [[2.0, 0.0], [1.5, 0.5]]
+        >>> w = MahalanobisWhitener().fit(X)
+        >>> w.whitening_.round(3)
+        array([[ 0.393,  0.   ],
+               [-0.325,  2.57 ]])
+        """
         check_choice(self.kind, "kind", _KINDS)
-        X = validate_data(self, X, ensure_min_samples=2, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, ensure_min_samples=2, dtype=np.float64))
         self.metric_ = fit_metric(X, self.method, self.method_options, self.random_state)
         self.mean_ = np.array(self.metric_.center)
         if self.kind == "cholesky":
@@ -87,14 +138,77 @@ class MahalanobisWhitener(TransformerMixin, BaseEstimator):
                 self.coloring_ = (U * s[None, :]) @ U.T
         return self
 
-    def transform(self, X: Any) -> np.ndarray:
-        """Whitened coordinates ``(X - mean_) @ whitening_.T``, shape (n, p)."""
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """Whitened coordinates ``(X - mean_) @ whitening_.T``, shape (n, p).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Rows with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n, p)
+            Coordinates whose Euclidean distances are the Mahalanobis distances of X.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the transformer is not fitted.
+        ValueError
+            When X has another number of columns or NaN/inf values.
+
+        See Also
+        --------
+        MahalanobisWhitener.inverse_transform : Back to the original coordinates.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisWhitener
+        >>> X = np.random.default_rng(0).standard_normal((200, 2)) @ [[2.0, 0.0], [1.5, 0.5]]
+        >>> w = MahalanobisWhitener().fit(X)
+        >>> w.transform(X[:2]).round(3)
+        array([[ 0.083, -0.27 ],
+               [ 0.628, -0.416]])
+        """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
         return (X - self.mean_) @ self.whitening_.T
 
-    def inverse_transform(self, X: Any) -> np.ndarray:
-        """Back from whitened coordinates: ``Z @ coloring_.T + mean_``."""
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
+        """Back from whitened coordinates: ``Z @ coloring_.T + mean_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            Whitened coordinates Z.
+
+        Returns
+        -------
+        ndarray of shape (n, p)
+            The rows in the original coordinates.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the transformer is not fitted.
+        ValueError
+            When X has another number of columns.
+
+        See Also
+        --------
+        MahalanobisWhitener.transform : The forward map.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisWhitener
+        >>> X = np.random.default_rng(0).standard_normal((200, 2)) @ [[2.0, 0.0], [1.5, 0.5]]
+        >>> w = MahalanobisWhitener().fit(X)
+        >>> np.allclose(w.inverse_transform(w.transform(X)), X)
+        True
+        """
         check_is_fitted(self)
         Z = check_array(X, dtype=np.float64)
         if Z.shape[1] != self.n_features_in_:
@@ -102,9 +216,45 @@ class MahalanobisWhitener(TransformerMixin, BaseEstimator):
                              f"expecting {self.n_features_in_} features as input.")
         return Z @ self.coloring_.T + self.mean_
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """Output names: the input names for "cholesky" and "zca" (one output per input
-        feature), ``whitened_pc0, whitened_pc1, ...`` for "pca"."""
+        feature), ``whitened_pc0, whitened_pc1, ...`` for "pca".
+
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+            Input names; must equal ``feature_names_in_`` when that is set. Default: the
+            fitted names, else ``x0, x1, ...``.
+
+        Returns
+        -------
+        ndarray of str (object) of shape (p,)
+            One name per output column.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the transformer is not fitted.
+        ValueError
+            When ``input_features`` has the wrong length or differs from
+            ``feature_names_in_``.
+
+        See Also
+        --------
+        MahalanobisWhitener.transform : The outputs they name.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.ml import MahalanobisWhitener
+        >>> X = np.random.default_rng(0).standard_normal((200, 2)) @ [[2.0, 0.0], [1.5, 0.5]]
+        >>> w = MahalanobisWhitener().fit(X)
+        >>> w.get_feature_names_out()
+        array(['x0', 'x1'], dtype=object)
+        >>> MahalanobisWhitener(kind="pca").fit(X).get_feature_names_out()
+        array(['whitened_pc0', 'whitened_pc1'], dtype=object)
+        """
+
         check_is_fitted(self)
         p = self.n_features_in_
         if self.kind == "pca":

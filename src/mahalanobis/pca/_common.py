@@ -113,6 +113,9 @@ class PCAResult:
     """Score and orthogonal distances of a set of rows in a fitted (robust) PCA, with the
     outlier map's classification (returned by ``classify``).
 
+    A frozen result built by :meth:`PCA.classify` / :meth:`ROBPCA.classify` (and ``result_``
+    of a fitted PCA); its fields are listed under Attributes.
+
     Attributes
     ----------
     scores : ndarray (n, k)
@@ -121,15 +124,42 @@ class PCAResult:
         SD: the Mahalanobis distance within the subspace, sqrt(sum_j score_j^2 / l_j).
     orthogonal_distance : ndarray (n,)
         OD: the Euclidean distance to the subspace, ||x - center - P score||.
-    sd_cutoff, od_cutoff : float
-        sqrt(chi2_k(1 - alpha)), and the Wilson-Hilferty cutoff of the OD (None when
-        k equals the rank of the data: then every OD is 0).
+    sd_cutoff : float
+        sqrt(chi2_k(1 - alpha)).
+    od_cutoff : float or None
+        The Wilson-Hilferty cutoff of the OD (None when k equals the rank of the data: then
+        every OD is 0).
     category : ndarray of str
         "regular", "good leverage" (SD only), "orthogonal outlier" (OD only) or
         "bad leverage" (both).
     flags : ndarray of bool
         True for points that are not regular.
-    alpha, method, n_components
+    alpha : float
+        Level of the cutoffs.
+    method : str
+        "classical" or "robpca".
+    n_components : int
+        k.
+    index : Index or None
+        Row labels (a DataFrame's index) for :meth:`to_frame`.
+
+    See Also
+    --------
+    PCA.classify, ROBPCA.classify : Build it.
+    mahalanobis.plot.outlier_map : Draw it.
+    CATEGORIES : The four kinds of points, in order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.pca import PCA
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 5)) @ np.diag([5.0, 3.0, 1.0, 0.3, 0.1])
+    >>> X[:3, 4] += 5                               # three orthogonal outliers
+    >>> pca = PCA(n_components=2).fit(X)
+    >>> pca.classify()
+    PCAResult(method='classical', n_components=2, n=100, sd_cutoff=2.716, od_cutoff=2.443;
+              regular: 93, good leverage: 3, orthogonal outlier: 4, bad leverage: 0)
     """
 
     scores: np.ndarray
@@ -145,16 +175,81 @@ class PCAResult:
 
     @property
     def flags(self) -> np.ndarray:
-        """Points outside either cutoff (rrcov's ``flag`` negated)."""
+        """Points outside either cutoff (rrcov's ``flag`` negated): ndarray of bool (n,).
+
+        See Also
+        --------
+        PCAResult.counts : How many of each kind.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.pca import PCA
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((100, 5)) @ np.diag([5.0, 3.0, 1.0, 0.3, 0.1])
+        >>> X[:3, 4] += 5                               # three orthogonal outliers
+        >>> pca = PCA(n_components=2).fit(X)
+        >>> np.flatnonzero(pca.classify().flags)
+        array([ 0,  1,  2, 49, 54, 70, 94])
+        """
         return self.category != CATEGORIES[0]
 
     def counts(self) -> dict[str, int]:
-        """Number of points of each kind."""
+        """Number of points of each kind.
+
+        Returns
+        -------
+        dict of str to int
+            One entry per kind of :data:`CATEGORIES`, in that order.
+
+        See Also
+        --------
+        PCAResult.flags : Which points are not regular.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.pca import PCA
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((100, 5)) @ np.diag([5.0, 3.0, 1.0, 0.3, 0.1])
+        >>> X[:3, 4] += 5                               # three orthogonal outliers
+        >>> pca = PCA(n_components=2).fit(X)
+        >>> pca.classify().counts()
+        {'regular': 93, 'good leverage': 3, 'orthogonal outlier': 4, 'bad leverage': 0}
+        """
         return {c: int(np.sum(self.category == c)) for c in CATEGORIES}
 
     def to_frame(self) -> Any:
         """One row per point: score_distance, orthogonal_distance, category, flag and the
-        scores PC1..PCk."""
+        scores PC1..PCk.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed like the classified data (a RangeIndex for arrays).
+
+        Raises
+        ------
+        ImportError
+            When pandas is not installed.
+
+        See Also
+        --------
+        PCAResult.counts : The category totals.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.pca import PCA
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((100, 5)) @ np.diag([5.0, 3.0, 1.0, 0.3, 0.1])
+        >>> X[:3, 4] += 5                               # three orthogonal outliers
+        >>> pca = PCA(n_components=2).fit(X)
+        >>> pca.classify().to_frame().round(2).head(2)
+           score_distance  orthogonal_distance            category  flag   PC1   PC2
+        0            0.24                 4.81  orthogonal outlier  True  1.08 -0.02
+        1            1.51                 4.64  orthogonal outlier  True  2.59  4.18
+        """
         import pandas as pd
         cols: dict[str, Any] = {"score_distance": self.score_distance,
                                 "orthogonal_distance": self.orthogonal_distance,
@@ -231,30 +326,219 @@ class _PCABase:
 
     # ------------------------------------------------------------------ public
     def transform(self, X: ArrayLike) -> np.ndarray:
-        """Scores (X - center_) @ loadings_, shape (n, n_components_)."""
+        """Scores (X - center_) @ loadings_, shape (n, n_components_).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            Rows to project, with the training data's p columns.
+
+        Returns
+        -------
+        ndarray of shape (n, n_components_)
+            Coordinates in the PCA subspace.
+
+        Raises
+        ------
+        ValueError
+            When the estimator is not fitted, or X has another number of columns or
+            NaN/inf values.
+
+        See Also
+        --------
+        PCA.score_distance : The Mahalanobis distance of the scores.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.pca import PCA
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((100, 5)) @ np.diag([5.0, 3.0, 1.0, 0.3, 0.1])
+        >>> X[:3, 4] += 5                               # three orthogonal outliers
+        >>> pca = PCA(n_components=2).fit(X)
+        >>> pca.transform(X[:2]).round(2)
+        array([[ 1.08, -0.02],
+               [ 2.59,  4.18]])
+        """
         A = self._data(X).values
         return (A - self.center_) @ self.loadings_
 
     def scores(self, X: ArrayLike) -> np.ndarray:
-        """The same as :meth:`transform`."""
+        """The same as :meth:`transform`.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            Rows to project.
+
+        Returns
+        -------
+        ndarray of shape (n, n_components_)
+            Coordinates in the PCA subspace.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`transform`.
+
+        See Also
+        --------
+        PCA.transform : The same.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.pca import PCA
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((100, 5)) @ np.diag([5.0, 3.0, 1.0, 0.3, 0.1])
+        >>> X[:3, 4] += 5                               # three orthogonal outliers
+        >>> pca = PCA(n_components=2).fit(X)
+        >>> pca.scores(X[:1]).round(2)
+        array([[ 1.08, -0.02]])
+        """
         return self.transform(X)
 
     def fit_transform(self, X: ArrayLike, y: Any = None) -> np.ndarray:
-        """Fit, then the scores of X."""
+        """Fit, then the scores of X.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            Training data.
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        ndarray of shape (n, n_components_)
+            Scores of the training rows.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`fit`.
+
+        See Also
+        --------
+        PCA.fit, PCA.transform : The two steps.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.pca import PCA
+        >>> X = np.random.default_rng(0).standard_normal((100, 5))
+        >>> PCA(n_components=2).fit_transform(X).shape
+        (100, 2)
+        """
         return self.fit(X).transform(X)
 
     def score_distance(self, X: ArrayLike) -> np.ndarray:
-        """SD: the Mahalanobis distance within the PCA subspace, sqrt(sum score_j^2 / l_j)."""
+        """SD: the Mahalanobis distance within the PCA subspace, sqrt(sum score_j^2 / l_j).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            Rows to measure.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Score distances (compare with ``sd_cutoff_``).
+
+        Raises
+        ------
+        ValueError
+            As :meth:`transform`.
+
+        See Also
+        --------
+        PCA.orthogonal_distance : The distance to the subspace.
+        PCA.classify : Both distances with the outlier map's classification.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.pca import PCA
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((100, 5)) @ np.diag([5.0, 3.0, 1.0, 0.3, 0.1])
+        >>> X[:3, 4] += 5                               # three orthogonal outliers
+        >>> pca = PCA(n_components=2).fit(X)
+        >>> pca.score_distance(X[:2]).round(3)
+        array([0.237, 1.51 ])
+        """
         return self._sd(self.transform(X))
 
     def orthogonal_distance(self, X: ArrayLike) -> np.ndarray:
-        """OD: the Euclidean distance of each row to the PCA subspace."""
+        """OD: the Euclidean distance of each row to the PCA subspace.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            Rows to measure.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Orthogonal distances (compare with ``od_cutoff_``).
+
+        Raises
+        ------
+        ValueError
+            As :meth:`transform`.
+
+        See Also
+        --------
+        PCA.score_distance : The distance within the subspace.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.pca import PCA
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((100, 5)) @ np.diag([5.0, 3.0, 1.0, 0.3, 0.1])
+        >>> X[:3, 4] += 5                               # three orthogonal outliers
+        >>> pca = PCA(n_components=2).fit(X)
+        >>> pca.orthogonal_distance(X[:3]).round(2)
+        array([4.81, 4.64, 5.29])
+        """
         A = self._data(X).values
         return self._od(A, (A - self.center_) @ self.loadings_)
 
     def classify(self, X: ArrayLike | None = None) -> PCAResult:
         """SD, OD and the outlier map's classification of the rows of X (of the training
-        data when X is None), against the cutoffs fitted on the training data."""
+        data when X is None), against the cutoffs fitted on the training data.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p), optional
+            Rows to classify; None gives ``result_`` (the training rows).
+
+        Returns
+        -------
+        PCAResult
+            Scores, both distances, both cutoffs and each row's category.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`transform`.
+
+        See Also
+        --------
+        mahalanobis.plot.outlier_map : Draw the classification.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.pca import PCA
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((100, 5)) @ np.diag([5.0, 3.0, 1.0, 0.3, 0.1])
+        >>> X[:3, 4] += 5                               # three orthogonal outliers
+        >>> pca = PCA(n_components=2).fit(X)
+        >>> pca.classify(X[:5]).counts()
+        {'regular': 2, 'good leverage': 0, 'orthogonal outlier': 3, 'bad leverage': 0}
+        """
+
         self._check_fitted()
         if X is None:
             return self.result_

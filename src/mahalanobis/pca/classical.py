@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -63,10 +61,45 @@ class PCA(_PCABase):
 
     _method = "classical"
 
-    def fit(self, X: ArrayLike, y: Any = None) -> PCA:
-        """Fit to X (n, p); returns self."""
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> PCA:
+        """Fit to X (n, p); returns self.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            Training data (p > n allowed); a DataFrame's columns become
+            ``feature_names_in_``.
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        PCA
+            The fitted estimator (``center_``, ``loadings_``, ``eigenvalues_``, the cutoffs
+            and ``result_``).
+
+        Raises
+        ------
+        ValueError
+            When X has fewer than 2 rows or NaN/inf values, ``alpha`` is not in (0, 1), or
+            ``n_components`` exceeds the rank of the centred data.
+
+        See Also
+        --------
+        PCA.classify : Distances and outlier-map classification of (new) rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.pca import PCA
+        >>> X = np.random.default_rng(0).standard_normal((100, 5)) @ np.diag([5.0, 3, 1, 0.3, 0.1])
+        >>> pca = PCA().fit(X)
+        >>> pca, pca.rank_
+        (PCA(n_components=None, fitted: n_components_=2), 5)
+        """
         self._check_params()
         data = as_data(X, "X", min_samples=2)
+
         check_spread(data)  # variances float64 can hold
         A = data.values
         _n, p = A.shape

@@ -302,11 +302,48 @@ class ROBPCA(_PCABase):
         self.max_directions = max_directions
         self.random_state = random_state
 
-    def fit(self, X: ArrayLike, y: Any = None, *, _mcd_fit: Any = None) -> ROBPCA:
-        """Fit to X (n, p); returns self."""
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None, *, _mcd_fit: Any = None) -> ROBPCA:
+        """Fit to X (n, p); returns self.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n, p)
+            Training data (p > n allowed); a DataFrame's columns become
+            ``feature_names_in_``.
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        ROBPCA
+            The fitted estimator (``center_``, ``loadings_``, ``eigenvalues_``, ``h_``,
+            ``branch_``, the cutoffs and ``result_``).
+
+        Raises
+        ------
+        ValueError
+            When X has fewer than 3 rows or NaN/inf values, or ``n_components``, ``kmax``,
+            ``support_fraction``, ``alpha`` or ``max_directions`` is out of range.
+
+        See Also
+        --------
+        ROBPCA.classify : Distances and outlier-map classification of (new) rows.
+        mahalanobis.covariance.mcd : The robust fits inside.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mahalanobis.pca import ROBPCA
+        >>> X = np.random.default_rng(0).standard_normal((100, 5)) @ np.diag([5.0, 3, 1, 0.3, 0.1])
+        >>> X[:3, 4] += 5                               # three orthogonal outliers
+        >>> pca = ROBPCA(n_components=2, random_state=0).fit(X)
+        >>> pca.h_, pca.branch_, pca.classify().counts()["orthogonal outlier"]
+        (77, 'mcd', 4)
+        """
         check_bool(self.mcd, "mcd")
         self._check_params()
         kmax = check_int(self.kmax, "kmax", 1)
+
         k = 0 if self.n_components is None else check_int(self.n_components, "n_components",
                                                           1)
         sf = None if self.support_fraction is None else check_fraction(

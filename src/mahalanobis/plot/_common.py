@@ -18,7 +18,29 @@ CUTOFF = "#7f7f7f"
 
 
 def require_matplotlib() -> Any:
-    """Import matplotlib (the ``plot`` extra) or say how to install it."""
+    """Import matplotlib (the ``plot`` extra) or say how to install it.
+
+    Returns
+    -------
+    module
+        The ``matplotlib`` package.
+
+    Raises
+    ------
+    ImportError
+        When matplotlib is not installed, naming the extra to install.
+
+    See Also
+    --------
+    mahalanobis.plot : The plots that need it.
+
+    Examples
+    --------
+    >>> from mahalanobis.plot import require_matplotlib
+    >>> require_matplotlib().__name__
+    'matplotlib'
+    """
+
     try:
         import matplotlib
     except ImportError:  # pragma: no cover - depends on the environment

@@ -5,19 +5,64 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _common as c
 
 __all__ = ["control_chart", "myt_plot"]
 
 
-def control_chart(chart: Any, *, ax: Any = None, labels: Any = None, max_labels: int = 10,
+def control_chart(chart: Any, *, ax: Any = None, labels: ArrayLike | None = None,
+                  max_labels: int = 10,
                   title: str | None = None) -> Any:
     """The T^2 statistic of each observation (or subgroup) in time order, with the upper control
     limit (line with gid "ucl") and the signals (points above it) marked and labelled.
 
     ``chart`` is a :class:`mahalanobis.control.T2Chart` or the result of its ``monitor()``: any
     object with ``statistic`` (n,), ``ucl`` (scalar or (n,)) and ``signals`` (bool, (n,)).
+
+    Parameters
+    ----------
+    chart : T2Chart
+        The chart to draw.
+    ax : matplotlib Axes, optional
+        Drawn on a new figure when omitted.
+    labels : sequence, optional
+        Point labels; default the chart's index or the 0-based position.
+    max_labels : int, default 10
+        Most signals labelled (the largest first).
+    title : str, optional
+        Axes title; default "T² control chart (phase I)" (or II).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The limit is the line with gid "ucl"; the signal labels are ``ax.texts``.
+
+    Raises
+    ------
+    ValueError
+        When ``chart`` has no ``statistic``, ``ucl`` and ``signals``.
+    ImportError
+        When matplotlib is not installed.
+
+    See Also
+    --------
+    mahalanobis.control.T2Chart : The chart.
+    myt_plot : The decomposition of one signal.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> from mahalanobis import plot
+    >>> X = np.random.default_rng(0).standard_normal((30, 3))
+    >>> X[10] = [0.5, -0.5, 4.5]
+    >>> ax = plot.control_chart(mh.T2Chart(X))
+    >>> [t.get_text() for t in ax.texts]             # the signal is labelled
+    ['10']
     """
     try:
         stat = c.as_1d(chart.statistic, "chart.statistic")
@@ -75,7 +120,48 @@ def myt_plot(decomposition: Any, *, ax: Any = None, max_terms: int = 15) -> Any:
     ``to_frame()``, or a DataFrame itself, has a term label column or index, a value column
     ("statistic"/"contribution"), optionally a critical-value column ("ucl"/"critical") and a
     boolean "signal" column).
+
+    Parameters
+    ----------
+    decomposition : MYTDecomposition or DataFrame
+        The terms to draw.
+    ax : matplotlib Axes, optional
+        Drawn on a new figure when omitted.
+    max_terms : int, default 15
+        Most terms drawn (the largest).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One bar per term; the critical values are the collection with gid "critical".
+
+    Raises
+    ------
+    ValueError
+        When ``decomposition`` is neither an MYT result nor a DataFrame with a numeric
+        column of term values.
+    ImportError
+        When matplotlib is not installed.
+
+    See Also
+    --------
+    mahalanobis.control.T2Chart.decompose : The decomposition.
+    control_chart : The chart the signal comes from.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> from mahalanobis import plot
+    >>> X = np.random.default_rng(0).standard_normal((30, 3))
+    >>> X[10] = [0.5, -0.5, 4.5]
+    >>> ax = plot.myt_plot(mh.T2Chart(X).decompose(10))
+    >>> ax.get_title(), [t.get_text() for t in ax.get_yticklabels()][-1]   # largest on top
+    ('MYT decomposition of observation 10', 'T2(x2)')
     """
+
     frame = decomposition.to_frame() if hasattr(decomposition, "to_frame") else decomposition
     if not hasattr(frame, "columns"):
         raise ValueError("decomposition must be an MYT result (T2Chart.decompose(i)) or a "

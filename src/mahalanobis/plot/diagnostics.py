@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import check_choice, check_fraction, check_random_state
@@ -25,6 +26,38 @@ def qq_band(n: int, envelope: float = 0.95, *, n_sim: int = 2000,
     g is calibrated on ``n_sim`` simulated uniform samples (seeded by ``random_state``, so the
     band is reproducible). Map it through any quantile function to get the band of that
     distribution.
+
+    Parameters
+    ----------
+    n : int
+        Sample size (at least 1).
+    envelope : float, default 0.95
+        Simultaneous coverage of the band, in (0, 1).
+    n_sim : int, default 2000
+        Simulated samples for the calibration of g.
+    random_state : int or Generator, default 0
+        Seed of the simulation.
+
+    Returns
+    -------
+    lower, upper : ndarray of shape (n,)
+        The band of U_(1) <= ... <= U_(n) on the probability scale.
+
+    Raises
+    ------
+    ValueError
+        When ``envelope`` is not in (0, 1).
+
+    See Also
+    --------
+    qq_plot : Draws the band around a Q-Q plot of D^2.
+
+    Examples
+    --------
+    >>> from mahalanobis.plot import qq_band
+    >>> lower, upper = qq_band(20)
+    >>> lower[:3].round(4), upper[:3].round(4)
+    (array([0.0001, 0.0038, 0.014 ]), array([0.2575, 0.3426, 0.4127]))
     """
     envelope = check_fraction(envelope, "envelope")
     rng = check_random_state(random_state)
@@ -40,8 +73,8 @@ def qq_band(n: int, envelope: float = 0.95, *, n_sim: int = 2000,
     return stats.beta.ppf(g / 2, i, n - i + 1), stats.beta.ppf(1 - g / 2, i, n - i + 1)
 
 
-def qq_plot(d2: Any, p: int, *, envelope: float | None = 0.95, ax: Any = None,
-            labels: Any = None, reference: str = "chi2", n_samples: int | None = None,
+def qq_plot(d2: ArrayLike, p: int, *, envelope: float | None = 0.95, ax: Any = None,
+            labels: ArrayLike | None = None, reference: str = "chi2", n_samples: int | None = None,
             alpha: float = 0.025, n_sim: int = 2000, random_state: Any = 0,
             max_labels: int = 10) -> Any:
     """Q-Q plot of squared distances D^2 against the quantiles of their reference distribution.
@@ -62,12 +95,50 @@ def qq_plot(d2: Any, p: int, *, envelope: float | None = 0.95, ax: Any = None,
         otherwise. ``"beta"``: the exact law of classical distances of a normal sample to its
         own mean and covariance, n D^2 / (n - 1)^2 ~ Beta(p/2, (n - p - 1)/2)
         (Gnanadesikan and Kettenring 1972); needs ``n_samples`` when it differs from len(d2).
+    ax : matplotlib Axes, optional
+        Drawn on a new figure when omitted.
+    labels : sequence, optional
+        Point labels; default the Series index or the 0-based position.
+    n_samples : int, optional
+        Sample size behind the distances, for ``reference="beta"`` (default len(d2)).
     alpha : float
         Points above the upper band (or, with no band, above chi2_{p, 1 - alpha}) are labelled.
+    n_sim : int, default 2000
+        Simulated samples for the calibration of the band.
+    random_state : int or Generator, default 0
+        Seed of that simulation.
+    max_labels : int, default 10
+        Most points labelled (the largest first).
 
     Returns
     -------
-    matplotlib Axes; the band is a PolyCollection labelled like "95% simultaneous envelope".
+    matplotlib.axes.Axes
+        The band is a PolyCollection labelled like "95% simultaneous envelope".
+
+    Raises
+    ------
+    ValueError
+        When d2 is not a non-empty 1-D array, p is not a positive integer, ``reference`` is
+        unknown, or ``n_samples`` is too small for the Beta law.
+    ImportError
+        When matplotlib is not installed.
+
+    See Also
+    --------
+    qq_band : The simultaneous band.
+    index_plot : D^2 in row order.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> from mahalanobis import plot
+    >>> X = np.random.default_rng(0).standard_normal((60, 3))
+    >>> ax = plot.qq_plot(mh.fit(X).distance(X, squared=True), 3, reference="beta")
+    >>> ax.collections[0].get_label()
+    '95% simultaneous envelope'
     """
     index = getattr(d2, "index", None)
     d2 = c.as_1d(d2, "d2")
@@ -112,7 +183,8 @@ def qq_plot(d2: Any, p: int, *, envelope: float | None = 0.95, ax: Any = None,
     return ax
 
 
-def distance_distance(X: Any, *, ax: Any = None, alpha: float = 0.025, labels: Any = None,
+def distance_distance(X: ArrayLike, *, ax: Any = None, alpha: float = 0.025,
+                      labels: ArrayLike | None = None,
                       classical: Any = True, robust: Any = True, random_state: Any = 0,
                       max_labels: int = 20) -> Any:
     """Distance-distance plot (Rousseeuw and van Zomeren 1990): robust against classical D.
@@ -123,9 +195,53 @@ def distance_distance(X: Any, *, ax: Any = None, alpha: float = 0.025, labels: A
 
     ``classical`` and ``robust`` may be fitted Metrics (default: fit empirical and MCD).
 
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n, p)
+        The data.
+    ax : matplotlib Axes, optional
+        Drawn on a new figure when omitted.
+    alpha : float, default 0.025
+        Level of the cutoffs sqrt(chi2_{p, 1 - alpha}).
+    labels : sequence, optional
+        Point labels; default the DataFrame index or the 0-based row position.
+    classical : bool or Metric, default True
+        The classical fit (True: mean and covariance of X).
+    robust : bool or Metric, default True
+        The robust fit (True: ``mahalanobis.fit(X, method="mcd")``).
+    random_state : int or Generator, default 0
+        Seed of the MCD fit when ``robust=True``.
+    max_labels : int, default 20
+        Most points labelled (the most outlying first).
+
     Returns
     -------
-    matplotlib Axes: the cutoffs are the lines with gid "cutoff-classical" and "cutoff-robust".
+    matplotlib.axes.Axes
+        The cutoffs are the lines with gid "cutoff-classical" and "cutoff-robust".
+
+    Raises
+    ------
+    ValueError
+        When X has NaN/inf values or too few rows, or ``alpha`` is not in (0, 1).
+    ImportError
+        When matplotlib is not installed.
+
+    See Also
+    --------
+    tolerance_ellipse : The same comparison as ellipses, for two variables.
+    mahalanobis.covariance.mcd : The robust fit.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from mahalanobis import plot
+    >>> X = np.random.default_rng(0).standard_normal((60, 3))
+    >>> X[:3] += 4                                    # three outliers
+    >>> ax = plot.distance_distance(X)
+    >>> sorted(line.get_gid() for line in ax.lines)
+    ['cutoff-classical', 'cutoff-robust', 'identity']
     """
     X, lab, _ = c.data_and_labels(X, labels)
     cl = c.resolve_metric(classical if classical is not False else True, X, "empirical",
@@ -151,10 +267,55 @@ def distance_distance(X: Any, *, ax: Any = None, alpha: float = 0.025, labels: A
     return ax
 
 
-def index_plot(d2: Any, *, cutoff: float, ax: Any = None, labels: Any = None,
+def index_plot(d2: ArrayLike, *, cutoff: float, ax: Any = None, labels: ArrayLike | None = None,
                max_labels: int = 20) -> Any:
     """Squared distances D^2 against the row number, with the D^2 cutoff as a horizontal line
-    (gid "cutoff") and the rows above it labelled."""
+    (gid "cutoff") and the rows above it labelled.
+
+    Parameters
+    ----------
+    d2 : array-like of shape (n,)
+        Squared distances (a Series keeps its index as labels).
+    cutoff : float
+        The D^2 cutoff (e.g. :func:`mahalanobis.inference.cutoff`).
+    ax : matplotlib Axes, optional
+        Drawn on a new figure when omitted.
+    labels : sequence, optional
+        Point labels; default the Series index or the 0-based position.
+    max_labels : int, default 20
+        Most points labelled (the largest first).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The cutoff is the line with gid "cutoff"; the labels are ``ax.texts``.
+
+    Raises
+    ------
+    ValueError
+        When d2 is not a non-empty 1-D array, or ``cutoff`` is not a positive number.
+    ImportError
+        When matplotlib is not installed.
+
+    See Also
+    --------
+    qq_plot : D^2 against its reference quantiles.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> from mahalanobis import plot
+    >>> from mahalanobis.inference import cutoff
+    >>> X = np.random.default_rng(0).standard_normal((60, 3))
+    >>> X[:3] += 4                                    # three outliers
+    >>> ax = plot.index_plot(mh.fit(X).distance(X, squared=True), cutoff=cutoff(3, 0.025))
+    >>> sorted(t.get_text() for t in ax.texts)
+    ['0', '1', '2']
+    """
+
     index = getattr(d2, "index", None)
     d2 = c.as_1d(d2, "d2")
     cutoff = float(cutoff)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import check_fraction
@@ -13,8 +14,8 @@ from . import _common as c
 __all__ = ["ellipse_pairs", "tolerance_ellipse"]
 
 
-def tolerance_ellipse(X: Any, *, classical: Any = True, robust: Any = True,
-                      level: float = 0.975, ax: Any = None, labels: Any = None,
+def tolerance_ellipse(X: ArrayLike, *, classical: Any = True, robust: Any = True,
+                      level: float = 0.975, ax: Any = None, labels: ArrayLike | None = None,
                       random_state: Any = 0, max_labels: int = 20) -> Any:
     """Scatter plot of two variables with classical and robust tolerance ellipses.
 
@@ -37,11 +38,42 @@ def tolerance_ellipse(X: Any, *, classical: Any = True, robust: Any = True,
         Point labels; default the DataFrame index or the 0-based row position.
     random_state : int or Generator
         Seed of the MCD fit when ``robust=True``.
+    max_labels : int, default 20
+        Most points labelled (the most outlying first).
 
     Returns
     -------
-    matplotlib Axes. The ellipses are Line2D objects labelled "classical" and "robust" (see
-    ``ax.get_legend_handles_labels()``); the point labels are ``ax.texts``.
+    matplotlib.axes.Axes
+        The ellipses are Line2D objects labelled "classical ..." and "robust ..." (see
+        ``ax.get_legend_handles_labels()``); the point labels are ``ax.texts``.
+
+    Raises
+    ------
+    ValueError
+        When X has not exactly 2 columns or has NaN/inf values, ``level`` is not in (0, 1),
+        or both ``classical`` and ``robust`` are False.
+    ImportError
+        When matplotlib is not installed.
+
+    See Also
+    --------
+    ellipse_pairs : The same on every pair of variables.
+    distance_distance : Robust against classical distances, for any p.
+    mahalanobis.Ellipsoid : The region itself.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from mahalanobis import plot
+    >>> X = np.random.default_rng(0).standard_normal((60, 2))
+    >>> X[:4] += [4.0, -4.0]                         # four outliers
+    >>> ax = plot.tolerance_ellipse(X)
+    >>> ax.get_legend_handles_labels()[1]
+    ['outside robust ellipse', 'classical 97.5% ellipse', 'robust (mcd) 97.5% ellipse']
+    >>> len(ax.texts)                                # the four outliers are labelled
+    4
     """
     X, lab, cols = c.data_and_labels(X, labels)
     if X.shape[1] != 2:
@@ -77,8 +109,8 @@ def tolerance_ellipse(X: Any, *, classical: Any = True, robust: Any = True,
     return ax
 
 
-def ellipse_pairs(X: Any, *, classical: Any = True, robust: Any = True, level: float = 0.975,
-                  alpha: float = 0.025, fig: Any = None, labels: Any = None,
+def ellipse_pairs(X: ArrayLike, *, classical: Any = True, robust: Any = True, level: float = 0.975,
+                  alpha: float = 0.025, fig: Any = None, labels: ArrayLike | None = None,
                   random_state: Any = 0, max_features: int = 8) -> Any:
     """A pairs grid for p > 2: each off-diagonal panel shows two variables with the classical
     and robust tolerance ellipses of their bivariate marginal (chi2_{2, level}).
@@ -86,10 +118,56 @@ def ellipse_pairs(X: Any, *, classical: Any = True, robust: Any = True, level: f
     Points flagged by the full p-variate robust distance (D^2 > chi2_{p, 1 - alpha}) are red in
     every panel, so outliers that no pair of variables reveals still stand out.
 
+    Parameters
+    ----------
+    X : array-like or DataFrame of shape (n, p)
+        The data, 2 <= p <= ``max_features``.
+    classical : bool or Metric, default True
+        Draw the classical ellipses (True: mean and covariance of X); a fitted Metric is
+        used as given.
+    robust : bool or Metric, default True
+        Draw the robust ellipses (True: ``mahalanobis.fit(X, method="mcd")``).
+    level : float, default 0.975
+        Probability content of the ellipses.
+    alpha : float, default 0.025
+        Level of the p-variate robust cutoff that colours the points.
+    fig : matplotlib Figure, optional
+        Drawn on a new figure when omitted.
+    labels : sequence, optional
+        Point labels; default the DataFrame index or the 0-based row position.
+    random_state : int or Generator, default 0
+        Seed of the MCD fit when ``robust=True``.
+    max_features : int, default 8
+        Most columns drawn.
+
     Returns
     -------
-    ndarray of Axes, shape (p, p); ``axes[0, 0].figure`` is the figure.
+    ndarray of Axes of shape (p, p)
+        ``axes[0, 0].figure`` is the figure.
+
+    Raises
+    ------
+    ValueError
+        When X has fewer than 2 or more than ``max_features`` columns or NaN/inf values, or
+        ``level`` is not in (0, 1).
+    ImportError
+        When matplotlib is not installed.
+
+    See Also
+    --------
+    tolerance_ellipse : One pair, larger.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from mahalanobis import plot
+    >>> X = np.random.default_rng(0).standard_normal((60, 3))
+    >>> plot.ellipse_pairs(X).shape
+    (3, 3)
     """
+
     X, _, cols = c.data_and_labels(X, labels)
     p = X.shape[1]
     if p < 2:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..pca import CATEGORIES, PCAResult
 from . import _common as c
@@ -21,7 +22,8 @@ _STYLE = {
 }
 
 
-def outlier_map(pca: Any, X: Any = None, *, ax: Any = None, labels: Any = None,
+def outlier_map(pca: Any, X: ArrayLike | None = None, *, ax: Any = None,
+                labels: ArrayLike | None = None,
                 max_labels: int = 20) -> Any:
     """The PCA outlier map: each point's orthogonal distance to the PCA subspace (OD)
     against its score distance within it (SD), with both cutoffs.

@@ -7,6 +7,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import check_choice, check_fraction, check_int
@@ -131,10 +132,33 @@ def _diagnostics(metric: Any, classical: Any, n: int) -> list[tuple[str, Any]]:
     return rows
 
 
-def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
-                 cutoff_method: str = "chi2", labels: Any = None, id_column: str | None = None,
+def _fit_pair(Xv: np.ndarray, complete: np.ndarray, method: str, missing: str,
+              random_state: Any) -> tuple[Any, Any]:
+    """The classical and the chosen fit: on complete data as always; with missing cells,
+    with them (missing="em") or on the complete rows ("marginal")."""
+    from ..covariance import fit
+    if complete.all() or missing == "marginal":
+        Xc = Xv if complete.all() else Xv[complete]
+        classical = fit(Xc, method="empirical")
+        metric = classical if method == "empirical" else fit(
+            Xc, method=method, random_state=random_state)
+        return classical, metric
+    classical = fit(Xv, method="em")
+    if method in ("empirical", "em"):
+        return classical, classical
+    if method != "mcd":
+        raise ValueError(f"missing='em' fits with missing cells for method 'empirical', 'em' "
+                         f"or 'mcd', not {method!r}; use missing='marginal' (fit on the "
+                         "complete rows) or 'omit'.")
+    return classical, fit(Xv, method="mcd", nan_policy="em", random_state=random_state)
+
+
+def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
+                 cutoff_method: str = "chi2", labels: ArrayLike | None = None,
+                 id_column: str | None = None,
                  columns: Any = None, title: str | None = None, source: str | None = None,
-                 random_state: Any = 0, max_pairs: int = 6, pca: int | None = None) -> str:
+                 random_state: Any = 0, max_pairs: int = 6, pca: int | None = None,
+                 missing: str = "omit") -> str:
     """A self-contained HTML report of the outliers of a table.
 
     The page holds a data summary, the method and cutoff used (and why), diagnostics of the
@@ -156,18 +180,60 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
     cutoff_method : {"chi2", "beta", "f", "hardin_rocke", "cerioli"}
         Reference distribution of the cutoff; "chi2" and "beta" are computed here, the others
         by :func:`mahalanobis.inference.cutoff`.
-    labels, id_column : row labels, or the column of X holding them (default: the index).
-    columns : the analysis columns (default: every numeric column).
-    title, source : heading of the page and the name of the data shown under it.
-    random_state : seed of randomised estimators (MCD), so a report is reproducible.
+    labels : sequence, optional
+        Row labels (default: the index of X).
+    id_column : str, optional
+        The column of X holding the row labels.
+    columns : sequence of str, optional
+        The analysis columns (default: every numeric column).
+    title : str, optional
+        Heading of the page.
+    source : str, optional
+        The name of the data shown under it.
+    random_state : int or Generator, default 0
+        Seed of randomised estimators (MCD), so a report is reproducible.
+    max_pairs : int, default 6
+        Largest p drawn as a pairs grid of tolerance ellipses.
     pca : int, optional
         Add a robust PCA section with this many components: ROBPCA's outlier map (score
         against orthogonal distances) and the rows beyond either cutoff.
+    missing : {"omit", "em", "marginal"}
+        Rows with missing cells: left out and listed (default); or kept and judged on their
+        observed coordinates (their count is the column "observed" of the flagged table,
+        missing cells show as "missing") with the centre and scatter fitted with the missing
+        cells (``"em"``: EM for "empirical"/"em", the MCD with EM in its C-steps for "mcd")
+        or on the complete rows (``"marginal"``). The Q-Q and index plots then show each
+        row's D² as the chi-squared(p) quantile of its p-value; the ellipse and
+        distance-distance plots show the complete rows.
 
     Returns
     -------
-    str, the HTML document.
+    str
+        The HTML document.
+
+    Raises
+    ------
+    ValueError
+        When ``id_column``, ``labels`` or ``columns`` do not match X, X has no numeric
+        columns (or a chosen column is not numeric), too few complete rows for its columns,
+        or ``method``, ``alpha`` or ``cutoff_method`` is invalid.
+
+    See Also
+    --------
+    mahalanobis.fit : The estimators behind ``method``.
+    mahalanobis.plot : The figures of the report.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mahalanobis.report import build_report
+    >>> X = np.random.default_rng(0).standard_normal((40, 3))
+    >>> X[:2] += 5                                    # two outliers
+    >>> html = build_report(X, method="empirical", title="Demo")
+    >>> html.startswith("<!DOCTYPE html>"), "<svg" in html, "Demo" in html
+    (True, True, True)
     """
+
     from ..plot import require_matplotlib
 
     require_matplotlib()
@@ -175,27 +241,36 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
     if pca is not None:
         check_int(pca, "pca", 1, "a positive number of components")
     check_choice(cutoff_method, "cutoff_method", _CUTOFF_METHODS)
+    check_choice(missing, "missing", ("omit", "em", "marginal"))
     df, ignored = _frame(X, labels=labels, id_column=id_column, columns=columns)
     finite = np.isfinite(df.to_numpy()).all(axis=1)
-    dropped = [str(i) for i in df.index[~finite]]
-    df = df[finite]
+    keep = finite if missing == "omit" else ~np.isnan(df.to_numpy()).all(axis=1)
+    if missing != "omit" and np.isinf(df.to_numpy()).any():
+        raise ValueError("X has infinite values; replace them by numbers or by NaN (missing).")
+    dropped = [str(i) for i in df.index[~keep]]
+    df = df[keep]
+    complete = finite[keep]
     n, p = df.shape
-    if n <= p:
-        raise ValueError(f"X has {n} complete rows for {p} columns; a report needs more rows "
-                         "than columns.")
-    from ..covariance import fit
+    if int(complete.sum()) <= p and missing != "em":
+        raise ValueError(f"X has {int(complete.sum())} complete rows for {p} columns; a report "
+                         "needs more rows than columns (or missing='em').")
     Xv = df.to_numpy()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        classical = fit(Xv, method="empirical")
-        metric = classical if method == "empirical" else fit(
-            Xv, method=method, random_state=random_state)
-    d2 = np.asarray(metric.distance(Xv, squared=True), dtype=float)
-    dc = np.asarray(classical.distance(Xv), dtype=float)
+        classical, metric = _fit_pair(Xv, complete, method, missing, random_state)
+    if complete.all():
+        d2 = np.asarray(metric.distance(Xv, squared=True), dtype=float)
+        dc = np.asarray(classical.distance(Xv), dtype=float)
+        k = np.full(n, p)
+    else:
+        d2, k = metric.distance(Xv, squared=True, nan_policy="marginal", return_counts=True)
+        dc = np.asarray(classical.distance(Xv, nan_policy="marginal"), dtype=float)
     hh = getattr(metric, "h", None)
     cut = _cutoff(cutoff_method, p, alpha, n, hh)
-    pval = stats.chi2.sf(d2, p)
-    flagged = d2 > cut
+    pval = stats.chi2.sf(d2, k)
+    cuts = {int(kk): _cutoff(cutoff_method, int(kk), alpha, n, hh) for kk in np.unique(k)}
+    flagged = d2 > np.array([cuts[int(kk)] for kk in k])
+    d2_plot = d2 if complete.all() else stats.chi2.isf(pval, p)  # on the chi2_p scale
     lab = [str(i) for i in df.index]
     robust = metric is not classical
 
@@ -210,6 +285,12 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
                  f"<span>rows flagged ({100 * flagged.mean():.1f}%)</span></div>"
                  f'<div class="card"><b>{h.fmt(cut)}</b><span>D² cutoff</span></div></div>')
     notes = []
+    if not complete.all():
+        notes.append(f"{int((~complete).sum())} row(s) have missing cells; each is judged on "
+                     "its observed coordinates (column 'observed'), against the reference "
+                     f"law on that number (missing='{missing}'). The Q-Q and index plots show "
+                     "their D² as the chi-squared quantile with p df of their p-value; the "
+                     "ellipse and distance-distance plots show the complete rows only.")
     if dropped:
         notes.append(f"{len(dropped)} row(s) with missing values were left out: "
                      f"{', '.join(dropped[:20])}{' …' if len(dropped) > 20 else ''}.")
@@ -243,7 +324,7 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
     parts.append(f"<p>{h.esc(_WHY[cutoff_method].format(a=f'{alpha:g}'))} At this level about "
                  f"{alpha * n:.1f} of {n} clean normal rows would be flagged by chance.</p>")
     if robust:
-        classical_flags = dc ** 2 > stats.chi2.isf(alpha, p)
+        classical_flags = dc ** 2 > stats.chi2.isf(alpha, k)
         masked = int(np.sum(flagged & ~classical_flags))
         parts.append(f"<p>The classical fit would flag {int(classical_flags.sum())} "
                      f"row(s); {masked} of the rows flagged here are hidden from it (masking)."
@@ -261,9 +342,11 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
         idx = idx[np.argsort(-d2[idx], kind="stable")]
         shown = idx[:_MAX_TABLE_ROWS]
         cols = [str(c) for c in df.columns]
-        head = ["row", "D", "D²", "p-value", "classical D", *cols]
+        head = ["row", "D", "D²", "p-value", "classical D",
+                *(["observed"] if not complete.all() else []), *cols]
         rows = [[lab[i], float(np.sqrt(d2[i])), float(d2[i]), float(pval[i]), float(dc[i])]
-                + [float(v) for v in Xv[i]] for i in shown]
+                + ([int(k[i])] if not complete.all() else [])
+                + [float(v) if np.isfinite(v) else "missing" for v in Xv[i]] for i in shown]
         parts.append("<p>Click a column heading to sort.</p>")
         parts.append(h.table(head, rows, sortable=True, table_id="flagged"))
         if idx.size > shown.size:
@@ -274,6 +357,7 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
     # -- figures
     from .. import plot
     figs = []
+    df = df[complete]  # the scatter plots need every coordinate
     if p == 2:
         figs.append(_figure(_svg(lambda f: plot.tolerance_ellipse(
             df, classical=classical, robust=metric if robust else False,
@@ -289,7 +373,7 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
             "Bivariate tolerance ellipses on every pair of variables; red points are flagged "
             "by the full p-variate distance.", "pairs", wide=True))
     figs.append(_figure(_svg(lambda f: plot.qq_plot(
-        d2, p, ax=f.subplots(), labels=lab, alpha=alpha), (5.0, 4.4), "qq", "Q-Q plot"),
+        d2_plot, p, ax=f.subplots(), labels=lab, alpha=alpha), (5.0, 4.4), "qq", "Q-Q plot"),
         "Squared distances against chi-squared quantiles with a 95% simultaneous envelope; "
         "points above it are labelled.", "qq"))
     if robust:
@@ -300,7 +384,7 @@ def build_report(X: Any, *, method: str = "mcd", alpha: float = 0.025,
             "horizontal line are flagged; those also left of the vertical one are masked in "
             "the classical fit.", "dd"))
     figs.append(_figure(_svg(lambda f: plot.index_plot(
-        d2, cutoff=cut, ax=f.subplots(), labels=lab), (9.0, 3.4), "index", "index plot"),
+        d2_plot, cutoff=cut, ax=f.subplots(), labels=lab), (9.0, 3.4), "index", "index plot"),
         "D² by row with the cutoff.", "index", wide=True))
     parts.append("<h2>Plots</h2>")
     parts.append(f'<div class="figs">{"".join(figs)}</div>')

@@ -47,6 +47,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import (
@@ -66,7 +67,7 @@ __all__ = ["FunctionalMetric", "trapezoid_weights"]
 _METHODS = ("rkhs", "fpca")
 
 
-def trapezoid_weights(grid: Any) -> np.ndarray:
+def trapezoid_weights(grid: ArrayLike) -> np.ndarray:
     """Trapezoid-rule weights w with sum_i w_i f(t_i) ~ int f(t) dt over [t_1, t_T]."""
     t = as_vector(grid, "grid")
     if t.size < 2 or not np.all(np.diff(t) > 0):
@@ -119,14 +120,35 @@ class FunctionalMetric:
     n_features_in_ : int
         Number of grid points.
 
+    See Also
+    --------
+    mahalanobis.Metric : The multivariate distance (curves as vectors, needs n > n_points).
+    mahalanobis.pca : Robust principal components of multivariate data.
+
     Notes
     -----
     The distances, the discretisation and the outlier cutoffs are described in the module
-    docstring of :mod:`mahalanobis.functional`.
+    docstring of :mod:`mahalanobis.variants.functional`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.linspace(0, 1, 50)                          # 40 curves on 50 grid points
+    >>> X = (rng.standard_normal((40, 1)) * np.sin(2 * np.pi * t)
+    ...      + rng.standard_normal((40, 1)) * np.cos(2 * np.pi * t)
+    ...      + 0.05 * rng.standard_normal((40, 50)))
+    >>> fm = mh.FunctionalMetric(method="fpca").fit(X)
+    >>> fm.n_components_
+    2
+    >>> new = np.vstack([np.sin(2 * np.pi * t), 5 * np.sin(2 * np.pi * t)])
+    >>> fm.distance(new).round(2), fm.outliers(new)
+    (array([1.34, 6.33]), array([False,  True]))
     """
 
     def __init__(self, method: str = "rkhs", reg: float | None = None,
-                 n_components: int | float | None = None, grid: Any = None,
+                 n_components: int | float | None = None, grid: ArrayLike | None = None,
                  random_state: Any = None, n_simulations: int = 20_000, *,
                  alpha: float | None = None) -> None:
         if alpha is not None:
@@ -143,9 +165,42 @@ class FunctionalMetric:
         self.n_simulations = n_simulations
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, X: Any, y: Any = None) -> FunctionalMetric:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> FunctionalMetric:
         """Fit the mean curve and the covariance operator's eigenpairs to X, the curves as rows
-        (n_curves, n_points)."""
+        (n_curves, n_points).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_curves, n_points)
+            The curves, one per row, on the common grid (at least 3).
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        FunctionalMetric
+            self, fitted.
+
+        Raises
+        ------
+        ValueError
+            For an unknown method, a grid of the wrong length, bad ``reg`` or
+            ``n_components``, or curves with no variation.
+
+        See Also
+        --------
+        FunctionalMetric.transform : The principal scores of new curves.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> t = np.linspace(0, 1, 50)
+        >>> X = np.random.default_rng(0).standard_normal((40, 1)) * np.sin(2 * np.pi * t)
+        >>> fm = mh.FunctionalMetric(method="fpca").fit(X)
+        >>> fm.n_components_, fm.mean_.shape
+        (1, (50,))
+        """
         check_int(self.n_simulations, "n_simulations", 1)
         check_choice(self.method, "method", _METHODS)
         X = as_data(X, "X", min_samples=3).values
@@ -187,7 +242,7 @@ class FunctionalMetric:
             den = self.eigenvalues_ + self.reg_
             self._coef = (self.eigenvalues_ / den) / den
         else:
-            self.reg_ = None
+            self.reg_ = None  # type: ignore[assignment]  # None: no regularisation
             self._coef = 1.0 / self.eigenvalues_
         self.n_samples_, self.n_features_in_ = n, T
         self._null: np.ndarray | None = None
@@ -213,24 +268,133 @@ class FunctionalMetric:
         if not hasattr(self, "mean_"):
             raise ValueError("this FunctionalMetric is not fitted yet; call fit(X) first.")
 
-    def transform(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
-        """Principal scores <x - mean, e_j> of the curves in the rows of X, shape (n, k)."""
+    def transform(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
+        """Principal scores <x - mean, e_j> of the curves in the rows of X, shape (n, k).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_points)
+            The curves.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Curves with NaN: an error, dropped, or rows of NaN.
+
+        Returns
+        -------
+        ndarray of shape (n, k)
+            The scores on the k retained eigenfunctions.
+
+        Raises
+        ------
+        ValueError
+            Before :meth:`fit`, or for curves of the wrong length.
+
+        See Also
+        --------
+        FunctionalMetric.distance : Distances from these scores.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> t = np.linspace(0, 1, 50)
+        >>> X = np.random.default_rng(0).standard_normal((40, 1)) * np.sin(2 * np.pi * t)
+        >>> fm = mh.FunctionalMetric(method="fpca").fit(X)
+        >>> fm.transform(X[:3]).shape
+        (3, 1)
+        """
         self._check_fitted()
         X = check_rows(X, "X", self.mean_.shape[0], nan_policy)
         return ((X - self.mean_) * self._sqrt_w) @ self._Vt.T
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
+    def distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Distance of each curve (row of X) to the mean curve (D; ``squared=True`` gives D^2).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_points)
+            The curves.
+        squared : bool, default False
+            Return D^2 instead of D.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Curves with NaN: an error, dropped, or NaN.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The distances.
+
+        Raises
+        ------
+        ValueError
+            Before :meth:`fit`, or for curves of the wrong length.
+
+        See Also
+        --------
+        FunctionalMetric.pvalue : p-values of the squared distances.
+        FunctionalMetric.pairwise : Distances between curves.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> t = np.linspace(0, 1, 50)
+        >>> X = (rng.standard_normal((40, 1)) * np.sin(2 * np.pi * t)
+        ...      + rng.standard_normal((40, 1)) * np.cos(2 * np.pi * t)
+        ...      + 0.05 * rng.standard_normal((40, 50)))
+        >>> fm = mh.FunctionalMetric().fit(X)                  # the RKHS distance
+        >>> fm.distance(np.vstack([np.sin(2 * np.pi * t), 5 * np.sin(2 * np.pi * t)])).round(2)
+        array([1.3 , 6.15])
         """
         squared = check_bool(squared, "squared")
         xi = self.transform(X, nan_policy=nan_policy)
         d2 = (xi * xi) @ self._coef
         return d2 if squared else np.sqrt(d2)
 
-    def pairwise(self, XA: Any, XB: Any = None, *, squared: bool = False,
+    def pairwise(self, XA: ArrayLike, XB: ArrayLike | None = None, *, squared: bool = False,
                  nan_policy: str = "raise") -> np.ndarray:
-        """Distances between every curve (row) of ``XA`` and of ``XB`` (or of ``XA``)."""
+        """Distances between every curve (row) of ``XA`` and of ``XB`` (or of ``XA``).
+
+        Parameters
+        ----------
+        XA : array-like of shape (n_A, n_points)
+            The first curves.
+        XB : array-like of shape (n_B, n_points), optional
+            The second curves; None: among the curves of XA.
+        squared : bool, default False
+            Return D^2 instead of D.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Curves with NaN: an error, dropped, or NaN.
+
+        Returns
+        -------
+        ndarray of shape (n_A, n_B)
+            The distances (exactly symmetric with a zero diagonal without XB).
+
+        Raises
+        ------
+        ValueError
+            Before :meth:`fit`, or for curves of the wrong length.
+
+        See Also
+        --------
+        FunctionalMetric.distance : Distances to the mean curve.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> t = np.linspace(0, 1, 50)
+        >>> X = (rng.standard_normal((40, 1)) * np.sin(2 * np.pi * t)
+        ...      + rng.standard_normal((40, 1)) * np.cos(2 * np.pi * t)
+        ...      + 0.05 * rng.standard_normal((40, 50)))
+        >>> fm = mh.FunctionalMetric(method="fpca").fit(X)
+        >>> fm.pairwise(np.vstack([np.sin(2 * np.pi * t), 5 * np.sin(2 * np.pi * t)])).round(2)
+        array([[0.  , 5.01],
+               [5.01, 0.  ]])
+        """
         squared = check_bool(squared, "squared")
         sc = np.sqrt(self._coef)
         A = self.transform(XA, nan_policy=nan_policy) * sc
@@ -258,26 +422,121 @@ class FunctionalMetric:
             self._null = np.sort(sim)
         return self._null
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Upper-tail p-values of the squared distance to the mean under a Gaussian process:
-        chi2_k for "fpca"; the simulated weighted chi-squared law for "rkhs"."""
+        chi2_k for "fpca"; the simulated weighted chi-squared law for "rkhs".
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_points)
+            The curves.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Curves with NaN: an error, dropped, or NaN.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The p-values.
+
+        See Also
+        --------
+        FunctionalMetric.cutoff : The squared-distance cutoff at a level.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> t = np.linspace(0, 1, 50)
+        >>> X = (rng.standard_normal((40, 1)) * np.sin(2 * np.pi * t)
+        ...      + rng.standard_normal((40, 1)) * np.cos(2 * np.pi * t)
+        ...      + 0.05 * rng.standard_normal((40, 50)))
+        >>> fm = mh.FunctionalMetric(random_state=0).fit(X)
+        >>> fm.pvalue(np.vstack([np.sin(2 * np.pi * t), 5 * np.sin(2 * np.pi * t)])).round(3)
+        array([0.413, 0.   ])
+        """
         d2 = self.distance(X, squared=True, nan_policy=nan_policy)
         if self.method == "fpca":
             return stats.chi2.sf(d2, self.n_components_)
         return conformal_pvalue(self._null_sample(), d2)
 
     def cutoff(self, alpha: float = 0.025) -> float:
-        """Squared-distance cutoff at level alpha (see :meth:`pvalue`)."""
+        """Squared-distance cutoff at level alpha (see :meth:`pvalue`).
+
+        Parameters
+        ----------
+        alpha : float, default 0.025
+            Test level.
+
+        Returns
+        -------
+        float
+            The cutoff on the D^2 scale: the (1 - alpha) quantile of chi2_k ("fpca") or of the
+            simulated null law ("rkhs").
+
+        Raises
+        ------
+        ValueError
+            Before :meth:`fit`, or when ``alpha`` is not in (0, 1).
+
+        See Also
+        --------
+        FunctionalMetric.outliers : The curves beyond it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> t = np.linspace(0, 1, 50)
+        >>> rng = np.random.default_rng(0)
+        >>> X = (rng.standard_normal((40, 1)) * np.sin(2 * np.pi * t)
+        ...      + rng.standard_normal((40, 1)) * np.cos(2 * np.pi * t)
+        ...      + 0.05 * rng.standard_normal((40, 50)))
+        >>> round(mh.FunctionalMetric(method="fpca").fit(X).cutoff(0.025), 2)   # chi2_2
+        7.38
+        """
         alpha = check_fraction(alpha, "alpha")
         self._check_fitted()
         if self.method == "fpca":
             return float(stats.chi2.isf(alpha, self.n_components_))
         return float(np.quantile(self._null_sample(), 1.0 - alpha))
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise"
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Boolean mask of curves whose squared distance to the mean exceeds the level-alpha
-        cutoff."""
+        cutoff.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_points)
+            The curves.
+        alpha : float, default 0.025
+            Test level.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Curves with NaN: an error, dropped, or never flagged.
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+            True for a flagged curve.
+
+        See Also
+        --------
+        FunctionalMetric.cutoff : The cutoff used.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> t = np.linspace(0, 1, 50)
+        >>> X = (rng.standard_normal((40, 1)) * np.sin(2 * np.pi * t)
+        ...      + rng.standard_normal((40, 1)) * np.cos(2 * np.pi * t)
+        ...      + 0.05 * rng.standard_normal((40, 50)))
+        >>> fm = mh.FunctionalMetric(random_state=0).fit(X)
+        >>> fm.outliers(np.vstack([np.sin(2 * np.pi * t), 5 * np.sin(2 * np.pi * t)]))
+        array([False,  True])
+        """
         return self.distance(X, squared=True, nan_policy=nan_policy) > self.cutoff(alpha)
 
     def __repr__(self) -> str:

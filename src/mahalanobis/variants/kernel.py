@@ -55,6 +55,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._validation import as_data, check_bool, check_fraction, check_random_state, check_spread
 from ._common import check_rows, conformal_pvalue, split_conformal
@@ -139,9 +140,25 @@ class KernelMetric:
         the landmarks' span for Nystroem), decreasing.
     n_samples_ : int
 
+    See Also
+    --------
+    mahalanobis.Metric : The linear-kernel case, without regularisation.
+    mahalanobis.ml.MahalanobisOOD : Out-of-distribution scores from class-conditional metrics.
+
     Notes
     -----
     See the module docstring for the derivation, the Nystroem variant and the p-values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> rng = np.random.default_rng(0)
+    >>> t = rng.uniform(0, 2 * np.pi, 200)                 # points near the unit circle
+    >>> X = np.column_stack([np.cos(t), np.sin(t)]) + 0.05 * rng.standard_normal((200, 2))
+    >>> km = mh.KernelMetric(gamma=2.0, random_state=0).fit(X)
+    >>> km.outliers([[1.0, 0.0], [0.0, 0.0]])             # the centre is far from the ring
+    array([False,  True])
     """
 
     def __init__(self, kernel: str | Callable[..., Any] = "rbf", gamma: float | None = None,
@@ -219,8 +236,38 @@ class KernelMetric:
         return out
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, X: Any, y: Any = None) -> KernelMetric:
-        """Fit the feature-space mean and regularised covariance to the rows of X (n, p)."""
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> KernelMetric:
+        """Fit the feature-space mean and regularised covariance to the rows of X (n, p).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The reference points.
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        KernelMetric
+            self, fitted.
+
+        Raises
+        ------
+        ValueError
+            For bad parameters (``reg <= 0``, an unknown kernel, ...) or bad rows.
+
+        See Also
+        --------
+        KernelMetric.distance : Distances under the fit.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((100, 2))
+        >>> mh.KernelMetric(random_state=0).fit(X).n_samples_
+        100
+        """
         self._check_params()
         data = as_data(X, "X", min_samples=3)
         check_spread(data)  # variances float64 can hold
@@ -234,7 +281,7 @@ class KernelMetric:
         elif self.kernel in ("poly", "polynomial", "sigmoid", "chi2"):
             self.gamma_ = 1.0 / A.shape[1]
         else:
-            self.gamma_ = None
+            self.gamma_ = None  # type: ignore[assignment]  # None: gamma not estimated
         self._fit_core(A, rng)
         self._calib_seed = int(rng.integers(2**63 - 1))
         self._calib: tuple[KernelMetric, np.ndarray] | None = None
@@ -287,8 +334,43 @@ class KernelMetric:
         if not hasattr(self, "_mode"):
             raise ValueError("this KernelMetric is not fitted yet; call fit(X) first.")
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise") -> np.ndarray:
+    def distance(self, X: ArrayLike, *, squared: bool = False,
+                 nan_policy: str = "raise") -> np.ndarray:
         """Kernel Mahalanobis distances of the rows of X (D; ``squared=True`` gives D^2), eq. (2).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        squared : bool, default False
+            Return D^2 instead of D.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or NaN.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The distances.
+
+        Raises
+        ------
+        ValueError
+            Before :meth:`fit`, or for bad rows.
+
+        See Also
+        --------
+        KernelMetric.pvalue : Calibrated p-values of the same distances.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> t = rng.uniform(0, 2 * np.pi, 200)
+        >>> X = np.column_stack([np.cos(t), np.sin(t)]) + 0.05 * rng.standard_normal((200, 2))
+        >>> km = mh.KernelMetric(gamma=2.0, random_state=0).fit(X)
+        >>> km.distance([[1.0, 0.0], [0.0, 0.0]]).round(1)
+        array([ 3. , 30.8])
         """
         squared = check_bool(squared, "squared")
         self._check_fitted()
@@ -331,21 +413,83 @@ class KernelMetric:
                                           self._calib_seed)
         return self._calib
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Split-conformal outlier p-values, (1 + #{calibration scores >= s}) / (1 + n_cal).
 
         The scores s are kernel Mahalanobis distances under a copy of the metric fitted to the
         fraction 1 - ``calibration`` of the data; the calibration scores are those of the
         held-out points under that copy.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or NaN.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Conformal p-values, in [1 / (1 + n_cal), 1].
+
+        See Also
+        --------
+        KernelMetric.outliers : The rows flagged at a level.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> t = rng.uniform(0, 2 * np.pi, 200)
+        >>> X = np.column_stack([np.cos(t), np.sin(t)]) + 0.05 * rng.standard_normal((200, 2))
+        >>> km = mh.KernelMetric(gamma=2.0, random_state=0).fit(X)
+        >>> km.pvalue([[1.0, 0.0], [0.0, 0.0]]).round(3)
+        array([0.863, 0.02 ])
         """
         self._check_fitted()
         sub, scores = self._calibration()
         return conformal_pvalue(scores, sub.distance(X, squared=True, nan_policy=nan_policy))
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise"
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Boolean mask of rows with conformal p-value <= alpha (false-positive rate <= alpha
-        for points exchangeable with the fitted ones)."""
+        for points exchangeable with the fitted ones).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        alpha : float, default 0.025
+            Test level.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or never flagged.
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+            True for a flagged row.
+
+        Raises
+        ------
+        ValueError
+            When ``alpha`` is not in (0, 1).
+
+        See Also
+        --------
+        KernelMetric.pvalue : The p-values behind the mask.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> rng = np.random.default_rng(0)
+        >>> t = rng.uniform(0, 2 * np.pi, 200)
+        >>> X = np.column_stack([np.cos(t), np.sin(t)]) + 0.05 * rng.standard_normal((200, 2))
+        >>> km = mh.KernelMetric(gamma=2.0, random_state=0).fit(X)
+        >>> km.outliers([[1.0, 0.0], [0.0, 0.0]], alpha=0.05)
+        array([False,  True])
+        """
         alpha = check_fraction(alpha, "alpha")
         return self.pvalue(X, nan_policy=nan_policy) <= alpha
 

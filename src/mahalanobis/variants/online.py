@@ -49,6 +49,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.linalg import lapack
 
 from .. import _array_api, _linalg
@@ -134,6 +135,11 @@ class OnlineMetric:
     center, cov, cholesky : ndarray
         Current mean, covariance and the lower Cholesky factor of the covariance.
 
+    See Also
+    --------
+    mahalanobis.fit : The batch estimate (same numbers as ``method="empirical"``).
+    OnlineMetric.to_metric : A frozen :class:`~mahalanobis.Metric` of the current state.
+
     Notes
     -----
     The factor of the co-moment matrix is modified by rank-one updates (adding points) and
@@ -146,10 +152,16 @@ class OnlineMetric:
 
     Examples
     --------
-    >>> om = OnlineMetric()
-    >>> for chunk in chunks:                   # doctest: +SKIP
-    ...     om.partial_fit(chunk)
-    ...     d = om.distance(chunk)             # distances under the current estimate
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((200, 3))
+    >>> om = mh.OnlineMetric()
+    >>> for chunk in np.array_split(X, 4):
+    ...     d = om.partial_fit(chunk).distance(chunk)   # distances under the current estimate
+    >>> om
+    OnlineMetric(n_features=3, n_samples=200)
+    >>> bool(np.allclose(om.cov, np.cov(X.T)))
+    True
     """
 
     def __init__(self, forgetting: float | None = None, window: int | None = None) -> None:
@@ -325,14 +337,44 @@ class OnlineMetric:
         self._rank_one(np.sqrt(coef) * delta, -1)
 
     # ----------------------------------------------------------------- public updates
-    def fit(self, X: Any, y: Any = None) -> OnlineMetric:
-        """Forget everything seen so far and start again from the rows of X; returns self."""
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> OnlineMetric:
+        """Forget everything seen so far and start again from the rows of X; returns self.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The first points.
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        OnlineMetric
+            self.
+
+        Raises
+        ------
+        ValueError
+            For rows with NaN or a wrong number of columns.
+
+        See Also
+        --------
+        OnlineMetric.partial_fit : Add points without forgetting.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((200, 3))
+        >>> mh.OnlineMetric().fit(X).n_samples
+        200
+        """
         self._p = None
         self._like = None
         self._reset_state()
         return self.partial_fit(X)
 
-    def partial_fit(self, X: Any) -> OnlineMetric:
+    def partial_fit(self, X: ArrayLike) -> OnlineMetric:
         """Add the rows of X (n, p) to the estimate, in order; returns self.
 
         Batches of an Array API library (PyTorch, JAX, CuPy, ...) are reduced on their device:
@@ -347,6 +389,36 @@ class OnlineMetric:
         Golub & LeVeque (its mean and co-moment by a two-pass pass over the chunk); the factor
         gets one rank-one update per row plus one for the shift of the mean, or is recomputed
         when the chunk has at least p rows (then O(p^3) is cheaper than m O(p^2) updates).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p) or (p,)
+            The new points (one point may be given as a 1-D array).
+
+        Returns
+        -------
+        OnlineMetric
+            self, so calls chain.
+
+        Raises
+        ------
+        ValueError
+            For rows with NaN, a wrong number of columns, or a batch of another library than
+            the earlier ones.
+
+        See Also
+        --------
+        OnlineMetric.remove : The exact inverse.
+        OnlineMetric.merge : Combine two streams.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((200, 3))
+        >>> om = mh.OnlineMetric().partial_fit(X[:100]).partial_fit(X[100:])
+        >>> bool(np.allclose(om.center, X.mean(axis=0)))
+        True
         """
         A = self._check(X)
         if self.forgetting is not None:
@@ -401,7 +473,7 @@ class OnlineMetric:
             self._buf[(self._head + self.n_samples) % self.window] = x
         self._add_one(x.copy())
 
-    def remove(self, X: Any) -> OnlineMetric:
+    def remove(self, X: ArrayLike) -> OnlineMetric:
         """Remove the rows of X, points previously added, from the estimate (exact downdate);
         returns self.
 
@@ -409,6 +481,42 @@ class OnlineMetric:
         the statistics of a signed sample, and a failing downdate is then reported with a
         :class:`CholeskyDowndateWarning`. Not available with ``forgetting`` (the weights of
         old points are not kept) or ``window`` (the window removes points itself).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p) or (p,)
+            Points that were added before.
+
+        Returns
+        -------
+        OnlineMetric
+            self.
+
+        Raises
+        ------
+        ValueError
+            With ``forgetting`` or ``window``, or when X has more rows than the estimate
+            holds.
+        TypeError
+            For Array API input (removal works on the host).
+
+        Warns
+        -----
+        CholeskyDowndateWarning
+            When a downdate fails and the factor is recomputed.
+
+        See Also
+        --------
+        OnlineMetric.partial_fit : Add points.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((200, 3))
+        >>> om = mh.OnlineMetric().fit(X).remove(X[150:])
+        >>> om.n_samples, bool(np.allclose(om.cov, np.cov(X[:150].T)))
+        (150, True)
         """
         if self.forgetting is not None or self.window is not None:
             what = "forgetting" if self.forgetting is not None else "window"
@@ -430,6 +538,36 @@ class OnlineMetric:
         Chan, Golub & LeVeque's pairwise combination: W = W_a + W_b, d = m_b - m_a,
         m = m_a + d W_b / W, M = M_a + M_b + d d^T W_a W_b / W. With forgetting the two weighted
         samples are combined as they stand (both must use the same factor).
+
+        Parameters
+        ----------
+        other : OnlineMetric
+            The other stream's estimate (same number of features and forgetting factor).
+
+        Returns
+        -------
+        OnlineMetric
+            A new estimate of the union.
+
+        Raises
+        ------
+        ValueError
+            When ``other`` is not an OnlineMetric, either has a window, the forgetting factors
+            or the numbers of features differ.
+
+        See Also
+        --------
+        OnlineMetric.partial_fit : Add points to one stream.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((200, 3))
+        >>> a, b = mh.OnlineMetric().fit(X[:100]), mh.OnlineMetric().fit(X[100:])
+        >>> both = a.merge(b)
+        >>> both.n_samples, bool(np.allclose(both.cov, np.cov(X.T)))
+        (200, True)
         """
         if not isinstance(other, OnlineMetric):
             raise ValueError(f"other must be an OnlineMetric; got {type(other).__name__}.")
@@ -488,18 +626,55 @@ class OnlineMetric:
 
     @property
     def n_features(self) -> int | None:
+        """Number of features p, or None before the first :meth:`partial_fit`.
+
+        See Also
+        --------
+        OnlineMetric.n_features_in_ : The same, raising before any data.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> om = mh.OnlineMetric()
+        >>> om.n_features is None, om.partial_fit(np.ones((1, 3))).n_features
+        (True, 3)
+        """
         return self._p
 
     @property
     def n_features_in_(self) -> int:
-        """Number of features (after the first :meth:`partial_fit`)."""
+        """Number of features (after the first :meth:`partial_fit`).
+
+        See Also
+        --------
+        OnlineMetric.n_features : None instead of an error before any data.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> mh.OnlineMetric().partial_fit(np.ones((1, 3))).n_features_in_
+        3
+        """
         if self._p is None:
             raise AttributeError("OnlineMetric has seen no data yet: call partial_fit(X).")
         return self._p
 
     @property
     def center(self) -> np.ndarray:
-        """Current (weighted) mean, shape (p,) (a copy)."""
+        """Current (weighted) mean, shape (p,) (a copy).
+
+        See Also
+        --------
+        OnlineMetric.cov : The current covariance.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.OnlineMetric().fit([[0.0, 0.0], [2.0, 4.0]]).center
+        array([1., 2.])
+        """
         if self.n_samples == 0:
             raise ValueError("OnlineMetric has no points yet; call partial_fit(X) first.")
         m = self._mean
@@ -507,13 +682,38 @@ class OnlineMetric:
 
     @property
     def comoment(self) -> np.ndarray:
-        """Co-moment matrix sum_i w_i (x_i - m)(x_i - m)^T (a copy)."""
+        """Co-moment matrix sum_i w_i (x_i - m)(x_i - m)^T (a copy).
+
+        See Also
+        --------
+        OnlineMetric.cov : The co-moment over the covariance divisor.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.OnlineMetric().fit([[0.0, 0.0], [2.0, 4.0]]).comoment
+        array([[2., 4.],
+               [4., 8.]])
+        """
         self._need("the co-moment matrix")
         return self._M
 
     @property
     def cov(self) -> np.ndarray:
-        """Current covariance: M / (n - 1), or M / (W - V2 / W) with forgetting (a copy)."""
+        """Current covariance: M / (n - 1), or M / (W - V2 / W) with forgetting (a copy).
+
+        See Also
+        --------
+        OnlineMetric.comoment : The co-moment matrix M.
+        OnlineMetric.cholesky : Its Cholesky factor.
+
+        Examples
+        --------
+        >>> import mahalanobis as mh
+        >>> mh.OnlineMetric().fit([[0.0, 0.0], [2.0, 4.0], [1.0, 1.0]]).cov
+        array([[1. , 2. ],
+               [2. , 4.333...]])
+        """
         self._need("a covariance")
         M = self._M
         return (M + M.T) / (2.0 * self._divisor())
@@ -529,15 +729,61 @@ class OnlineMetric:
 
     @property
     def cholesky(self) -> np.ndarray:
-        """Lower Cholesky factor of :attr:`cov` (from the maintained factor, no new O(p^3))."""
+        """Lower Cholesky factor of :attr:`cov` (from the maintained factor, no new O(p^3)).
+
+        See Also
+        --------
+        OnlineMetric.cov : The covariance it factors.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> om = mh.OnlineMetric().fit(np.random.default_rng(0).standard_normal((200, 3)))
+        >>> bool(np.allclose(om.cholesky @ om.cholesky.T, om.cov))
+        True
+        """
         return self._factor() / float(np.sqrt(self._divisor()))
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
+    def distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Mahalanobis distances of the rows of X under the current estimate.
 
         D^2 = (x - m)^T cov^-1 (x - m) = div * ||L^-1 (x - m)||^2 with M = L L^T and div the
         covariance divisor: one triangular solve, O(p^2) per row. ``squared=True`` gives D^2.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        squared : bool, default False
+            Return D^2 instead of D.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or NaN.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The distances (an array of X's library for Array API input).
+
+        Raises
+        ------
+        ValueError
+            With fewer than 2 points seen, or bad rows.
+        SingularCovarianceError
+            While the covariance is singular (p or fewer points seen).
+
+        See Also
+        --------
+        mahalanobis.Metric.distance : The same for a fixed metric.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((200, 3))
+        >>> mh.OnlineMetric().fit(X).distance(X[:2]).round(4)
+        array([0.7599, 0.7272])
         """
         squared = check_bool(squared, "squared")
         L = self._factor()
@@ -551,20 +797,90 @@ class OnlineMetric:
         d2 = np.einsum("ij,ij->j", Z, Z) * self._divisor()
         return d2 if squared else np.sqrt(d2)
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> Any:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> Any:
         """P-values of the rows of X under the current estimate (:meth:`Metric.pvalue` of
-        :meth:`to_metric`)."""
+        :meth:`to_metric`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or NaN.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Chi-squared p-values.
+
+        See Also
+        --------
+        OnlineMetric.outliers : The rows flagged at a level.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((200, 3))
+        >>> mh.OnlineMetric().fit(X).pvalue(X[:2]).round(4)
+        array([0.9016, 0.9125])
+        """
         return self.to_metric().pvalue(X, nan_policy=nan_policy)
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise") -> Any:
         """Boolean mask of rows flagged at level alpha under the current estimate
-        (:meth:`Metric.outliers` of :meth:`to_metric`)."""
+        (:meth:`Metric.outliers` of :meth:`to_metric`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        alpha : float, default 0.025
+            Test level.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or never flagged.
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+            True for a flagged row.
+
+        See Also
+        --------
+        OnlineMetric.pvalue : The p-values behind the mask.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((200, 3))
+        >>> mh.OnlineMetric().fit(X).outliers([[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]])
+        array([False,  True])
+        """
         return self.to_metric().outliers(X, alpha, nan_policy=nan_policy)
 
     def to_metric(self) -> Metric:
         """A :class:`~mahalanobis.Metric` with the current centre and covariance; it knows
         ``n_samples`` (so new points get the F reference) unless a forgetting factor makes
-        the effective sample size fractional."""
+        the effective sample size fractional.
+
+        Returns
+        -------
+        Metric
+            An immutable snapshot of the current estimate.
+
+        See Also
+        --------
+        mahalanobis.Metric : What it returns.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(0).standard_normal((200, 3))
+        >>> mh.OnlineMetric().fit(X).to_metric().n_samples
+        200
+        """
         n = None if self.forgetting is not None else self.n_samples
         return Metric(self.center, self.cov, n_samples=n)
 

@@ -66,6 +66,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
 from .._validation import (
@@ -121,6 +122,7 @@ class SketchedMetric:
     kind : {"gaussian", "sparse"}, default="gaussian"
         N(0, 1) entries (exact chi2 guarantee) or Achlioptas' sparse {+-sqrt(3), 0} entries.
     random_state : int or numpy Generator, optional
+        Seeds the sketches and the calibration split.
     calibration : float in (0, 1), default=0.25
         Fraction of the fitted points held out to calibrate :meth:`pvalue` (split conformal,
         as :class:`KernelMetric`): with p > n no parametric law of the regularised distance is
@@ -136,6 +138,28 @@ class SketchedMetric:
     components_ : ndarray of shape (k * n_sketches, p)
         The sketched whitening matrices A stacked.
     n_features_in_, n_samples_ : int
+        Number of features p and of fitted rows n.
+
+    See Also
+    --------
+    mahalanobis.covariance.ridge : The same regularised covariance, exactly (for moderate p).
+    KernelMetric : The other metric with split-conformal p-values.
+
+    Notes
+    -----
+    The sketch must be drawn independently of the data: ``random_state`` should not be the
+    seed that generated X (identical random streams make the sketch correlate with the rows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(42).standard_normal((100, 500))       # p > n
+    >>> sm = mh.SketchedMetric(k=200, random_state=0).fit(X)
+    >>> q = X[:3].copy()
+    >>> q[2] += 3.0
+    >>> sm.distance(q).round(1), sm.exact_distance(q).round(1)         # within ~10%
+    (array([  10. ,    9.5,  188.6]), array([  9.8,   9.8, 184.6]))
     """
 
     def __init__(self, k: int = 100, n_sketches: int = 1, reg: float = 0.1,
@@ -157,8 +181,39 @@ class SketchedMetric:
         check_choice(self.kind, "kind", _KINDS)
         check_fraction(self.reg, "reg", low=0.0, high=np.inf, low_open=False)
 
-    def fit(self, X: Any, y: Any = None) -> SketchedMetric:
-        """Fit the mean and regularised covariance of X (n, p) and draw the sketches."""
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> SketchedMetric:
+        """Fit the mean and regularised covariance of X (n, p) and draw the sketches.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The reference points (n >= 2; p may exceed n).
+        y : None
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        SketchedMetric
+            self, fitted.
+
+        Raises
+        ------
+        ValueError
+            For bad parameters, constant data, or ``reg=0`` with a singular covariance.
+
+        See Also
+        --------
+        SketchedMetric.resketch : New sketches without refitting.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(42).standard_normal((100, 500))
+        >>> sm = mh.SketchedMetric(k=200, random_state=0).fit(X)
+        >>> sm.components_.shape, round(sm.ridge_, 4)
+        ((200, 500), 0.1006)
+        """
         self._check_params()
         A = as_data(X, "X", min_samples=2).values
         check_spread(A)  # variances float64 can hold
@@ -190,7 +245,36 @@ class SketchedMetric:
 
     def resketch(self, random_state: Any = None) -> SketchedMetric:
         """Draw new sketches for the fitted mean and covariance (no refit; O(k p min(n, p))).
-        Repeated resketching gives independent estimates, e.g. to check the stated bound."""
+        Repeated resketching gives independent estimates, e.g. to check the stated bound.
+
+        Parameters
+        ----------
+        random_state : int or numpy Generator, optional
+            Seeds the new sketches.
+
+        Returns
+        -------
+        SketchedMetric
+            self, with new ``components_``.
+
+        Raises
+        ------
+        ValueError
+            Before :meth:`fit`.
+
+        See Also
+        --------
+        SketchedMetric.error_bound : How far one sketch's estimate may be off.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(42).standard_normal((100, 500))
+        >>> sm = mh.SketchedMetric(k=200, random_state=0).fit(X)
+        >>> sm.resketch(random_state=1).distance(X[:2]).round(1)
+        array([10.5,  9.7])
+        """
         if not hasattr(self, "_Vt"):
             raise ValueError("this SketchedMetric is not fitted yet; call fit(X) first.")
         self._check_params()
@@ -222,10 +306,44 @@ class SketchedMetric:
         self._check_fitted()
         return check_rows(X, "X", self.n_features_in_, nan_policy) - self.center_
 
-    def distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
+    def distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise"
                  ) -> np.ndarray:
         """Sketched distances: the median over sketches of ||A_s (x - m)|| (``squared=True``
-        gives Dhat^2). Approximates the exact regularised distance, eq. (1)."""
+        gives Dhat^2). Approximates the exact regularised distance, eq. (1).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        squared : bool, default False
+            Return Dhat^2 instead of Dhat.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or NaN.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The sketched distances.
+
+        Raises
+        ------
+        ValueError
+            Before :meth:`fit`, or for bad rows.
+
+        See Also
+        --------
+        SketchedMetric.exact_distance : The distance being approximated.
+        SketchedMetric.error_bound : The relative error at a given probability.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(42).standard_normal((100, 500))
+        >>> sm = mh.SketchedMetric(k=200, random_state=0).fit(X)
+        >>> sm.distance(X[:2]).round(2)
+        array([9.97, 9.5 ])
+        """
         squared = check_bool(squared, "squared")
         V = self._centred(X, nan_policy)
         Z = V @ self.components_.T
@@ -234,10 +352,43 @@ class SketchedMetric:
         d2 = np.median(d2, axis=1)
         return d2 if squared else np.sqrt(d2)
 
-    def exact_distance(self, X: Any, *, squared: bool = False, nan_policy: str = "raise"
+    def exact_distance(self, X: ArrayLike, *, squared: bool = False, nan_policy: str = "raise"
                        ) -> np.ndarray:
         """The exact regularised distance (1) from the thin SVD, O(p min(n, p)) per point:
-        D^2 = ||v||^2 / r + sum_j (1 / (lambda_j + r) - 1 / r) <v, v_j>^2."""
+        D^2 = ||v||^2 / r + sum_j (1 / (lambda_j + r) - 1 / r) <v, v_j>^2.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        squared : bool, default False
+            Return D^2 instead of D.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or NaN.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            The exact regularised distances.
+
+        Raises
+        ------
+        ValueError
+            Before :meth:`fit`, or for bad rows.
+
+        See Also
+        --------
+        SketchedMetric.distance : The sketched approximation.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(42).standard_normal((100, 500))
+        >>> sm = mh.SketchedMetric(k=200, random_state=0).fit(X)
+        >>> sm.exact_distance(X[:2]).round(2)
+        array([9.77, 9.79])
+        """
         squared = check_bool(squared, "squared")
         V = self._centred(X, nan_policy)
         P = V @ self._Vt.T
@@ -250,10 +401,40 @@ class SketchedMetric:
         np.maximum(d2, 0.0, out=d2)
         return d2 if squared else np.sqrt(d2)
 
-    def transform(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
+    def transform(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Sketched whitened coordinates, shape (n, k * n_sketches): Euclidean distances between
         rows approximate the regularised Mahalanobis distances between the points (one sketch
-        with k * n_sketches rows; the median is not used here)."""
+        with k * n_sketches rows; the median is not used here).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or rows of NaN.
+
+        Returns
+        -------
+        ndarray of shape (n, k * n_sketches)
+            The sketched coordinates.
+
+        Raises
+        ------
+        ValueError
+            Before :meth:`fit`, or for bad rows.
+
+        See Also
+        --------
+        mahalanobis.Metric.whiten : Exact whitening for moderate p.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(42).standard_normal((100, 500))
+        >>> mh.SketchedMetric(k=200, random_state=0).fit(X).transform(X[:3]).shape
+        (3, 200)
+        """
         return ((self._centred(X, nan_policy) @ self.components_.T)
                 / np.sqrt(float(self.n_sketches)))
 
@@ -267,24 +448,120 @@ class SketchedMetric:
                                           self._calib_seed)
         return self._calib
 
-    def pvalue(self, X: Any, *, nan_policy: str = "raise") -> np.ndarray:
+    def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Split-conformal outlier p-values of the sketched distance (see
         :meth:`KernelMetric.pvalue`): valid for points exchangeable with the fitted ones,
-        whatever the dimension."""
+        whatever the dimension. The smallest possible p-value is 1 / (1 + n_cal), n_cal =
+        ``calibration`` times the number of fitted rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or NaN.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Conformal p-values.
+
+        See Also
+        --------
+        SketchedMetric.outliers : The rows flagged at a level.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(42).standard_normal((100, 500))
+        >>> sm = mh.SketchedMetric(k=200, random_state=0).fit(X)
+        >>> q = X[:3].copy()
+        >>> q[2] += 3.0
+        >>> sm.pvalue(q).round(3)                 # 1 / 26 is the smallest possible here
+        array([1.   , 0.5  , 0.038])
+        """
         self._check_fitted()
         sub, scores = self._calibration()
         return conformal_pvalue(scores, sub.distance(X, squared=True, nan_policy=nan_policy))
 
-    def outliers(self, X: Any, alpha: float = 0.025, *, nan_policy: str = "raise"
+    def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise"
                  ) -> np.ndarray:
-        """Boolean mask of rows with conformal p-value <= alpha."""
+        """Boolean mask of rows with conformal p-value <= alpha.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, p)
+            The points.
+        alpha : float, default 0.025
+            Test level (no row is flagged when it is below 1 / (1 + n_cal), see
+            :meth:`pvalue`).
+        nan_policy : {"raise", "omit", "propagate"}, default "raise"
+            Rows with NaN: an error, dropped, or never flagged.
+
+        Returns
+        -------
+        ndarray of bool, shape (n,)
+            True for a flagged row.
+
+        Raises
+        ------
+        ValueError
+            When ``alpha`` is not in (0, 1).
+
+        See Also
+        --------
+        SketchedMetric.pvalue : The p-values behind the mask.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(42).standard_normal((100, 500))
+        >>> sm = mh.SketchedMetric(k=200, random_state=0).fit(X)
+        >>> q = X[:3].copy()
+        >>> q[2] += 3.0
+        >>> sm.outliers(q, alpha=0.05)
+        array([False, False,  True])
+        """
         alpha = check_fraction(alpha, "alpha")
         return self.pvalue(X, nan_policy=nan_policy) <= alpha
 
     def failure_probability(self, eps: float, *, squared: bool = False) -> float:
         """Exact probability, for one query point chosen independently of the sketch, that the
         (median) Gaussian-sketch distance misses the exact one by a factor beyond 1 +- eps.
-        ``squared=False`` refers to D, ``squared=True`` to D^2."""
+        ``squared=False`` refers to D, ``squared=True`` to D^2.
+
+        Parameters
+        ----------
+        eps : float
+            Relative error.
+        squared : bool, default False
+            Whether ``eps`` refers to D^2 rather than D.
+
+        Returns
+        -------
+        float
+            P(|Dhat / D - 1| > eps) (or for D^2), from the chi2_k law of a Gaussian sketch.
+
+        Raises
+        ------
+        ValueError
+            For ``kind="sparse"`` (no exact law).
+
+        See Also
+        --------
+        SketchedMetric.error_bound : Its inverse.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(42).standard_normal((100, 500))
+        >>> sm = mh.SketchedMetric(k=200, random_state=0).fit(X)
+        >>> round(sm.failure_probability(0.2), 4)
+        0.0001
+        """
         if self.kind != "gaussian":
             raise ValueError("failure_probability is exact for kind='gaussian' only; for "
                              "kind='sparse' use the Achlioptas (2003) bound.")
@@ -292,7 +569,38 @@ class SketchedMetric:
 
     def error_bound(self, delta: float = 0.05, *, squared: bool = False) -> float:
         """The eps with failure_probability(eps) = delta: with probability 1 - delta a given
-        query point's distance is within a factor (1 +- eps) of the exact one."""
+        query point's distance is within a factor (1 +- eps) of the exact one.
+
+        Parameters
+        ----------
+        delta : float, default 0.05
+            Failure probability.
+        squared : bool, default False
+            Whether the bound is for D^2 rather than D.
+
+        Returns
+        -------
+        float
+            The relative error eps.
+
+        Raises
+        ------
+        ValueError
+            When ``delta`` is not in (0, 1), or for ``kind="sparse"``.
+
+        See Also
+        --------
+        SketchedMetric.failure_probability : Its inverse.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> X = np.random.default_rng(42).standard_normal((100, 500))
+        >>> sm = mh.SketchedMetric(k=200, random_state=0).fit(X)
+        >>> round(sm.error_bound(0.05), 4), round(sm.error_bound(0.05, squared=True), 4)
+        (0.0979, 0.1955)
+        """
         delta = check_fraction(delta, "delta")
         if self.failure_probability(1e-12, squared=squared) <= delta:  # pragma: no cover
             return 0.0
