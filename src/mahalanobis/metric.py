@@ -1347,7 +1347,8 @@ def _host(m: Metric) -> Metric:
     if h is None:
         h = Metric.__new__(Metric)
         np64 = lambda a: None if a is None else _array_api.to_numpy(a).astype(float)  # noqa: E731
-        h._setup(np64(m._center), cov=np64(m._cov),  # type: ignore[arg-type]  # center is set L=np64(m._L), W=np64(m._W),
+        h._setup(np64(m._center), cov=np64(m._cov),  # type: ignore[arg-type]  # center is set
+                 L=np64(m._L), W=np64(m._W),
                  W_lower=m._W_lower, log_det=m._log_det, rcond=m._rcond,
                  feature_names=m._feature_names, warn=False, n_samples=m.n_samples)
         h._freeze()
