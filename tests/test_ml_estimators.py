@@ -44,20 +44,6 @@ if "ledoit_wolf" in _HAVE:
     ESTIMATORS.append(MahalanobisClassifier(covariance="per_class", method="ledoit_wolf"))
     ESTIMATORS.append(MahalanobisWhitener(method="ledoit_wolf"))
 
-# MTS defines its normal group as y == 0; these two checks pass targets without any 0 (y taken
-# from integer features 1..2), so there is no Mahalanobis space to build and fit must fail.
-_MTS_EXPECTED_FAILURES = {
-    "check_estimators_dtypes": "the check's y has no 0 label, i.e. no normal group",
-    "check_fit2d_1feature": "the check's y has no 0 label, i.e. no normal group",
-}
-
-
-def _expected_failed(estimator):
-    if isinstance(estimator, MTSSelector):
-        return _MTS_EXPECTED_FAILURES
-    return {}
-
-
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed)
+@parametrize_with_checks(ESTIMATORS)
 def test_sklearn_contract(estimator, check):
     check(estimator)

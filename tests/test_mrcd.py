@@ -40,7 +40,7 @@ def test_mrcd_with_rrcov_initial_subsets_matches_exactly(dataset):
     X = _arr(dataset["X"])
     for f in dataset["fits"]:
         r = mrcd(X, support_fraction=f["alpha"], target=f["target"],
-                 initial_subsets=np.asarray(f["initHsets"]) - 1)
+                 initial_subsets=np.asarray(f["initHsets"]) - 1, min_scale=1e-3)  # rrcov's
         _check_fit(r, f, X)
         np.testing.assert_allclose(r.initial_rhos, _arr(f["rho6pack"]), rtol=1e-9)
         np.testing.assert_allclose(r.standardization_scale, _arr(f["standardization_scale"]),

@@ -121,7 +121,9 @@ def test_fast_qn_equals_the_quadratic_port_and_speeds_up_mrcd():
 
 def test_scale_edge_cases_and_errors():
     assert qn([3.0]) == 0.0 and sn([3.0]) == 0.0
-    assert np.isnan(qn([])) and np.isnan(sn([])) and np.isnan(mad([]))
+    for f in (qn, sn, mad):  # R gives NA; here an error, never a silent NaN (issue 12)
+        with pytest.raises(ValueError, match="x is empty"):
+            f([])
     assert qn([1.0, np.nan, 2.0, 5.0], nan_policy="omit") == qn([1.0, 2.0, 5.0])
     assert np.isnan(sn([1.0, np.nan], nan_policy="propagate"))
     with pytest.raises(ValueError, match="NaN"):

@@ -78,7 +78,20 @@ def chunk_rows(n_features: int, chunk_bytes: int = CHUNK_BYTES) -> int:
     return int(min(65536, max(256, chunk_bytes // (8 * max(n_features, 1)))))
 
 
+def _nonfinite_error(S: np.ndarray, name: str) -> ValueError:
+    """The error for a scatter with NaN or infinite entries (an overflow upstream)."""
+    with np.errstate(invalid="ignore"):
+        big = float(np.nanmax(np.abs(np.where(np.isfinite(S), S, np.nan)))) \
+            if np.isfinite(S).any() else np.inf
+    return ValueError(
+        f"{name} has NaN or infinite entries (largest finite entry {big:.3g}): the data's "
+        "squared deviations overflow float64. Rescale the columns (other units, or divide by "
+        "their standard deviation): Mahalanobis distances do not change under rescaling.")
+
+
 def _singular_error(S: np.ndarray, name: str, what: str) -> SingularCovarianceError:
+    if not np.isfinite(S).all():
+        raise _nonfinite_error(S, name)
     eig = np.linalg.eigvalsh(S)
     top = max(abs(eig[-1]), np.finfo(float).tiny)
     tol = S.shape[0] * np.finfo(float).eps * top
@@ -113,6 +126,8 @@ def cholesky(S: np.ndarray, name: str = "cov", *, return_rcond: bool = False) ->
     need not compute it again.
     """
     S = np.asarray(S, dtype=float)
+    if not np.isfinite(S).all():
+        raise _nonfinite_error(S, name)
     with _small_blas(S.shape[0]):
         L, info = lapack.dpotrf(S, lower=1, clean=1, overwrite_a=0)
         if info > 0:

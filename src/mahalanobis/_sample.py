@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Literal, overload
 
+import numpy as np
+
 from ._linalg import Moments, moments
-from ._validation import Data, as_data, check_sample_covariance
+from ._validation import SPREAD_MIN, Data, as_data, check_sample_covariance, check_spread
 
 __all__ = ["sample_moments"]
 
@@ -46,6 +48,10 @@ def sample_moments(X: Any, name: str = "X", *, nan_policy: str = "raise",
         data = as_data(X, name, nan_policy=nan_policy, min_samples=min_samples,
                        feature_names=feature_names)
         mom = moments(data.values, fourth=fourth)
+    var = np.diagonal(mom.M2)
+    tiny = (var < data.values.shape[0] * SPREAD_MIN ** 2) & ~mom.constant
+    if not mom.finite or (data.values.shape[0] > 1 and np.any(tiny)):
+        check_spread(data, name)  # beyond float64's range: says which columns to rescale
     if covariance:
         check_sample_covariance(data, name, constant=mom.constant)
     return data, mom

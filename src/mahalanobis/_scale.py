@@ -70,6 +70,9 @@ def _as_sample(x: ArrayLike, name: str, nan_policy: str) -> np.ndarray | None:
         if nan_policy == "propagate":
             return None
         a = a[~bad]
+    if a.size == 0:
+        what = " after dropping NaN and infinite values" if bad.any() else ""
+        raise ValueError(f"{name} is empty{what}; a scale needs at least one value.")
     return a
 
 
@@ -263,7 +266,11 @@ def qn(x: ArrayLike, *, k: int | None = None, finite_correction: bool | None = N
     constant = QN_CONSTANT if dflt else \
         1.0 / (math.sqrt(2.0) * stats.norm.ppf(((k - 0.5) / n_pairs + 1.0) / 2.0))
     y = np.sort(a)
-    r = constant * _qn_order_statistic(y, k, not exact)
+    # far from unit scale, work on y times a power of two (exact): robustbase's float casts
+    # (exact=False) would underflow below 1e-38, and the search's margins assume a scale
+    top = float(np.max(np.abs(y)))
+    unit = 2.0 ** -math.floor(math.log2(top)) if top > 0 and not 2**-30 < top < 2**30 else 1.0
+    r = constant * _qn_order_statistic(y * unit, k, not exact) / unit
     if not finite_correction:
         return float(r)
     return float(_qn_finite_sample(r, n))

@@ -19,6 +19,7 @@ from . import _array_api
 from .errors import SingularCovarianceError
 
 __all__ = [
+    "ArgumentTypeError",
     "Data",
     "apply_nan_policy",
     "as_data",
@@ -27,6 +28,7 @@ __all__ = [
     "as_xp_data",
     "as_xp_square_matrix",
     "as_xp_vector",
+    "check_bool",
     "check_choice",
     "check_fraction",
     "check_int",
@@ -35,13 +37,22 @@ __all__ = [
     "check_numeric_frame",
     "check_random_state",
     "check_sample_covariance",
+    "check_spread",
     "constant_columns_error",
     "is_dask",
     "is_dataframe",
+    "match_columns",
     "readonly",
 ]
 
 _NAN_POLICIES = ("raise", "omit", "propagate")
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type (``squared="no"``, ``alpha=True``, ``random_state=1.5``).
+
+    A TypeError, and also a ValueError so that code catching the library's ValueError for bad
+    input keeps catching it."""
 
 
 def is_dataframe(obj: Any) -> bool:
@@ -103,6 +114,15 @@ def check_nan_policy(nan_policy: str) -> str:
     return nan_policy
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """True or False (numpy bools too); anything else, "no" or 0 included, is a TypeError
+    naming ``name``."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ArgumentTypeError(f"{name} must be True or False; got {value!r} "
+                    f"({type(value).__name__}).")
+
+
 def check_choice(value: Any, name: str, choices: tuple[str, ...] | list[str]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(
@@ -112,7 +132,10 @@ def check_choice(value: Any, name: str, choices: tuple[str, ...] | list[str]) ->
 
 def check_fraction(value: Any, name: str, *, low: float = 0.0, high: float = 1.0,
                    low_open: bool = True, high_open: bool = True) -> float:
-    """A real number in an interval, with a message naming ``name`` otherwise."""
+    """A real number in an interval, with a message naming ``name`` otherwise (a bool or a
+    string is a TypeError: ``alpha=True`` is not a level)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise ArgumentTypeError(f"{name} must be a number; got {value!r} ({type(value).__name__}).")
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -132,10 +155,18 @@ def check_random_state(random_state: Any) -> np.random.Generator:
         return random_state
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    if random_state is None or isinstance(random_state, (int, np.integer)):
-        return np.random.default_rng(random_state)
-    raise ValueError("random_state must be None, an int or a numpy Generator; got "
-                     f"{type(random_state).__name__}.")
+    if isinstance(random_state, (bool, np.bool_)):
+        raise ArgumentTypeError(f"random_state must be None, an int >= 0 or a numpy Generator; got "
+                        f"{random_state!r}.")
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, (int, np.integer)):
+        if random_state < 0:
+            raise ValueError(f"random_state must be None, an int >= 0 or a numpy Generator; "
+                             f"got {random_state}. Pass a non-negative seed.")
+        return np.random.default_rng(int(random_state))
+    raise ArgumentTypeError("random_state must be None, an int >= 0 or a numpy Generator; got "
+                    f"{random_state!r} ({type(random_state).__name__}).")
 
 
 def _non_numeric_frame_columns(df: Any) -> list[str]:
@@ -159,10 +190,13 @@ def check_numeric_frame(df: Any, name: str) -> None:
 
 
 def check_int(value: Any, name: str, minimum: int | None = None, why: str = "") -> int:
-    """An integer (a whole float is accepted; a bool is not), at least ``minimum``."""
+    """An integer (a whole float is accepted; a bool or a string is a TypeError, a fraction a
+    ValueError), at least ``minimum``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, np.integer, float, np.floating)) or not np.isfinite(value) \
-            or value != np.floor(value):
+            value, (int, np.integer, float, np.floating)):
+        raise ArgumentTypeError(
+            f"{name} must be an integer; got {value!r} ({type(value).__name__}).")
+    if not np.isfinite(value) or value != np.floor(value):
         raise ValueError(f"{name} must be an integer; got {value!r}.")
     v = int(value)
     if minimum is not None and v < minimum:
@@ -173,6 +207,9 @@ def check_int(value: Any, name: str, minimum: int | None = None, why: str = "") 
 
 def check_nonnegative(value: Any, name: str) -> float:
     """A finite number >= 0, with a message naming ``name`` otherwise."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise ArgumentTypeError(f"{name} must be a number >= 0 or None; got {value!r} "
+                        f"({type(value).__name__}).")
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -225,6 +262,46 @@ def _to_float_array(X: Any, name: str) -> np.ndarray:
         raise
 
 
+def _unnamed_columns(cols: list[Any]) -> bool:
+    """Columns labelled 0, 1, ..., p-1 (a frame built from an array): not names."""
+    return all(isinstance(c, (int, np.integer)) and not isinstance(c, (bool, np.bool_))
+               and int(c) == i for i, c in enumerate(cols))
+
+
+def match_columns(X: Any, feature_names: Any, name: str = "X") -> Any:
+    """A DataFrame's columns reordered to ``feature_names`` (matched by name, as strings).
+
+    Labels are matched, never guessed: a frame with the fitted names in any order is reordered;
+    a frame lacking some of them, or holding others, is a ValueError naming them. A frame whose
+    columns are the default 0..p-1 (built from an array) is positional, like an array.
+    """
+    names = [str(c) for c in feature_names]
+    cols = list(X.columns)
+    by_str: dict[str, Any] = {}
+    for c in cols:
+        by_str.setdefault(str(c), c)
+    if [str(c) for c in cols] == names:
+        return X
+    if _unnamed_columns(cols) and not set(names) <= set(by_str):
+        return X
+    missing = [c for c in names if c not in by_str]
+    extra = [str(c) for c in cols if str(c) not in set(names)]
+    if missing or extra or len(by_str) != len(cols):
+        parts = []
+        if missing:
+            parts.append(f"lacks column(s) {missing[:5]}")
+        if extra:
+            parts.append(f"has column(s) {extra[:5]} not seen in fitting")
+        if len(by_str) != len(cols):
+            parts.append("has duplicate column names")
+        shown = f"{names}" if len(names) <= 8 else f"{names[:8]} (and {len(names) - 8} more)"
+        raise ValueError(
+            f"{name} {' and '.join(parts)}; columns are matched by name, so pass a DataFrame "
+            f"with exactly the fitted columns {shown} (in any order), or a plain array to "
+            "match by position.")
+    return X[[by_str[c] for c in names]]
+
+
 def as_data(X: Any, name: str = "X", *, nan_policy: str = "raise", min_samples: int = 1,
             n_features: int | None = None, feature_names: Any = None,
             check_finite: bool = True) -> Data:
@@ -251,12 +328,7 @@ def as_data(X: Any, name: str = "X", *, nan_policy: str = "raise", min_samples: 
     index = columns = None
     if is_dataframe(X):
         if feature_names is not None:
-            missing = [c for c in feature_names if c not in set(X.columns)]
-            if missing:
-                raise ValueError(
-                    f"{name} lacks column(s) {missing[:5]} that the metric was fitted on; "
-                    f"pass a DataFrame with columns {list(feature_names)[:8]}.")
-            X = X[list(feature_names)]
+            X = match_columns(X, feature_names, name)
         index, columns = X.index, X.columns
     arr = _to_float_array(X, name)
     n, _ = _check_matrix_shape(arr.shape, name, n_features)
@@ -403,6 +475,43 @@ def check_sample_covariance(data: Data, name: str = "X",
         const = np.flatnonzero(np.ptp(data.values, axis=0) == 0)
     if const.size:
         raise constant_columns_error(name, const, data.columns, p)
+
+
+#: Column spreads beyond these limits give variances float64 cannot hold (their squares pass
+#: 1e300, or fall below 1e-300, near the limits of normal doubles, 1.8e308 and 2.2e-308).
+SPREAD_MAX = 1e150
+SPREAD_MIN = 1e-150
+
+
+def check_spread(data: Data | np.ndarray, name: str = "X", columns: Any = None) -> None:
+    """A ValueError for columns whose spread (max - min) is beyond float64's reach for a
+    covariance: above :data:`SPREAD_MAX` (the variance would overflow) or, when not zero,
+    below :data:`SPREAD_MIN` (it would underflow). Distances do not depend on the units of a
+    column, so the advice is to rescale it. Non-finite values are skipped (their rows are the
+    NaN policy's business)."""
+    A = data.values if isinstance(data, Data) else data
+    if columns is None and isinstance(data, Data):
+        columns = data.columns
+    if _array_api.is_foreign(A) or A.ndim != 2 or A.shape[0] < 2:
+        return
+    with np.errstate(invalid="ignore", over="ignore"):
+        lo, hi = np.min(A, axis=0), np.max(A, axis=0)  # fits' data are finite: two passes
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            fin = np.where(np.isfinite(A), A, np.nan)
+            lo, hi = np.nanmin(fin, axis=0), np.nanmax(fin, axis=0)
+        spread = hi - lo
+    big = np.flatnonzero(~(spread <= SPREAD_MAX) & np.isfinite(lo))
+    small = np.flatnonzero((spread > 0) & (spread < SPREAD_MIN))
+    for cols, what, why in ((big, "above", "overflow"), (small, "below", "underflow")):
+        if cols.size:
+            names = ([repr(str(columns[j])) for j in cols[:5]] if columns is not None
+                     else [f"column {j}" for j in cols[:5]])
+            limit = SPREAD_MAX if what == "above" else SPREAD_MIN
+            raise ValueError(
+                f"{name} has column(s) {', '.join(names)} whose values spread over "
+                f"{float(spread[cols[0]]):.3g}, {what} {limit:g}: their variance would "
+                f"{why} float64. Rescale those columns (other units, or divide by their "
+                "standard deviation): Mahalanobis distances do not change under rescaling.")
 
 
 # --------------------------------------------------------------------------- Array API input

@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from . import _array_api
 from ._deprecation import renamed_parameters
 from ._linalg import mean_and_cov
-from ._validation import as_data, as_square_matrix, as_xp_data, is_dask
+from ._validation import as_data, as_square_matrix, as_xp_data, check_bool, is_dask, is_dataframe
 from .metric import Metric
 
 __all__ = ["distance", "pairwise", "whiten"]
@@ -56,6 +56,7 @@ def distance(X: ArrayLike, center: ArrayLike, cov: ArrayLike | None = None, *,
     ndarray of shape (n,)
         D (``squared=False``) or D^2 (``squared=True``): a NumPy array, a Series carrying X's
         index when X is a DataFrame, or an array of X's library on X's device.
+        A 1-D ``X`` of length p is one point and gives a float.
 
     Raises
     ------
@@ -75,9 +76,32 @@ def distance(X: ArrayLike, center: ArrayLike, cov: ArrayLike | None = None, *,
     >>> import mahalanobis as mh
     >>> mh.distance([[1.0, 1.0], [2.0, 0.0]], [0.0, 0.0], cov=[[1.0, 0.5], [0.5, 1.0]])
     array([1.15470054, 2.30940108])
+    >>> mh.distance([1.0, 1.0], [0.0, 0.0], cov=[[1.0, 0.5], [0.5, 1.0]])  # one point
+    1.1547005383792515
     """
-    return _metric(center, cov, precision).distance(X, squared=squared, nan_policy=nan_policy,
-                                                    dtype=dtype)
+    squared = check_bool(squared, "squared")
+    metric = _metric(center, cov, precision)
+    if _is_point(X) and np.shape(X)[0] == metric.n_features:
+        # one point of length p: a scalar, as scipy, MATLAB and Distances.jl (another length
+        # is rejected below as 1-D data, with the reshape advice)
+        x = np.asarray(X.to_numpy() if hasattr(X, "to_numpy") else X)
+        d = metric.distance(x.reshape(1, -1), squared=squared, nan_policy=nan_policy,
+                            dtype=dtype)
+        if np.shape(d)[0] == 0:
+            raise ValueError("X is a single point with NaN or infinite values, so "
+                             "nan_policy='omit' leaves nothing to measure; pass a finite point.")
+        return float(d[0])
+    return metric.distance(X, squared=squared, nan_policy=nan_policy, dtype=dtype)
+
+
+def _is_point(X: Any) -> bool:
+    """A 1-D NumPy array, list or Series (not a dask or Array API array)."""
+    if is_dask(X) or _array_api.is_foreign(X) or is_dataframe(X):
+        return False
+    try:
+        return np.ndim(X) == 1
+    except ValueError:  # ragged: the data checks say so
+        return False
 
 
 @renamed_parameters(method="kind")
@@ -185,6 +209,7 @@ def pairwise(XA: ArrayLike, XB: ArrayLike | None = None, *, cov: ArrayLike | Non
     array([[0., 1.],
            [1., 0.]])
     """
+    squared = check_bool(squared, "squared")
     if is_dask(XA) or is_dask(XB):
         from ._dask._pairwise import pairwise_dask
         return pairwise_dask(XA, XB, cov=cov, precision=precision, squared=squared)

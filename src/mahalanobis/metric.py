@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, Protocol, runtime_checkable
 
@@ -20,6 +21,7 @@ from ._validation import (
     as_xp_data,
     as_xp_square_matrix,
     as_xp_vector,
+    check_bool,
     check_choice,
     check_fraction,
     check_int,
@@ -237,8 +239,8 @@ class Metric:
             self._setup_xp(center, cov=cov, feature_names=feature_names, n_samples=n_samples)
             self._freeze()
             return
-        center = as_vector(center, "center")
-        cov = as_square_matrix(cov, "cov", center.shape[0])
+        cov = as_square_matrix(cov, "cov")
+        center = as_vector(center, "center", cov.shape[0])  # a wrong length blames the centre
         L, rcond = _linalg.cholesky(cov, "cov", return_rcond=True)
         self._setup(center, cov=cov, L=L, rcond=rcond, feature_names=feature_names,
                     n_samples=n_samples)
@@ -367,8 +369,8 @@ class Metric:
                            n_samples=n_samples)
             self._freeze()
             return self
-        center = as_vector(center, "center")
-        P = as_square_matrix(precision, "precision", center.shape[0])
+        P = as_square_matrix(precision, "precision")
+        center = as_vector(center, "center", P.shape[0])
         Lp, rcond = _linalg.cholesky(P, "precision", return_rcond=True)
         self = cls.__new__(cls)
         # P = Lp Lp^T, so D^2 = ||Lp^T (x - m)||^2: the whitening matrix is upper triangular.
@@ -430,8 +432,8 @@ class Metric:
                            n_samples=n_samples)
             self._freeze()
             return self
-        center = as_vector(center, "center")
-        T = as_square_matrix(cholesky, "cholesky", center.shape[0], symmetric=False)
+        T = as_square_matrix(cholesky, "cholesky", symmetric=False)
+        center = as_vector(center, "center", T.shape[0])
         L = np.tril(T) if lower else np.triu(T).T
         d = np.diagonal(L)
         if np.any(d == 0):
@@ -621,10 +623,8 @@ class Metric:
     def _check_X(self, X: Any, nan_policy: str, name: str = "X",
                  check_finite: bool = True) -> Data:
         names = self._feature_names if _is_frame(X) and self._feature_names else None
-        if names is not None and not set(names) <= set(map(str, X.columns)):
-            names = None  # columns not named like ours: fall back to positions
         data = as_data(X, name, nan_policy=nan_policy, n_features=self.n_features,
-                       feature_names=_match_names(X, names) if names else None,
+                       feature_names=names,  # matched by name; missing or extra is an error
                        check_finite=check_finite)
         _report_omitted(data, name)
         return data
@@ -645,6 +645,9 @@ class Metric:
             suspect = np.flatnonzero(~np.isfinite(d2))
             finite_rows = np.ones(d2.shape[0], dtype=bool)
             finite_rows[suspect] = np.isfinite(data.values[suspect]).all(axis=1)
+            over = suspect[finite_rows[suspect]]
+            if over.size:  # finite points whose D^2 overflowed: D may still be representable
+                d2[over] = self._overflowed(data.values[over], take_sqrt)
             d2_kept, index, kept = apply_nan_policy(d2[:, None], data.index, finite_rows,
                                                     nan_policy, name)
             if kept is not None:
@@ -653,6 +656,22 @@ class Metric:
                             n_input=data.n_input)
                 _report_omitted(data, name)
         return d2, data
+
+    def _overflowed(self, A: np.ndarray, take_sqrt: bool) -> np.ndarray:
+        """D (or D^2) of finite rows whose D^2 overflowed: the whitened deviations are taken
+        divided by a power of two (exact), so D is right whenever float64 holds it; D^2
+        beyond 1.8e308 is inf."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            dev = A - self._center
+            top = np.max(np.abs(dev), axis=1, initial=0.0)
+            top[~np.isfinite(top)] = np.finfo(float).max
+            scale = 2.0 ** np.ceil(np.log2(np.maximum(top, 1.0)))
+            Z = _linalg.whiten_rows(dev / scale[:, None], np.zeros(A.shape[1]), self._W,
+                                    self._W_lower)
+            zt = np.max(np.abs(Z), axis=1, initial=0.0)
+            zt[zt == 0] = 1.0
+            d = np.sqrt(np.einsum("ij,ij->i", Z / zt[:, None], Z / zt[:, None])) * zt * scale
+            return d if take_sqrt else d * d
 
     def _sq(self, A: np.ndarray) -> np.ndarray:
         """Squared distances of the rows of a checked float array (clamped at 0). Called
@@ -741,6 +760,7 @@ class Metric:
         >>> m.distance([[4.0, -2.0]], squared=True)
         array([20.])
         """
+        squared = check_bool(squared, "squared")
         if nan_policy == "marginal" and not _array_api.is_foreign(X):
             d2, counts, data = _numpy_metric(self)._marginal_sq(X)
             d = d2 if squared else np.sqrt(d2)
@@ -805,6 +825,7 @@ class Metric:
                [1.        , 0.        , 4.47213595],
                [4.12310563, 4.47213595, 0.        ]])
         """
+        squared = check_bool(squared, "squared")
         if self._xp is not None or _array_api.is_foreign(XA, XB):
             return _xp_pairwise(self, XA, XB, squared, nan_policy, dtype)
         check_nan_policy(nan_policy)
@@ -831,6 +852,7 @@ class Metric:
             # near pairs are recomputed from the raw rows' exact differences
             out = _linalg.pairwise_sq(ZA, ZB, XA=A.values, XB=None if B is None else B.values,
                                       W=self._W, lower=self._W_lower, take_sqrt=not squared)
+        out = self._pairwise_overflow(A, B, squared, out)
         if A.index is None and (B is None or B.index is None):
             return out
         import pandas as pd
@@ -838,6 +860,26 @@ class Metric:
         cols = (rows if B is None else (B.index if B.index is not None
                                         else pd.RangeIndex(out.shape[1])))
         return pd.DataFrame(out, index=rows, columns=cols)
+
+    def _pairwise_overflow(self, A: Data, B: Data | None, squared: bool,
+                           out: np.ndarray) -> np.ndarray:
+        """Entries that overflowed for finite points (D^2 beyond 1e308, or the expansion's
+        inf - inf) come again from the points divided by a power of two (exact, and D(x/s) =
+        D(x)/s): D is right whenever it is representable; D^2 beyond float64 is inf."""
+        if np.isfinite(out).all():
+            return out
+        vals = [A.values] + ([] if B is None else [B.values])
+        if not all(np.isfinite(v).all() for v in vals):
+            return out  # NaN rows under nan_policy="propagate": NaN is their answer
+        top = max(float(np.max(np.abs(v))) for v in vals)
+        if not top > 1.0:
+            return out
+        scale = 2.0 ** math.ceil(math.log2(top))
+        sA = Data(values=A.values / scale)
+        sB = None if B is None else Data(values=B.values / scale)
+        d = self._pairwise_data(sA, sB, False) * scale
+        with np.errstate(over="ignore"):
+            return d * d if squared else d
 
     @keyword_only(2, "kind")
     @renamed_parameters(method="kind")
@@ -1325,12 +1367,6 @@ def _law_words(kind: str, n: int | None, p: int) -> str:
 def _is_frame(X: Any) -> bool:
     from ._validation import is_dataframe
     return is_dataframe(X)
-
-
-def _match_names(X: Any, names: tuple[str, ...]) -> list[Any]:
-    """The DataFrame's own column labels in the order of ``names`` (labels may be non-str)."""
-    by_str = {str(c): c for c in X.columns}
-    return [by_str[n] for n in names]
 
 
 def _sign_fixed(U: Any) -> Any:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
 from . import chart, distance, outliers, pairwise, pca, report, test
-from ._io import CLIError
+from ._io import CLIError, check_outputs, output_transaction
 
 EPILOG = """\
 examples:
@@ -41,15 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        with warnings.catch_warnings():
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("mahalanobis: interrupted", file=sys.stderr)
+        return 130
+    try:
+        check_outputs(args)
+        with warnings.catch_warnings(), output_transaction():  # all outputs or none
             warnings.simplefilter("default")
             warnings.showwarning = _one_line_warning
             return int(args.run(args))
     except (CLIError, ValueError) as exc:
-        print(f"mahalanobis {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"mahalanobis {args.command}: error: {_name_data(_one_line(exc), args)}",
+              file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (e.g. piped into head): stop quietly
         try:  # as the Python docs advise: no second error when stdout is flushed at exit
@@ -69,6 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"mahalanobis {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _name_data(message: str, args: argparse.Namespace) -> str:
+    """The library calls the data X; at the command line it is the input file."""
+    path = getattr(args, "file", None)
+    if isinstance(path, str) and re.match(r"X (has|is|lacks|must|could)\b", message):
+        return ("standard input" if path == "-" else path) + message[1:]
+    return message
 
 
 def _one_line(exc: BaseException) -> str:

@@ -28,7 +28,8 @@ control limit and the signal flag, and a column 'phase' (I for the reference dat
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("chart", help=HELP, description=HELP.capitalize() + ".", epilog=EPILOG,
+    p = sub.add_parser("chart", help=HELP, description=HELP[:1].upper() + HELP[1:] + ".",
+                       epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="Phase I (reference) CSV file, or - for standard input")
     p.add_argument("--monitor", default=None,

@@ -34,7 +34,7 @@ distance d2 and the chi-squared p-value (p degrees of freedom).
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("distance", help=HELP, description=HELP.capitalize() + ".",
+    p = sub.add_parser("distance", help=HELP, description=HELP[:1].upper() + HELP[1:] + ".",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="CSV file of points (header row), or - for standard input")
     src = p.add_argument_group("the metric (give --reference, or --center with --cov or "

@@ -10,7 +10,7 @@ import numpy as np
 from scipy import stats
 
 from ..covariance import available_methods
-from ._common import add_progress_option, fit_metric, progress_enabled
+from ._common import add_progress_option, fit_metric, positive_int, progress_enabled
 from ._io import (
     CLIError,
     atomic_write,
@@ -68,7 +68,7 @@ _EM_METHODS: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("outliers", help=HELP, description=HELP.capitalize() + ".",
+    p = sub.add_parser("outliers", help=HELP, description=HELP[:1].upper() + HELP[1:] + ".",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="CSV file with a header row, or - for standard input")
     p.add_argument("--columns", type=_column_list, default=None,
@@ -92,7 +92,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-o", "--output", default=None,
                    help="result file, .csv, .tsv or .json (default: standard output)")
     p.add_argument("--json", action="store_true", help="write the result as JSON")
-    p.add_argument("--top", type=int, default=10,
+    p.add_argument("--top", type=positive_int, default=10,
                    help="rows shown in the printed table (default: 10)")
     p.add_argument("-q", "--quiet", action="store_true", help="print no table or summary")
     p.add_argument("--report", default=None, metavar="FILE.html",
@@ -285,7 +285,8 @@ def run_dask(args: argparse.Namespace) -> int:
     try:
         from .._dask._io import outliers_dask
     except ImportError as exc:
-        raise CLIError(str(exc)) from None
+        raise CLIError(f"--dask needs the dask extra: pip install 'mahalanobis[dask]' ({exc}).") \
+            from None
     summary = outliers_dask(args.file, scheduler=args.dask, columns=args.columns,
                             id_column=args.id_column, method=args.method, alpha=args.alpha,
                             output=args.output, nan_policy=nan_policy,

@@ -30,7 +30,7 @@ MAX_CELLS = 50_000_000
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("pairwise", help=HELP, description=HELP.capitalize() + ".",
+    p = sub.add_parser("pairwise", help=HELP, description=HELP[:1].upper() + HELP[1:] + ".",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="CSV file (header row), or - for standard input")
     p.add_argument("other", nargs="?", default=None,

@@ -27,7 +27,8 @@ Vanden Branden 2005); it works for more columns than rows. --plot writes the out
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("pca", help=HELP, description=HELP.capitalize() + ".", epilog=EPILOG,
+    p = sub.add_parser("pca", help=HELP, description=HELP[:1].upper() + HELP[1:] + ".",
+                       epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="CSV file with a header row, or - for standard input")
     p.add_argument("-k", "--components", type=int, default=None, metavar="K",

@@ -31,7 +31,7 @@ CUTOFFS = ("auto", "chi2", "beta", "f", "hardin_rocke", "cerioli")
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("report", help=HELP, description=HELP.capitalize() + ".",
+    p = sub.add_parser("report", help=HELP, description=HELP[:1].upper() + HELP[1:] + ".",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="CSV file with a header row, or - for standard input")
     p.add_argument("-o", "--output", default=None,

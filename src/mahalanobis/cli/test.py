@@ -28,7 +28,8 @@ The result row holds T^2 (statistic), the F statistic, its degrees of freedom an
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("test", help=HELP, description=HELP.capitalize() + ".", epilog=EPILOG,
+    p = sub.add_parser("test", help=HELP, description=HELP[:1].upper() + HELP[1:] + ".",
+                       epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="CSV file with a header row, or - for standard input")
     p.add_argument("--group", default=None,

@@ -23,6 +23,7 @@ from .._validation import (
     check_fraction,
     check_int,
     check_sample_covariance,
+    check_spread,
     is_dataframe,
 )
 from ..metric import Metric
@@ -76,13 +77,21 @@ class RemovalRound:
                 f"removed={self.removed.tolist()})")
 
 
+def _ndim(X: Any) -> int:
+    """np.ndim, or -1 for a ragged nested list (as_data then says what is wrong)."""
+    try:
+        return int(np.ndim(X))
+    except ValueError:
+        return -1
+
+
 def _read(X: Any, name: str, k: int | None, *, n_features: int | None = None,
           columns: Any = None, check_finite: bool = True) -> tuple[np.ndarray, int, Any, Any]:
     """Checked data as (points, k, index, columns): points is (n, p) for k = 1 and
     (m, k, p) for subgroups. A 3-D array (m, k, p) fixes k from its shape; ``k=None`` accepts
     either k. Index labels of subgroups are those of their first rows. ``check_finite=False``
     leaves NaN/inf to the distance computation (which raises naming the rows)."""
-    if not is_dataframe(X) and np.ndim(X) == 3:
+    if not is_dataframe(X) and _ndim(X) == 3:
         arr = np.asarray(X)
         m3, k3, p3 = arr.shape
         if k not in (None, 1, k3):
@@ -90,13 +99,17 @@ def _read(X: Any, name: str, k: int | None, *, n_features: int | None = None,
                              f"subgroup_size is {k}; pass subgroups of {k} rows (or, for a new "
                              f"chart, subgroup_size={k3}).")
         data = as_data(arr.reshape(m3 * k3, p3), name, n_features=n_features)
+        if n_features is None:
+            check_spread(data, name)
         vals = data.values.reshape(m3, k3, p3)
         return (vals if k3 > 1 else vals[:, 0, :]), k3, None, None
     feature_names = None
-    if columns is not None and is_dataframe(X) and set(columns) <= set(X.columns):
-        feature_names = list(columns)
+    if columns is not None and is_dataframe(X):
+        feature_names = list(columns)  # matched by name; missing or extra is an error
     data = as_data(X, name, n_features=n_features, feature_names=feature_names,
                    check_finite=check_finite)
+    if n_features is None:  # Phase I data: variances float64 can hold
+        check_spread(data, name)
     k = 1 if k is None else k
     n, p = data.values.shape
     if k == 1:

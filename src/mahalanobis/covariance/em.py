@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _linalg, _missing
 from .._progress import progress_bar
-from .._validation import as_data, check_choice, check_int, check_nonnegative
+from .._validation import as_data, check_bool, check_choice, check_int, check_nonnegative
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 
@@ -249,6 +249,7 @@ def em(X: Any, *, reg: float = 0.0, max_iter: int = 1000, tol: float = 1e-8,
     >>> np.round(r.center, 2)
     array([ 0.06,  0.12, -0.04])
     """
+    progress = check_bool(progress, "progress")
     check_choice(nan_policy, "nan_policy", ("em", "omit"))
     reg = check_nonnegative(reg, "reg")
     max_iter = check_int(max_iter, "max_iter", 1)

@@ -9,7 +9,13 @@ from numpy.typing import ArrayLike
 
 from .. import _array_api
 from .._sample import sample_moments
-from .._validation import as_vector, as_xp_data, as_xp_vector, check_sample_covariance
+from .._validation import (
+    as_vector,
+    as_xp_data,
+    as_xp_vector,
+    check_int,
+    check_sample_covariance,
+)
 from ._base import FitResult
 
 __all__ = ["empirical"]
@@ -72,6 +78,8 @@ def empirical(X: ArrayLike, *, location: Any = "mean", ddof: int | None = None,
     >>> empirical(X, location="median").center.round(3)
     array([-0.193, -0.092,  0.058])
     """
+    if ddof is not None:
+        ddof = check_int(ddof, "ddof", 0)
     if _array_api.is_foreign(X):  # Array API input: computed on its own device
         return _empirical_xp(X, location, ddof, nan_policy)
     data, mom = sample_moments(X, "X", nan_policy=nan_policy, min_samples=2)
@@ -89,6 +97,9 @@ def empirical(X: ArrayLike, *, location: Any = "mean", ddof: int | None = None,
     else:
         center = about = as_vector(location, "location", p)
         ddof = 0 if ddof is None else ddof
+    if A.shape[0] - ddof <= 0:
+        raise ValueError(f"ddof={ddof} leaves no degrees of freedom with {A.shape[0]} rows "
+                         "(the divisor is n - ddof); pass ddof < n.")
     S = mom.scatter(ddof, center=about)
     return FitResult._build(center, cov=S, method="empirical", n_samples=A.shape[0], data=data)
 

@@ -25,7 +25,14 @@ from scipy import stats
 from .. import _linalg
 from .._deprecation import deprecated_alias, renamed_parameters
 from .._linalg import single_threaded_blas
-from .._validation import Data, as_data, check_fraction, check_random_state
+from .._validation import (
+    Data,
+    as_data,
+    check_bool,
+    check_fraction,
+    check_random_state,
+    check_spread,
+)
 from ..errors import ExactFitError, SingularCovarianceError
 from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
@@ -220,11 +227,13 @@ def _column_exact_fit(X: np.ndarray, h: int, med: np.ndarray, hth: np.ndarray) -
         a = np.zeros(X.shape[1])
         a[j] = 1.0
         on = X[:, j] == med[j]
+        advice = ("Drop that column: a constant column carries no information for a distance"
+                  if on.all() else "Drop or jitter that column, or use method='mrcd' (which "
+                  "regularises it)")
         raise ExactFitError(
             f"X: {int(on.sum())} of {X.shape[0]} observations (at least h = {h}) have the same "
             f"value {med[j]:.6g} in column {j}, so they lie on the hyperplane x[{j}] = "
-            f"{med[j]:.6g} and the MCD scatter is singular. Drop or jitter that column (a "
-            "constant column carries no information for a distance), or use method='mrcd'.",
+            f"{med[j]:.6g} and the MCD scatter is singular. {advice}.",
             hyperplane=a, offset=float(med[j]), on_hyperplane=on, rank=X.shape[1] - 1)
 
 
@@ -388,6 +397,7 @@ def mcd(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
                            progress=progress)
     support_fraction, n_starts = _check_args(support_fraction, n_starts, nan_policy)
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=1)
+    check_spread(data)  # variances float64 can hold
     A = data.values
     n, p = A.shape
     if n <= p + 1:
@@ -397,6 +407,9 @@ def mcd(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
             "(method='mrcd'), method='ledoit_wolf' or method='modified_cholesky'.",
             rank=min(n - 1, p))
     rng = check_random_state(random_state)
+    deterministic, reweight, correction, progress = (check_bool(v, k) for k, v in (
+        ("deterministic", deterministic), ("reweight", reweight), ("correction", correction),
+        ("progress", progress)))
     h = h_alpha_n(support_fraction, n, p)
     med, spread = _column_median_and_spread(A, h)
     _column_exact_fit(A, h, med, spread)

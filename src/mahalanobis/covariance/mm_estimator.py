@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._linalg import single_threaded_blas
-from .._validation import check_choice, check_fraction
+from .._validation import check_bool, check_choice, check_fraction
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 from ._rho import (
@@ -127,7 +127,10 @@ def mm_iterate(A: np.ndarray, mu: np.ndarray, V: np.ndarray, s: float, c1: float
             L_new, d1 = _loss(A, m1, V1, s, c1)
         except SingularCovarianceError:
             return mu, V, L_old, d, it, False
-        change = max(float(np.max(np.abs(m1 - mu))) / (1 + float(np.max(np.abs(mu)))),
+        # the centre's change relative to its size plus the data's spread (s sqrt(V_ii), in
+        # the data's units): the same stop whatever the units
+        spread = s * math.sqrt(float(np.max(np.diag(V))))
+        change = max(float(np.max(np.abs(m1 - mu))) / (spread + float(np.max(np.abs(mu)))),
                      float(np.max(np.abs(V1 - V))) / float(np.max(np.abs(V))))
         mu, V, d = m1, V1, d1
         if rrcov_stop:
@@ -201,6 +204,7 @@ def mm_estimator(X: ArrayLike, *, efficiency: float = 0.95, efficiency_of: str =
     >>> bool(np.abs(r.center).max() < 0.25), bool(r.weights[:30].max() == 0)
     (True, True)
     """
+    progress = check_bool(progress, "progress")
     efficiency = check_fraction(efficiency, "efficiency")
     check_choice(efficiency_of, "efficiency_of", ("shape", "location"))
     data = fit_data(X, nan_policy)

@@ -6,7 +6,10 @@ replaced by the convex combination K(H) = rho T + (1 - rho) c_alpha S(H) (their 
 well-conditioned target T and the subset covariance, which is positive definite even for
 p > n. The algorithm (their Sect. 4, rrcov's ``.detmrcd``):
 
-1. standardise each variable by its median and Qn (floored at 1e-3);
+1. standardise each variable by its median and Qn, floored at 1e-3 times the variable's
+   standard deviation (rrcov's ``minscale = 1e-3`` is absolute, which makes the estimate depend
+   on the units: data scaled by 1e-10 would be floored throughout; the relative floor keeps
+   MRCD scale-equivariant and agrees with rrcov whenever the floor is not reached);
 2. target: the identity, or an equicorrelation matrix whose eigenbasis then whitens the data;
 3. six deterministic h-subsets of DetMCD (without the refinement step);
 4. per subset, rho_k such that the condition number of K is ``max_condition`` (eq. 13), then
@@ -27,7 +30,14 @@ from scipy import stats
 
 from .. import _linalg, _scale
 from .._deprecation import deprecated_alias, renamed_parameters
-from .._validation import as_data, check_choice, check_fraction
+from .._validation import (
+    as_data,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_spread,
+    constant_columns_error,
+)
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 from ._mcd_factors import mcd_consistency
@@ -37,6 +47,8 @@ from ._rho import zeroin
 __all__ = ["MRCDResult", "mrcd"]
 
 _TARGETS = ("identity", "equicorrelation")
+#: The floor of each variable's Qn, relative to its standard deviation (rrcov: minscale,
+#: absolute).
 _MIN_SCALE = 1e-3
 #: Relative difference below which two starts' objectives tie.
 _TIE_RTOL = 1e-12
@@ -186,7 +198,8 @@ def _csteps(W: np.ndarray, start: np.ndarray, h: int, rho: float, scfac: float,
 @renamed_parameters(alpha="support_fraction")
 def mrcd(X: ArrayLike, *, support_fraction: float = 0.75, target: str = "identity",
          max_condition: float = 50.0, max_csteps: int = 200,
-         initial_subsets: Any = None, nan_policy: str = "raise") -> MRCDResult:
+         initial_subsets: Any = None, min_scale: float | None = None,
+         nan_policy: str = "raise") -> MRCDResult:
     """Minimum Regularized Covariance Determinant (Boudt et al. 2020), as rrcov ``CovMrcd``.
 
     Works for any n and p, including p > n: the scatter is a convex combination of a target
@@ -212,6 +225,12 @@ def mrcd(X: ArrayLike, *, support_fraction: float = 0.75, target: str = "identit
         ``initHsets``, transposed and 0-based). For p > n the deterministic starts depend on
         the eigenvectors of rank-deficient matrices, which differ between LAPACK builds;
         passing R's ``initHsets - 1`` reproduces rrcov exactly.
+    min_scale : float, optional
+        Floor of each variable's Qn in the standardisation. Default: 1e-3 times the
+        variable's standard deviation (relative, so the estimate does not depend on the
+        units of any column). A number is an absolute floor, as rrcov's ``minscale``:
+        ``min_scale=1e-3`` reproduces ``CovMrcd`` also on data whose Qn falls below 1e-3
+        (e.g. spectra), at the cost of scale equivariance.
     nan_policy : {"raise", "omit"}
         Rows with NaN: an error, or dropped (``result.omitted`` lists them).
 
@@ -246,20 +265,29 @@ def mrcd(X: ArrayLike, *, support_fraction: float = 0.75, target: str = "identit
     support_fraction = check_fraction(support_fraction, "support_fraction", low=0.5, high=1.0,
                                       low_open=False, high_open=False)
     check_choice(target, "target", _TARGETS)
-    max_condition = float(max_condition)
+    max_csteps = check_int(max_csteps, "max_csteps", 1)
+    max_condition = check_fraction(max_condition, "max_condition", low=1.0, high=np.inf)
     if not max_condition > 1:
         raise ValueError(f"max_condition must be a number above 1; got {max_condition!r}.")
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    check_spread(data)  # variances float64 can hold
     A = data.values
     n, p = A.shape
     h = math.ceil(support_fraction * n)
     if h < 2:
         raise ValueError(f"X has {n} rows: the MRCD subset (h = ceil(support_fraction * n) = "
                          f"{h}) needs at least 2 points; pass more data.")
-    # 1. standardisation (median, Qn floored at 1e-3)
+    # 1. standardisation (median, Qn floored at 1e-3 standard deviations)
+    const = np.flatnonzero(np.ptp(A, axis=0) == 0)
+    if const.size:  # nothing to standardise by: no estimator can use such a column
+        raise constant_columns_error("X", const, data.columns, p)
     med = np.median(A, axis=0)
     qn = np.array([_scale.qn(A[:, j], exact=False) for j in range(p)])
-    qn[qn < _MIN_SCALE] = _MIN_SCALE
+    if min_scale is None:
+        floor = _MIN_SCALE * np.std(A, axis=0)
+    else:
+        floor = np.full(p, check_fraction(min_scale, "min_scale", high=np.inf))
+    qn = np.maximum(qn, floor)
     U = (A - med) / qn
     # 2. target; for equicorrelation, whiten with its eigenbasis (Helmert vectors)
     if target == "equicorrelation" and p > 1:

@@ -23,7 +23,7 @@ from .. import _linalg
 from .._linalg import single_threaded_blas
 from .._progress import progress_bar
 from .._scale import select_rows
-from .._validation import Data, check_fraction, check_int, check_random_state
+from .._validation import Data, check_bool, check_fraction, check_int, check_random_state
 from ._base import FitResult
 from ._batch import QuadraticFeatures
 from ._mcd_factors import h_alpha_n, mcd_consistency
@@ -297,6 +297,8 @@ def mve(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
     >>> bool(np.all(r.distance(X[:20], squared=True) > 30))
     True
     """
+    progress = check_bool(progress, "progress")
+    reweight = check_bool(reweight, "reweight")
     try:
         support_fraction = check_fraction(support_fraction, "support_fraction", low=0.5,
                                           high=1.0, low_open=False, high_open=False)

@@ -24,7 +24,7 @@ from scipy import linalg, stats
 from .. import _linalg
 from .._linalg import single_threaded_blas
 from .._scale import median_rows, tau2_rows
-from .._validation import check_choice, check_fraction, check_int
+from .._validation import check_bool, check_choice, check_fraction, check_int
 from ..errors import ExactFitError, SingularCovarianceError
 from ._base import FitResult
 from ._mcd_factors import mcd_consistency
@@ -262,6 +262,8 @@ def ogk(X: ArrayLike, *, n_iterations: int = 2, beta: float = 0.9, scale: str = 
     >>> r.scale, r.n_outliers, bool(np.all(r.distance(X[:10]) > 4))
     ('tau2', 15, True)
     """
+    reweight = check_bool(reweight, "reweight")
+    consistency = check_bool(consistency, "consistency")
     n_iterations = check_int(n_iterations, "n_iterations", 1)
     beta = check_fraction(beta, "beta")
     check_choice(scale, "scale", _SCALES)

@@ -19,7 +19,14 @@ from numpy.typing import ArrayLike
 from scipy.linalg import blas, lapack
 
 from .._linalg import inverse_triangular
-from .._validation import Data, as_data, check_choice, check_nonnegative, check_random_state
+from .._validation import (
+    Data,
+    as_data,
+    check_choice,
+    check_nonnegative,
+    check_random_state,
+    check_spread,
+)
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 
@@ -103,7 +110,9 @@ def _standardize(A: np.ndarray, name: str = "X", columns: Any = None
     m = A.mean(axis=0)
     C = A - m
     var = np.einsum("ij,ij->j", C, C) / (A.shape[0] - 1)
-    const = np.flatnonzero(~(var > 0))
+    # a constant column's mean need not be exact (0.1 is not a double): its deviations are
+    # then rounding, so constancy is decided on the values themselves
+    const = np.flatnonzero(~(var > 0) | (np.ptp(A, axis=0) == 0))
     if const.size:
         names = ([str(columns[i]) for i in const] if columns is not None
                  else [f"column {i}" for i in const])
@@ -352,6 +361,7 @@ def modified_cholesky(X: ArrayLike, *, n_orderings: int | str = 30, penalty: str
         raise ValueError("nan_policy='propagate' makes no sense for fitting; use 'raise' or "
                          "'omit'.")
     data: Data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    check_spread(data)  # variances float64 can hold
     A = data.values
     n, p = A.shape
     rng = check_random_state(random_state)

@@ -32,7 +32,7 @@ from scipy import stats
 from .. import _linalg
 from .._linalg import single_threaded_blas
 from .._progress import progress_bar
-from .._validation import check_choice, check_fraction, check_int, check_random_state
+from .._validation import check_bool, check_choice, check_fraction, check_int, check_random_state
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 from ._batch import QuadraticFeatures
@@ -510,6 +510,7 @@ def s_estimator(X: ArrayLike, *, rho: str = "bisquare", algorithm: str = "fast_s
     >>> bool(np.abs(r.center).max() < 0.3), bool(r.weights[:40].max() == 0)
     (True, True)
     """
+    progress = check_bool(progress, "progress")
     check_choice(rho, "rho", _RHOS)
     check_choice(algorithm, "algorithm", _ALGORITHMS)
     breakdown_point = check_fraction(breakdown_point, "breakdown_point", high=0.5,

@@ -23,6 +23,7 @@ from .._sample import sample_moments
 from .._validation import (
     Data,
     as_xp_data,
+    check_bool,
     check_choice,
     check_nonnegative,
     check_random_state,
@@ -147,6 +148,25 @@ def _scatter_and_fourth_moment(X: Any, nan_policy: str, assume_centered: bool,
     return data, center, S, q4
 
 
+def _unit_scale(A: Any, center: Any, S: Any, q4: float) -> tuple[Any, float]:
+    """S and q4 = sum ||x - center||^4 rescaled by a power of two (exactly) so that the
+    average variance is near 1: the shrinkage intensity does not depend on the scale, but
+    q4 (the data's scale to the fourth power) and tr(S)^2 leave float64's range for data
+    beyond about 1e+-75. Far from 1, q4 is summed again from the rescaled deviations."""
+    if _array_api.is_foreign(A):
+        return S, q4
+    p = S.shape[0]
+    c = float(np.trace(S)) / p
+    if not (c > 0 and np.isfinite(c)):
+        return S, q4
+    k = 2.0 ** -round(np.log2(np.sqrt(c)))  # 1 / sqrt(c), rounded to a power of two
+    if 1e-140 < c < 1e140 and np.isfinite(q4) and (q4 > 0 or c == 0):
+        return S * (k * k), q4 * k**4
+    Z = (np.asarray(A, dtype=float) - center) * k
+    r2 = np.einsum("ij,ij->i", Z, Z)
+    return S * (k * k), float(r2 @ r2)
+
+
 def _ledoit_wolf_shrinkage(S: np.ndarray, q4: float, n: int) -> float:
     """Ledoit & Wolf (2004), Section 3, Lemmas 3.2-3.5, with <A, B> = tr(A B^T) / p:
 
@@ -204,7 +224,8 @@ def _oas_shrinkage(S: np.ndarray, n: int, formula: str) -> float:
 
 
 def _shrunk(S: np.ndarray, shrinkage: float) -> tuple[np.ndarray, float]:
-    mu = _array_api.trace_and_fro2(S)[0] / S.shape[0]
+    with np.errstate(over="ignore"):  # only the trace is used; ||S||^2 may overflow
+        mu = _array_api.trace_and_fro2(S)[0] / S.shape[0]
     return _array_api.add_diagonal((1.0 - shrinkage) * S, shrinkage * mu), mu
 
 
@@ -280,11 +301,13 @@ def ledoit_wolf(X: ArrayLike, *, assume_centered: bool = False,
     >>> round(r.shrinkage, 4)
     0.6415
     """
+    assume_centered = check_bool(assume_centered, "assume_centered")
     if is_dask(X):
         from .._dask._shrinkage import ledoit_wolf_dask
         return ledoit_wolf_dask(X, assume_centered=assume_centered, nan_policy=nan_policy)
     data, center, S, q4 = _scatter_and_fourth_moment(X, nan_policy, bool(assume_centered))
-    shrinkage = _ledoit_wolf_shrinkage(S, q4, data.values.shape[0])
+    S_unit, q4 = _unit_scale(data.values, center, S, q4)
+    shrinkage = _ledoit_wolf_shrinkage(S_unit, q4, data.values.shape[0])
     return _shrunk_metric(data, center, S, shrinkage, "ledoit_wolf")
 
 
@@ -347,6 +370,7 @@ def oas(X: ArrayLike, *, assume_centered: bool = False, formula: str = "paper",
     >>> round(mh.fit(X, method="oas", formula="sklearn").shrinkage, 4)
     0.79
     """
+    assume_centered = check_bool(assume_centered, "assume_centered")
     check_choice(formula, "formula", _OAS_FORMULAS)
     if is_dask(X):
         from .._dask._shrinkage import oas_dask
@@ -354,7 +378,8 @@ def oas(X: ArrayLike, *, assume_centered: bool = False, formula: str = "paper",
                         nan_policy=nan_policy)
     data, center, S, _ = _scatter_and_fourth_moment(X, nan_policy, bool(assume_centered),
                                                     fourth=False)
-    shrinkage = _oas_shrinkage(S, data.values.shape[0], formula)
+    shrinkage = _oas_shrinkage(_unit_scale(data.values, center, S, 0.0)[0],
+                               data.values.shape[0], formula)
     return _shrunk_metric(data, center, S, shrinkage, "oas")
 
 
@@ -383,7 +408,7 @@ def _default_ridge_grid(S: np.ndarray) -> np.ndarray:
          if _array_api.is_foreign(S) else np.diagonal(S))
     hi = 10.0 * float(d.mean())
     lo = 1e-6 * float(d[d > 0].min())
-    decades = np.log10(hi / lo)
+    decades = np.log10(hi) - np.log10(lo)  # hi / lo overflows for variances 1e-300..1e300
     return np.logspace(np.log10(lo), np.log10(hi), int(np.ceil(4 * decades)) + 1)
 
 

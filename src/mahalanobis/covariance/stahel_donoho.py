@@ -23,7 +23,7 @@ from .. import _linalg
 from .._linalg import single_threaded_blas
 from .._progress import progress_bar
 from .._scale import select_rows
-from .._validation import Data, check_fraction, check_int, check_random_state
+from .._validation import Data, check_bool, check_fraction, check_int, check_random_state
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 from ._mcd_fast import _random_subsets
@@ -126,12 +126,19 @@ def hyperplane_normals(X: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.n
         return np.ones((idx.shape[0], 1)), np.ones(idx.shape[0], dtype=bool)
     D = X[idx[:, :-1]] - X[idx[:, -1:]]                      # (k, p-1, p)
     nrm = np.linalg.norm(D, axis=2)
-    ok = np.all(nrm > 1e-15, axis=1)
+    ok = np.all(nrm > 1e-15 * _unit(X), axis=1)  # rrcov's 1e-15, in the data's units
     D = D / np.where(nrm > 0, nrm, 1.0)[:, :, None]
     Q, R = np.linalg.qr(D.transpose(0, 2, 1), mode="complete")   # Q (k, p, p)
     rd = np.abs(np.diagonal(R, axis1=1, axis2=2))
     ok &= np.all(rd > 1e-8, axis=1)
     return Q[:, :, -1], ok
+
+
+def _unit(X: np.ndarray) -> float:
+    """The data's scale (largest |x - median|, 1 for data without spread), so that rrcov's
+    absolute tolerances (1e-15) act the same whatever the units."""
+    u = float(np.max(np.abs(X - np.median(X, axis=0)))) if X.size else 0.0
+    return u if u > 0 and np.isfinite(u) else 1.0
 
 
 def _ndtri_as(x: float) -> float:
@@ -155,6 +162,7 @@ def outlyingness(X: np.ndarray, directions: np.ndarray, *, rrcov_constant: bool 
     q = (1.0 + k1 / n) / 2.0
     cc = _ndtri_as(q) if rrcov_constant else float(stats.norm.ppf(q))
     z = np.zeros(n) if out is None else out
+    tiny = 1e-15 * _unit(X)  # rrcov's absolute 1e-15, taken in the data's units
     step = max(1, _BLOCK // n)
     for a in range(0, directions.shape[0], step):
         B = directions[a:a + step] @ X.T                     # (b, n) projections
@@ -166,7 +174,7 @@ def outlyingness(X: np.ndarray, directions: np.ndarray, *, rrcov_constant: bool 
         o = select_rows(B, ks)
         mad = (o[0] + o[-1]) / 2.0 / cc
         mean_dev = B.mean(axis=1)
-        use = mean_dev >= 1e-15
+        use = mean_dev >= tiny
         reg = use & (mad >= 1e-8 * mean_dev)
         if reg.any():
             np.maximum(z, (B[reg] / mad[reg, None]).max(axis=0), out=z)
@@ -242,6 +250,7 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
     >>> bool(np.abs(r.center).max() < 0.3)
     True
     """
+    progress = check_bool(progress, "progress")
     tune = check_fraction(tune, "tune")
     data = fit_data(X, nan_policy)
     A = data.values
@@ -257,6 +266,10 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
     c = math.sqrt(stats.chi2.ppf(tune, p))
     med = np.median(A, axis=0)
     Z = A - med                                        # the centre only for accuracy
+    # columns brought near unit scale by powers of two (exact): the outlyingness is affine
+    # invariant, and its hyperplanes are then found as well whatever each column's units
+    top = np.max(np.abs(Z), axis=0)
+    Z = Z * 2.0 ** -np.round(np.log2(np.where(top > 0, top, 1.0)))
     z = np.zeros(n)
     used = attempts = 0
     step = max(1, min(max_attempts, _BLOCK // n))

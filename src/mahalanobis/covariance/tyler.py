@@ -186,6 +186,11 @@ def tyler(X: ArrayLike, *, max_iter: int = 10_000, nan_policy: str = "raise") ->
         m, loc_it = spatial_median(A)
     Z = A - m
     keep = np.sqrt(np.einsum("ij,ij->i", Z, Z)) > 1e-14 * max(float(np.max(np.abs(Z))), 1e-300)
+    if int(keep.sum()) <= p:
+        raise SingularCovarianceError(
+            f"X has {int(keep.sum())} row(s) away from its spatial median for {p} features "
+            "(identical or constant rows): Tyler's shape needs more than n_features directions. "
+            "Remove the duplicated rows, or check the data.", rank=int(keep.sum()))
     try:
         with single_threaded_blas():
             V, it, converged = tyler_shape(Z[keep], max_iter=max_iter)

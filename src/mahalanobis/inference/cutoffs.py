@@ -42,7 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .._validation import check_int
+from .._validation import check_int, check_nan_policy
 
 __all__ = ["CerioliCutoffs", "HardinRocke", "cerioli_cutoffs", "cutoff", "hardin_rocke",
            "pvalue"]
@@ -588,13 +588,15 @@ def cutoff(p: int, alpha: float = 0.025, *, method: str = "chi2", n: int | None 
 
 
 def pvalue(d2: ArrayLike, p: int, *, method: str = "chi2", n: int | None = None,
-           h: int | None = None) -> Any:
+           h: int | None = None, nan_policy: str = "raise") -> Any:
     """Upper-tail p-values P(T >= D^2) matching :func:`cutoff` (same ``method``, ``n``, ``h``).
 
     Computed with survival functions (no 1 - cdf cancellation), so p-values far below 1e-16
     are returned accurately down to the smallest double; beyond that they are 0. Array in,
-    array out (a scalar for scalar input); a pandas Series keeps its index. Negative D^2
-    (rounding) counts as 0.
+    array out (a scalar for scalar input); a pandas Series keeps its index. A negative D^2
+    within rounding (above -1e-8 times the largest |D^2|, or -1e-8) counts as 0; a more
+    negative one is a ValueError (it is not a squared distance). NaN D^2 is a ValueError
+    unless ``nan_policy="propagate"``, which gives NaN p-values for them.
 
     Parameters
     ----------
@@ -608,6 +610,8 @@ def pvalue(d2: ArrayLike, p: int, *, method: str = "chi2", n: int | None = None,
         Sample size the centre and scatter came from (all but "chi2").
     h : int, optional
         "hardin_rocke": the MCD subset size; "cerioli": the units kept by the reweighting.
+    nan_policy : {"raise", "propagate"}
+        NaN D^2: an error (default), or NaN p-values.
 
     Returns
     -------
@@ -617,7 +621,8 @@ def pvalue(d2: ArrayLike, p: int, *, method: str = "chi2", n: int | None = None,
     Raises
     ------
     ValueError
-        For an unknown method or a method's missing or too small ``n``/``h``.
+        For an unknown method, a method's missing or too small ``n``/``h``, NaN (unless
+        ``nan_policy="propagate"``) or clearly negative D^2.
 
     See Also
     --------
@@ -634,9 +639,24 @@ def pvalue(d2: ArrayLike, p: int, *, method: str = "chi2", n: int | None = None,
     """
     method = _method_iv(method)
     p, n, h = _params_iv(p, method, n, h)
+    check_nan_policy(nan_policy)
     index = getattr(d2, "index", None) if hasattr(d2, "to_numpy") else None
-    x = np.asarray(d2.to_numpy() if index is not None else d2,  # type: ignore[union-attr]  # a Series
-                   dtype=float)
+    try:
+        x = np.asarray(d2.to_numpy() if index is not None else d2,  # type: ignore[union-attr]
+                       dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"d2 must be an array of squared distances (numbers); got "
+                         f"{type(d2).__name__}.") from None
+    nan = np.isnan(x)
+    if nan.any() and nan_policy != "propagate":
+        raise ValueError(f"d2 has {int(nan.sum())} NaN value(s) (positions "
+                         f"{np.flatnonzero(nan.ravel())[:5].tolist()}); drop them, or pass "
+                         "nan_policy='propagate' to get NaN p-values for them.")
+    finite = x[np.isfinite(x)]
+    tol = 1e-8 * max(1.0, float(np.max(np.abs(finite)))) if finite.size else 1e-8
+    if (x < -tol).any():
+        raise ValueError(f"d2 has negative value(s) (smallest {np.nanmin(x):.3g}); squared "
+                         "distances are >= 0: pass D^2 (squared=True), not a difference.")
     x = np.maximum(x, 0.0)
     if method == "chi2":
         out = stats.chi2.sf(x, p)

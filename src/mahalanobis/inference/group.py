@@ -13,7 +13,7 @@ from scipy import stats
 from .. import _linalg
 from .._deprecation import renamed_parameters
 from .._linalg import mean_and_cov
-from .._validation import as_data, check_choice, is_dataframe
+from .._validation import as_data, check_choice, check_int, check_spread, is_dataframe
 from ..metric import Metric
 
 __all__ = ["GroupDistance", "GroupDistances", "adjust_pvalues", "group_distance",
@@ -171,6 +171,7 @@ def group_distance(X: ArrayLike, Y: ArrayLike, *, unbiased: bool = False,
     (1.2542, True)
     """
     da = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    check_spread(da)  # variances float64 can hold
     cols = list(da.columns) if da.columns is not None and hasattr(Y, "columns") and \
         set(map(str, Y.columns)) == set(map(str, da.columns)) else None
     db = as_data(Y, "Y", nan_policy=nan_policy, min_samples=2, feature_names=cols)
@@ -183,6 +184,10 @@ def group_distance(X: ArrayLike, Y: ArrayLike, *, unbiased: bool = False,
         raise ValueError(f"X and Y have n1 + n2 - 2 = {n1 + n2 - 2} degrees of freedom for "
                          f"p = {p} features: the pooled covariance is singular. Select fewer "
                          "features or use a regularised scatter with mahalanobis.distance.")
+    if n1 + n2 - p - 3 <= 0:  # no unbiased D^2 (and at n1 + n2 = p + 1 no p-value)
+        raise ValueError(f"X and Y have n1 + n2 = {n1 + n2} rows for p = {p} features: the "
+                         f"unbiased D^2 and the test need n1 + n2 >= p + 4 = {p + 4}; pass more "
+                         "rows.")
     m1, S1 = mean_and_cov(da.values)
     m2, S2 = mean_and_cov(db.values)
     Sp = ((n1 - 1) * S1 + (n2 - 1) * S2) / (n1 + n2 - 2)
@@ -582,7 +587,8 @@ def group_distances(X: ArrayLike, groups: ArrayLike, *, method: str = "empirical
     >>> bool(g.pvalue_adjusted[0, 1] > 0.05), bool(g.pvalue_adjusted[0, 2] < 1e-10)
     (True, True)
     """
-    from .._validation import check_int, check_random_state
+    n_simulations = check_int(n_simulations, "n_simulations", 1)
+    from .._validation import check_random_state
     check_choice(adjust, "adjust", _ADJUST)
     check_choice(pvalue_method, "pvalue_method", ("auto", "exact", "monte_carlo",
                                                   "asymptotic"))

@@ -21,7 +21,15 @@ from scipy import stats
 from .. import _linalg
 from .._linalg import moments
 from .._sample import sample_moments
-from .._validation import Data, as_vector, check_choice, check_fraction, check_random_state, is_dask
+from .._validation import (
+    Data,
+    as_vector,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_random_state,
+    is_dask,
+)
 from ..ellipsoid import Ellipsoid
 
 __all__ = ["HotellingResult", "SimultaneousIntervals", "hotelling_t2", "robust_t2",
@@ -634,6 +642,8 @@ def hotelling_t2(X: ArrayLike, Y: ArrayLike | None = None, *, mu: ArrayLike | No
     >>> r.method, [round(v, 2) for v in r.df], round(r.pvalue, 3)
     ('yao', [2.0, 40.64], 0.205)
     """
+    n_projections = check_int(n_projections, "n_projections", 1)
+    n_permutations = check_int(n_permutations, "n_permutations", 1)
     if is_dask(X) or is_dask(Y):
         from .._dask._inference import hotelling_iv_dask
         dx, dy, mx, my, mu, names, p = hotelling_iv_dask(X, Y, mu, paired, method, nan_policy,

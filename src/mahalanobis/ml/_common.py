@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,8 @@ import numpy as np
 from .. import _array_api
 from ..metric import Metric
 
-__all__ = ["check_sklearn", "fit_metric", "ridge_metric", "shared_scatter"]
+__all__ = ["check_array", "check_sklearn", "fit_metric", "ridge_metric", "shared_scatter",
+           "validate_data"]
 
 
 def check_sklearn() -> None:
@@ -21,6 +23,56 @@ def check_sklearn() -> None:
     except ImportError as exc:  # pragma: no cover - sklearn is installed in dev
         raise ImportError("mahalanobis.ml needs scikit-learn; install it with "
                           "`pip install mahalanobis[sklearn]`.") from exc
+
+
+def _library_error(exc: ValueError, name: str) -> ValueError:
+    """scikit-learn's input error in the library's words: the argument named first, what to
+    do after (scikit-learn's own sentence is kept, for its estimator checks)."""
+    text = " ".join(str(exc).split())
+    if re.search(r"\by\b", text.split(".")[0]) and "Input X" not in text:
+        name = "y"
+    if "NaN" in text or "infinity" in text:
+        advice = ("drop or impute the rows with missing values first (e.g. "
+                  "X[np.isfinite(X).all(axis=1)]); the scikit-learn estimators take complete data")
+    elif "sample(s)" in text:
+        advice = "pass more rows of data"
+    elif "feature(s)" in text:
+        advice = "pass at least one feature column"
+    elif "Expected 2D array" in text:
+        advice = "pass a 2-D array (n_samples, n_features)"
+    elif "could not convert" in text or "dtype" in text:
+        advice = "pass numbers only (encode or drop text columns)"
+    else:
+        return ValueError(f"{name}: {text}")
+    return ValueError(f"{name} is not usable: {text} Fix: {advice}.")
+
+
+def validate_data(estimator: Any, *args: Any, **kwargs: Any) -> Any:
+    """scikit-learn's ``validate_data`` with the library's messages: a DataFrame's
+    non-numeric columns are named, and input errors name the argument and the fix."""
+    from sklearn.utils import validation
+
+    from .._validation import check_numeric_frame, is_dataframe
+    if args and is_dataframe(args[0]):
+        check_numeric_frame(args[0], "X")
+    try:
+        return validation.validate_data(estimator, *args, **kwargs)
+    except ValueError as exc:
+        raise _library_error(exc, "X") from None
+
+
+def check_array(array: Any, *args: Any, **kwargs: Any) -> Any:
+    """scikit-learn's ``check_array`` with the library's messages (see :func:`validate_data`)."""
+    from sklearn.utils import validation
+
+    from .._validation import check_numeric_frame, is_dataframe
+    name = kwargs.get("input_name") or "X"
+    if is_dataframe(array):
+        check_numeric_frame(array, name)
+    try:
+        return validation.check_array(array, *args, **kwargs)
+    except ValueError as exc:
+        raise _library_error(exc, name) from None
 
 
 def _estimator_function(method: Any) -> Callable[..., Metric] | None:

@@ -15,13 +15,13 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._deprecation import renamed_parameters
 from .._linalg import pairwise_sq
 from .._validation import check_choice
 from ..metric import Metric
-from ._common import fit_metric, shared_scatter
+from ._common import check_array, fit_metric, shared_scatter, validate_data
 
 __all__ = ["MahalanobisClassifier", "component_distances"]
 

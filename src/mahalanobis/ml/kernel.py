@@ -7,13 +7,12 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_array, validate_data
 
 from .._deprecation import renamed_parameters
 from .._validation import as_square_matrix, check_fraction
 from ..distance import pairwise
 from ..metric import Metric
-from ._common import fit_metric
+from ._common import check_array, fit_metric, validate_data
 
 __all__ = ["MahalanobisKernel", "mahalanobis_kernel"]
 
@@ -74,6 +73,7 @@ def mahalanobis_kernel(X: ArrayLike, Y: ArrayLike | None = None, *, cov: ArrayLi
     Abe, S. (2005). Training of support vector machines with Mahalanobis kernels. ICANN 2005,
     LNCS 3697, 571-576.
     """
+    check_fraction(gamma, "gamma", low=0.0, high=np.inf)
     gamma = _check_gamma(gamma)
     X = cast(np.ndarray, check_array(X, dtype=np.float64))
     Y = None if Y is None else check_array(Y, dtype=np.float64)

@@ -8,11 +8,12 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .. import _linalg
-from .._validation import check_choice, check_fraction, check_random_state
+from .._validation import check_choice, check_fraction, check_random_state, check_spread
 from ..metric import Metric
+from ._common import validate_data
 
 __all__ = ["MahalanobisKMeans"]
 
@@ -274,6 +275,10 @@ class MahalanobisKMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                              "lower n_clusters.")
         if n < 2:
             raise ValueError("n_samples=1: clustering needs at least 2 samples.")
+        if not np.any(np.ptp(X, axis=0) > 0):
+            raise ValueError(f"X: all {n} rows are the same point, so there is nothing to "
+                             "cluster and no scatter to measure by; pass data that vary.")
+        check_spread(X)  # variances float64 can hold
         rng = check_random_state(self.random_state)
         mu = X.mean(axis=0)
         S = (X - mu).T @ (X - mu) / n

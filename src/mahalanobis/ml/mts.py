@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from numbers import Integral, Real
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .. import _linalg
+from ._common import validate_data
 
 __all__ = ["MTSSelector", "hadamard", "orthogonal_array"]
 
@@ -178,6 +179,10 @@ class MTSSelector(SelectorMixin, BaseEstimator):
     reg : float, default=0.0
         Ridge added to the correlation matrix of the normal group (R + reg I), for normal
         groups with nearly collinear variables.
+    normal_class : label, optional
+        The label of the normal group in ``y``; every other label is abnormal. Default: 0
+        when ``y`` has a 0 (or False) label, else the most frequent label (the normal group
+        is the majority in MTS studies).
 
     Attributes
     ----------
@@ -190,6 +195,8 @@ class MTSSelector(SelectorMixin, BaseEstimator):
         Means and standard deviations of the normal group.
     correlation_ : ndarray of shape (p, p)
         Correlation matrix of the normal group (the Mahalanobis space).
+    normal_class_ : label
+        The label taken as the normal group.
 
     References
     ----------
@@ -218,22 +225,24 @@ class MTSSelector(SelectorMixin, BaseEstimator):
     (80, 2)
     """
 
-    def __init__(self, threshold: float = 0.0, reg: float = 0.0) -> None:
+    def __init__(self, threshold: float = 0.0, reg: float = 0.0,
+                 normal_class: Any = None) -> None:
         self.threshold = threshold
         self.reg = reg
+        self.normal_class = normal_class
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> MTSSelector:
-        """Build the Mahalanobis space from ``X[y == 0]`` and score variables on ``X[y != 0]``.
+        """Build the Mahalanobis space from the normal rows and score variables on the others.
 
-        ``y`` marks normal (0 or False) and abnormal (1, True, or any other non-zero label, e.g.
-        several fault types) observations.
+        ``y`` marks normal (``normal_class``: by default 0 or False, else the most frequent
+        label) and abnormal (any other label, e.g. several fault types) observations.
 
         Parameters
         ----------
         X : array-like of shape (n, p)
             Normal and abnormal observations.
         y : array-like of shape (n,)
-            0/False for normal rows, anything else for abnormal ones.
+            ``normal_class`` for normal rows, anything else for abnormal ones.
 
         Returns
         -------
@@ -263,20 +272,37 @@ class MTSSelector(SelectorMixin, BaseEstimator):
         array([10.7, 17.3, -0.3,  4.5])
         """
 
-        if not isinstance(self.threshold, Real) or not np.isfinite(self.threshold):
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, Real) \
+                or not np.isfinite(self.threshold):
             raise ValueError(f"threshold must be a finite number (dB); got {self.threshold!r}.")
-        if not isinstance(self.reg, Real) or not self.reg >= 0:
+        if isinstance(self.reg, bool) or not isinstance(self.reg, Real) or not self.reg >= 0:
             raise ValueError(f"reg must be a number >= 0; got {self.reg!r}.")
         X, y = cast("tuple[np.ndarray, np.ndarray]",
                     validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64))
-        normal, abnormal = X[y == 0], X[y != 0]
+        from sklearn.utils.multiclass import check_classification_targets
+        check_classification_targets(y)  # labels, not a continuous target
+        y = np.asarray(y)
+        labels, counts = np.unique(y, return_counts=True)
+        if self.normal_class is not None:
+            if self.normal_class not in set(labels.tolist()):
+                raise ValueError(f"normal_class={self.normal_class!r} is not a label of y "
+                                 f"(labels {labels[:8].tolist()}); pass one of them.")
+            self.normal_class_ = self.normal_class
+        elif (labels == 0).any():
+            self.normal_class_ = labels[labels == 0][0].item()
+        else:
+            self.normal_class_ = labels[int(np.argmax(counts))].item()
+        is_normal = y == self.normal_class_
+        normal, abnormal = X[is_normal], X[~is_normal]
         n0, p = normal.shape
         if n0 <= p:
-            raise ValueError(f"the normal group (y == 0) has {n0} rows for {p} features; the "
-                             "Mahalanobis space needs more normal rows than features.")
+            raise ValueError(f"the normal group (y == {self.normal_class_!r}) has {n0} rows for "
+                             f"{p} features; the Mahalanobis space needs more normal rows than "
+                             "features.")
         if abnormal.shape[0] == 0:
-            raise ValueError("y has no abnormal observations (y != 0); MTS scores variables "
-                             "by how far they move abnormal observations from the normal ones.")
+            raise ValueError(f"y has no abnormal observations (y != {self.normal_class_!r}); MTS "
+                             "scores variables by how far they move abnormal observations from "
+                             "the normal ones.")
         self.mean_ = normal.mean(axis=0)
         scale = normal.std(axis=0, ddof=1)
         if np.any(scale == 0):

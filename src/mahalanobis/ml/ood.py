@@ -10,11 +10,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .. import _array_api
-from .._validation import as_xp_data, check_fraction
-from ._common import ridge_metric
+from .._validation import as_xp_data, check_bool, check_fraction
+from ._common import check_array, ridge_metric, validate_data
 
 __all__ = ["MahalanobisOOD", "OODMetrics", "ood_metrics"]
 
@@ -158,6 +158,8 @@ class MahalanobisOOD(BaseEstimator):
         >>> ood.classes_, ood.means_.shape
         (array(['a', 'b'], dtype='<U1'), (2, 4))
         """
+        check_bool(self.normalize, "normalize")
+        check_bool(self.relative, "relative")
         reg = check_fraction(self.reg, "reg", low=0.0, high=np.inf, low_open=False)
         if _array_api.is_foreign(X):
             return self._fit_xp(X, y, reg)

@@ -9,11 +9,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 from sklearn.base import BaseEstimator, OutlierMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._deprecation import renamed_parameters
-from .._validation import check_choice, check_fraction
-from ._common import fit_metric
+from .._validation import check_choice, check_fraction, check_int
+from ._common import fit_metric, validate_data
 
 __all__ = ["MahalanobisOutlierDetector"]
 
@@ -231,6 +231,7 @@ default="auto"
         >>> det.metric_.method, round(det.threshold_, 3)
         ('empirical', 9.05)
         """
+        check_int(self.n_boot, "n_boot", 1)
         self._check_params()
         check_choice(self.nan_policy, "nan_policy", ("raise", "marginal", "em"))
         X = self._validate(X, True, ensure_min_samples=2)

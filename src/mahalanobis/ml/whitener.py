@@ -7,12 +7,12 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .. import _linalg
 from .._deprecation import renamed_parameters
 from .._validation import check_choice
-from ._common import fit_metric
+from ._common import check_array, fit_metric, validate_data
 
 __all__ = ["MahalanobisWhitener"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import as_data, check_int
+from .._validation import as_data, check_int, check_spread
 from ._common import _PCABase, class_pc, k_rule
 
 __all__ = ["PCA"]
@@ -100,6 +100,7 @@ class PCA(_PCABase):
         self._check_params()
         data = as_data(X, "X", min_samples=2)
 
+        check_spread(data)  # variances float64 can hold
         A = data.values
         _n, p = A.shape
         svd = class_pc(A)

@@ -24,7 +24,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .._validation import as_data, check_fraction, check_int, check_random_state
+from .._validation import (
+    as_data,
+    check_bool,
+    check_fraction,
+    check_int,
+    check_random_state,
+    check_spread,
+)
 from ..covariance import h_alpha_n, mcd
 from ._common import _PCABase, class_pc, k_rule
 
@@ -333,6 +340,7 @@ class ROBPCA(_PCABase):
         >>> pca.h_, pca.branch_, pca.classify().counts()["orthogonal outlier"]
         (77, 'mcd', 4)
         """
+        check_bool(self.mcd, "mcd")
         self._check_params()
         kmax = check_int(self.kmax, "kmax", 1)
 
@@ -342,6 +350,7 @@ class ROBPCA(_PCABase):
             self.support_fraction, "support_fraction", low=0.5, high=1.0, low_open=False,
             high_open=False)
         data = as_data(X, "X", min_samples=3)
+        check_spread(data)  # variances float64 can hold
         A = data.values
         rng = check_random_state(self.random_state)
         out = robpca(A, k=k, kmax=kmax, support_fraction=sf, use_mcd=bool(self.mcd),

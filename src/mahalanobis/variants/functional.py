@@ -50,7 +50,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .._validation import as_data, as_vector, check_choice, check_fraction, check_random_state
+from .._validation import (
+    as_data,
+    as_vector,
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_random_state,
+    check_spread,
+)
 from ._common import check_rows, conformal_pvalue
 
 __all__ = ["FunctionalMetric", "trapezoid_weights"]
@@ -192,8 +201,10 @@ class FunctionalMetric:
         >>> fm.n_components_, fm.mean_.shape
         (1, (50,))
         """
+        check_int(self.n_simulations, "n_simulations", 1)
         check_choice(self.method, "method", _METHODS)
         X = as_data(X, "X", min_samples=3).values
+        check_spread(X)  # variances float64 can hold
         n, T = X.shape
         grid = np.linspace(0.0, 1.0, T) if self.grid is None else as_vector(self.grid, "grid")
         if grid.shape[0] != T:
@@ -205,7 +216,11 @@ class FunctionalMetric:
         self.mean_ = X.mean(axis=0)
         _, s, Vt = np.linalg.svd((X - self.mean_) * self._sqrt_w, full_matrices=False)
         lam = s * s / (n - 1)
-        r = int(np.sum(lam > lam[0] * max(n, T) * np.finfo(float).eps * 10)) if lam[0] > 0 else 0
+        # curves that differ only by the rounding of their mean are identical: the spread is
+        # judged against the curves' magnitude, not against zero
+        eps = np.finfo(float).eps
+        noise = (10 * eps * float(np.max(np.abs(X)))) ** 2 * n * T
+        r = int(np.sum(lam > lam[0] * max(n, T) * eps * 10)) if lam[0] > noise else 0
         if r == 0:
             raise ValueError("X: all fitted curves are identical, so the covariance "
                              "operator is zero; fit on curves that vary.")
@@ -223,7 +238,9 @@ class FunctionalMetric:
                 reg = 0.01 if self.reg is None else check_fraction(self.reg, "reg", low=0.0,
                                                                    high=np.inf)
                 self.reg_ = reg * self.total_variance_
-            self._coef = self.eigenvalues_ / (self.eigenvalues_ + self.reg_) ** 2
+            # lam / (lam + reg)^2 without squaring (which overflows beyond scale 1e77)
+            den = self.eigenvalues_ + self.reg_
+            self._coef = (self.eigenvalues_ / den) / den
         else:
             self.reg_ = None  # type: ignore[assignment]  # None: no regularisation
             self._coef = 1.0 / self.eigenvalues_
@@ -330,6 +347,7 @@ class FunctionalMetric:
         >>> fm.distance(np.vstack([np.sin(2 * np.pi * t), 5 * np.sin(2 * np.pi * t)])).round(2)
         array([1.3 , 6.15])
         """
+        squared = check_bool(squared, "squared")
         xi = self.transform(X, nan_policy=nan_policy)
         d2 = (xi * xi) @ self._coef
         return d2 if squared else np.sqrt(d2)
@@ -377,6 +395,7 @@ class FunctionalMetric:
         array([[0.  , 5.01],
                [5.01, 0.  ]])
         """
+        squared = check_bool(squared, "squared")
         sc = np.sqrt(self._coef)
         A = self.transform(XA, nan_policy=nan_policy) * sc
         B = A if XB is None else self.transform(XB, nan_policy=nan_policy) * sc

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import as_data, check_fraction, check_random_state
+from .._validation import as_data, check_bool, check_fraction, check_random_state, check_spread
 from ._common import check_rows, conformal_pvalue, split_conformal
 
 __all__ = ["KernelMetric"]
@@ -177,6 +177,8 @@ class KernelMetric:
 
     # ----------------------------------------------------------------- kernel evaluation
     def _check_params(self) -> None:
+        check_fraction(self.degree, "degree", low=0.0, high=np.inf)
+        check_fraction(self.coef0, "coef0", low=-np.inf, high=np.inf)
         if not callable(self.kernel) and self.kernel not in _NATIVE + _SKLEARN:
             raise ValueError(f"kernel must be one of {', '.join(map(repr, _NATIVE + _SKLEARN))} "
                              f"or a callable kernel(A, B); got {self.kernel!r}.")
@@ -203,6 +205,11 @@ class KernelMetric:
         g = self.gamma_
         if k == "linear":
             return A @ B.T
+        origin = getattr(self, "_origin", None)
+        if k in ("rbf", "laplacian") and origin is not None:
+            # shift-invariant kernels: distances taken about the fitted data's mean, so a
+            # common offset (1e8 and more) costs no accuracy in |a|^2 + |b|^2 - 2 a.b
+            A, B = A - origin, B - origin
         if k == "rbf":
             G = _sq_euclidean(A, B)
             G *= -g
@@ -263,7 +270,9 @@ class KernelMetric:
         """
         self._check_params()
         data = as_data(X, "X", min_samples=3)
+        check_spread(data)  # variances float64 can hold
         A = np.array(data.values, dtype=float)
+        self._origin = A.mean(axis=0)
         rng = check_random_state(self.random_state)
         if self.gamma is not None:
             self.gamma_ = float(self.gamma)
@@ -363,6 +372,7 @@ class KernelMetric:
         >>> km.distance([[1.0, 0.0], [0.0, 0.0]]).round(1)
         array([ 3. , 30.8])
         """
+        squared = check_bool(squared, "squared")
         self._check_fitted()
         B = check_rows(X, "X", self.n_features_in_, nan_policy)
         out = np.empty(B.shape[0])

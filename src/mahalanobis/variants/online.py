@@ -55,7 +55,7 @@ from scipy.linalg import lapack
 from .. import _array_api, _linalg
 from .._cholupdate import CholeskyDowndateWarning, chol_downdate, chol_update
 from .._linalg import mean_and_cov
-from .._validation import as_data, as_xp_data, check_fraction
+from .._validation import as_data, as_xp_data, check_bool, check_fraction, check_spread
 from ..errors import SingularCovarianceError
 from ..metric import Metric
 from ._common import check_rows
@@ -203,6 +203,7 @@ class OnlineMetric:
         if _array_api.is_foreign(X) or self._like is not None:
             return self._check_xp(X, name)
         A = as_data(X, name, n_features=self._p).values
+        check_spread(A, name)  # variances float64 can hold
         if self._p is None:
             if self.window is not None and self.window <= A.shape[1]:
                 raise ValueError(f"window={self.window} is not larger than the {A.shape[1]} "
@@ -784,6 +785,7 @@ class OnlineMetric:
         >>> mh.OnlineMetric().fit(X).distance(X[:2]).round(4)
         array([0.7599, 0.7272])
         """
+        squared = check_bool(squared, "squared")
         L = self._factor()
         if self._like is not None or _array_api.is_foreign(X):
             return self.to_metric().distance(X, squared=squared, nan_policy=nan_policy)

@@ -69,7 +69,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
-from .._validation import as_data, check_choice, check_fraction, check_random_state
+from .._validation import (
+    as_data,
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_random_state,
+    check_spread,
+)
 from ._common import check_rows, conformal_pvalue, split_conformal
 
 __all__ = ["SketchedMetric", "chi2_failure_probability"]
@@ -166,6 +173,7 @@ class SketchedMetric:
         self.calibration = calibration
 
     def _check_params(self) -> None:
+        check_fraction(self.calibration, "calibration", low=0.0, high=1.0)
         for name in ("k", "n_sketches"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
@@ -208,6 +216,7 @@ class SketchedMetric:
         """
         self._check_params()
         A = as_data(X, "X", min_samples=2).values
+        check_spread(A)  # variances float64 can hold
         n, p = A.shape
         self.center_ = A.mean(axis=0)
         _, s, Vt = np.linalg.svd(A - self.center_, full_matrices=False)
@@ -215,7 +224,10 @@ class SketchedMetric:
         keep = lam > (lam[0] if lam.size else 0.0) * max(n, p) * np.finfo(float).eps
         lam, Vt = lam[keep], Vt[keep]
         total = float(np.sum(lam))
-        if not total > 0:
+        # rows equal up to the rounding of their mean are the same point: the spread is
+        # judged against the data's magnitude
+        noise = (10 * np.finfo(float).eps * float(np.max(np.abs(A)))) ** 2 * p
+        if not total > noise:
             raise ValueError("X: every row is the same point, so the covariance is zero; fit "
                              "on data that vary.")
         ridge = float(self.reg) * total / p
@@ -332,6 +344,7 @@ class SketchedMetric:
         >>> sm.distance(X[:2]).round(2)
         array([9.97, 9.5 ])
         """
+        squared = check_bool(squared, "squared")
         V = self._centred(X, nan_policy)
         Z = V @ self.components_.T
         s, k = int(self.n_sketches), int(self.k)
@@ -376,6 +389,7 @@ class SketchedMetric:
         >>> sm.exact_distance(X[:2]).round(2)
         array([9.77, 9.79])
         """
+        squared = check_bool(squared, "squared")
         V = self._centred(X, nan_policy)
         P = V @ self._Vt.T
         r = self.ridge_
