@@ -91,6 +91,9 @@ class OutlierResult:
         RMCD: the rows kept by the reweighting step (None for other methods).
     omitted : ndarray of int
         Positions of input rows dropped by ``nan_policy="omit"``.
+    n_observed : ndarray of int or Series, or None
+        With ``nan_policy="marginal"``/``"em"``: the number of coordinates each row was
+        judged on (None otherwise).
 
     See Also
     --------
@@ -121,6 +124,7 @@ class OutlierResult:
     alpha_row: float
     weights: np.ndarray | None = None
     omitted: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.intp))
+    n_observed: Any = None
 
     @property
     def n_flagged(self) -> int:
@@ -191,6 +195,8 @@ class OutlierResult:
                 "flag": np.asarray(self.flags)}
         if self.weights is not None:
             cols["weight"] = np.asarray(self.weights).astype(int)
+        if self.n_observed is not None:
+            cols["n_observed"] = np.asarray(self.n_observed)
         return pd.DataFrame(cols, index=index)
 
     def __repr__(self) -> str:
@@ -380,8 +386,16 @@ def outliers(X: Any, *, method: str = "mcd", alpha: float = 0.025, level: str = 
         Seed of the estimator's random starts (the calibration has its own fixed seed).
     progress : bool
         Progress bars for the fit and any calibration (needs the ``progress`` extra).
-    nan_policy : {"raise", "omit"}
-        Rows with NaN or inf: an error, or dropped (``result.omitted``).
+    nan_policy : {"raise", "omit", "marginal", "em"}
+        Rows with NaN or inf: an error, or dropped (``result.omitted``). With "marginal" or
+        "em" rows with missing (NaN) cells are kept and each is judged on its k observed
+        coordinates by the chi-squared law with k degrees of freedom (``result.n_observed``;
+        a row with nothing observed is never flagged). The centre and scatter come from the
+        complete rows ("marginal", any method) or from all rows with their missing cells
+        ("em": EM for "empirical"/"em", the MCD with EM in its C-steps for "mcd"). This law
+        treats the estimate as known: exact for known parameters, close for n >= 200
+        (``benchmarks/RESULTS.md``, "Missing data"); data without missing cells take the
+        calibrated path above.
     n_calibration : int, optional
         Simulated data sets for a Monte Carlo calibration (default: see
         :func:`mahalanobis.inference.calibration.simulate_reference`).
@@ -431,11 +445,18 @@ def outliers(X: Any, *, method: str = "mcd", alpha: float = 0.025, level: str = 
     reference = check_choice(reference, "reference", _REFERENCES)
     names = ("irmcd", *covariance.available_methods())
     method = check_choice(method, "method", names)
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit' for outliers(); got "
-                         f"{nan_policy!r}.")
+    nan_policy = check_choice(nan_policy, "nan_policy", ("raise", "omit", "marginal", "em"))
     if n_calibration is not None:
         n_calibration = check_int(n_calibration, "n_calibration", 20)
+    if nan_policy in ("marginal", "em"):
+        data = as_data(X, "X", nan_policy="propagate", min_samples=2)
+        if np.isinf(data.values).any():
+            raise ValueError("X has infinite values; replace them by numbers or by NaN "
+                             "(missing).")
+        if np.isnan(data.values).any():
+            return _missing_result(data, method, alpha, level, nan_policy, options,
+                                   random_state)
+        nan_policy = "raise"
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
     A = data.values
     n, p = A.shape
@@ -500,6 +521,54 @@ def outliers(X: Any, *, method: str = "mcd", alpha: float = 0.025, level: str = 
                          reference=words, metric=metric, method=method, level=level,
                          alpha=alpha, alpha_row=float(a_row), weights=weights,
                          omitted=omitted)
+
+
+def _missing_result(data: Any, method: str, alpha: float, level: str, nan_policy: str,
+                    options: dict, random_state: Any) -> OutlierResult:
+    """Rows with missing cells kept: each judged on its observed coordinates (chi2, k df)."""
+    A = data.values
+    n, p = A.shape
+    complete = ~np.isnan(A).any(axis=1)
+    if nan_policy == "marginal":
+        if int(complete.sum()) <= p + 1:
+            raise ValueError(f"X has {int(complete.sum())} complete rows for {p} columns; "
+                             "nan_policy='marginal' fits on the complete rows: use "
+                             "nan_policy='em'.")
+        metric = _fit(A[complete], "mcd" if method == "irmcd" else method, options,
+                      random_state)
+    else:
+        em_methods = {"empirical": ("em", {}), "em": ("em", {}),
+                      "mcd": ("mcd", {"nan_policy": "em"}), "irmcd": ("mcd", {"nan_policy": "em"})}
+        if method not in em_methods:
+            raise ValueError(f"nan_policy='em' fits with missing cells for method "
+                             f"'empirical', 'em' or 'mcd', not {method!r}; use "
+                             "nan_policy='marginal' (fit on the complete rows).")
+        name, extra = em_methods[method]
+        metric = _fit(A, name, {**options, **extra}, random_state)
+    d2, k = metric.distance(A, squared=True, nan_policy="marginal", return_counts=True)
+    d2, k = np.asarray(d2, dtype=float), np.asarray(k)
+    a_row = _sidak(alpha, n) if level == "simultaneous" or method == "irmcd" else alpha
+    ok = k > 0
+    cut = np.full(n, np.inf)
+    cut[ok] = stats.chi2.isf(a_row, k[ok])
+    pval = np.full(n, np.nan)
+    pval[ok] = stats.chi2.sf(d2[ok], k[ok])
+    flags = ok & (d2 > cut)
+    index = data.index
+
+    def wrap(v: np.ndarray, name: str) -> Any:
+        if index is None:
+            return v
+        import pandas as pd
+        return pd.Series(v, index=index, name=name)
+
+    words = (f"chi2(k) on each row's k observed coordinates (nan_policy={nan_policy!r}: "
+             + ("centre and scatter from the complete rows" if nan_policy == "marginal" else
+                "centre and scatter fitted with the missing cells") + ")")
+    return OutlierResult(flags=wrap(flags, "outlier"), distance=wrap(np.sqrt(d2), "distance"),
+                         d2=wrap(d2, "d2"), pvalue=wrap(pval, "pvalue"), cutoff=cut,
+                         reference=words, metric=metric, method=method, level=level,
+                         alpha=alpha, alpha_row=float(a_row), n_observed=wrap(k, "n_observed"))
 
 
 def _simulated(method: str, n: int, p: int, options: dict, n_reps: int | None,
