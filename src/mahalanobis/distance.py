@@ -77,7 +77,7 @@ def distance(X: ArrayLike, center: ArrayLike, cov: ArrayLike | None = None, *,
     >>> mh.distance([[1.0, 1.0], [2.0, 0.0]], [0.0, 0.0], cov=[[1.0, 0.5], [0.5, 1.0]])
     array([1.15470054, 2.30940108])
     >>> mh.distance([1.0, 1.0], [0.0, 0.0], cov=[[1.0, 0.5], [0.5, 1.0]])  # one point
-    1.1547005383792515
+    1.1547005384
     """
     squared = check_bool(squared, "squared")
     metric = _metric(center, cov, precision)

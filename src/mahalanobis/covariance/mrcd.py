@@ -258,7 +258,7 @@ def mrcd(X: ArrayLike, *, support_fraction: float = 0.75, target: str = "identit
     >>> X = np.random.default_rng(1).standard_normal((20, 40))      # p > n
     >>> r = mh.fit(X, method="mrcd")
     >>> r.h, round(r.rho, 3), r.n_features
-    (15, 0.124, 40)
+    (15, 0.122, 40)
     """
     if nan_policy not in ("raise", "omit"):
         raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._deprecation import renamed_parameters
-from .._validation import check_choice, check_fraction, check_int
+from .._validation import check_bool, check_choice, check_fraction, check_int
 from ._common import fit_metric, validate_data
 
 __all__ = ["MahalanobisOutlierDetector"]
@@ -183,6 +183,7 @@ default="auto"
         return d2
 
     def _check_params(self) -> None:
+        check_bool(self.novelty, "novelty")
         if self.contamination is not None:
             check_fraction(self.contamination, "contamination", high=0.5, high_open=False)
             return
