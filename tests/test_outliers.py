@@ -153,7 +153,7 @@ def test_result_frame_repr_and_pandas_labels():
     ({"method": "mcd", "reference": "beta"}, "reference='beta'"),
     ({"method": "irmcd", "reference": "chi2"}, "irmcd"),
     ({"n_calibration": 5}, "n_calibration"),
-    ({"nan_policy": "marginal"}, "nan_policy"),
+    ({"nan_policy": "pairwise"}, "nan_policy"),
 ])
 def test_bad_arguments_name_themselves(kwargs, match):
     with pytest.raises(ValueError, match=match):
