@@ -1,14 +1,15 @@
 """Fitting and scoring data larger than the workers' memory with the dask back end (issue 8).
 
 A LocalCluster of 2 worker processes, 1 thread and 1 GB of memory each (loopback only), and a
-data set of about 3 GB (by default) generated lazily by ``dask.array.random.default_rng(seed)`` in chunks of
-about 64 MB: correlated normal rows with 2% shifted outliers. Measured in one run:
+data set of about 3 GB (by default) generated lazily by ``dask.array.random.default_rng(seed)``
+in chunks of about 64 MB: correlated normal rows with 2% shifted outliers. Measured in one run:
 
 * dask: the empirical fit (one pass), scoring (D^2 and the outlier count computed, nothing
   materialised; one pass) and the MCD (sample search plus distributed C-steps);
 * in memory: the same steps on the first ``BENCH_DASK_MEM_ROWS`` rows (default 5e6).
 
-Throughput is rows per second of wall time. Environment: ``BENCH_DASK_GB`` (default 3: above the 2 GB the two workers may hold; 8 or more for the full picture),
+Throughput is rows per second of wall time. Environment: ``BENCH_DASK_GB`` (default 3, above
+the 2 GB the two workers may hold; 8 or more for the full picture),
 ``BENCH_DASK_MCD`` (default 1; 0 skips both MCD fits), ``BENCH_DASK_MCD_CSTEPS`` (default 2:
 full-data C-steps of the dask MCD, two passes each), ``BENCH_DASK_MEM_MCD_ROWS`` (default 1e6).
 Writes benchmarks/results/dask.md.
