@@ -1,4 +1,8 @@
-"""Outliers of R's airquality data (New York, 1973) without dropping incomplete days: 42 of
+"""
+Robust outliers with missing cells (airquality)
+===============================================
+
+Outliers of R's airquality data (New York, 1973) without dropping incomplete days: 42 of
 153 days lack the ozone or the solar radiation reading. The MCD is fitted with the missing
 cells (EM inside its C-steps) and every day is judged on the coordinates it has; the Q-Q plot
 shows each day's D² as the chi-squared(4) quantile of its p-value.
@@ -19,7 +23,10 @@ from scipy import stats
 import mahalanobis as mh
 from mahalanobis import plot
 
-HERE = pathlib.Path(__file__).parent
+try:
+    HERE = pathlib.Path(__file__).parent
+except NameError:  # sphinx-gallery runs the script from its own directory
+    HERE = pathlib.Path.cwd()
 X = pd.read_csv(HERE / "data" / "airquality.csv")[["Ozone", "Solar.R", "Wind", "Temp"]]
 fit = mh.fit(X, method="mcd", nan_policy="em", random_state=0)
 pvalue, k = fit.pvalue(X, nan_policy="marginal", return_counts=True)
