@@ -23,6 +23,8 @@ BAD_FILES = {  # name: (bytes, pattern the error must match)
                        r"more fields than the header.*line 2"),
     "ragged_one.csv": (b"a,b,c\n1,2,3\n5,6,7,8\n9,1,2\n",
                        r"more fields than the header|Expected 3 fields in line 3, saw 4"),
+    "ragged_short.csv": (b"a,b,c\n1,2,3\n5,6\n9,1,2\n4,5,6\n",
+                         r"line 3 has fewer fields than the header"),
     "headerless.csv": (b"1,2,3\n4,5,6.5\n7,8,9\n2,2,1\n", r"looks like data, not a header"),
     "semicolon.csv": (b"a;b;c\n1,5;2;3\n4;5;6\n", r"semicolon-separated"),
     "tabs.csv": (b"a\tb\tc\n1\t2\t3\n4\t5\t6\n", r"tab-separated"),

@@ -31,7 +31,7 @@ def read_table(path: str, *, id_column: str | None = None) -> Any:
 
     Nothing is guessed: a file that is not UTF-8 is named with the byte offset of the first bad
     byte; a row with more fields than the header (which pandas would silently turn into row
-    labels), a first line of numbers only (a file without a header, whose first row would be
+    labels) or fewer (whose last cells pandas would read as missing), a first line of numbers only (a file without a header, whose first row would be
     lost as column names) and a semicolon- or tab-separated file are errors saying how to fix
     them.
     """
@@ -127,6 +127,15 @@ def _check_layout(df: Any, pd: Any, label: str, source: Any) -> None:
             f"{label}: a row has more fields than the header has names{where}, so its first "
             "field would be taken as a row label and the columns shifted; give every column a "
             "name in the header, or remove the extra fields (a trailing comma?).")
+    if df.shape[1] > 1 and bool(df.iloc[:, -1].isna().any()):
+        # a row with fewer fields than the header reads as missing trailing cells; only a
+        # file with empty cells in the last column can hold one, so only then is it scanned
+        line = _first_row(source, lambda r: 0 < len(r) < df.shape[1])
+        if line:
+            raise CLIError(
+                f"{label}: line {line} has fewer fields than the header has names, so its "
+                "last cells would be read as missing; keep the commas of empty cells (e.g. "
+                "1.2,,3.4) or fix the line.")
     if cols and all(_looks_numeric(c) for c in cols):
         raise CLIError(
             f"{label}: the first line ({','.join(cols[:6])}{',...' if len(cols) > 6 else ''}) "
@@ -137,15 +146,19 @@ def _check_layout(df: Any, pd: Any, label: str, source: Any) -> None:
 
 def _first_long_row(source: Any, n_names: int) -> int | None:
     """The line number of the first row with more fields than the header, if found."""
+    return _first_row(source, lambda r: len(r) > n_names)
+
+
+def _first_row(source: Any, bad: Any) -> int | None:
+    """The line number of the first data row (after the header) for which ``bad(fields)``."""
     import csv
     try:
         if isinstance(source, io.StringIO):
             source.seek(0)
             rows = csv.reader(source)
-            return next((i + 1 for i, r in enumerate(rows) if i and len(r) > n_names), None)
+            return next((i + 1 for i, r in enumerate(rows) if i and bad(r)), None)
         with open(source, encoding="utf-8-sig", newline="") as fh:
-            return next((i + 1 for i, r in enumerate(csv.reader(fh)) if i and len(r) > n_names),
-                        None)
+            return next((i + 1 for i, r in enumerate(csv.reader(fh)) if i and bad(r)), None)
     except (OSError, csv.Error, UnicodeDecodeError):  # pragma: no cover - best effort
         return None
 
