@@ -31,9 +31,9 @@ def read_table(path: str, *, id_column: str | None = None) -> Any:
 
     Nothing is guessed: a file that is not UTF-8 is named with the byte offset of the first bad
     byte; a row with more fields than the header (which pandas would silently turn into row
-    labels) or fewer (whose last cells pandas would read as missing), a first line of numbers only (a file without a header, whose first row would be
-    lost as column names) and a semicolon- or tab-separated file are errors saying how to fix
-    them.
+    labels) or fewer (whose last cells pandas would read as missing), a first line of numbers
+    only (a file without a header, whose first row would be lost as column names) and a
+    semicolon- or tab-separated file are errors saying how to fix them.
     """
     pd = require_pandas()
     source: Any
