@@ -174,7 +174,7 @@ def main(argv=None):
         cells = [tuple(int(v) for v in c.split("x")) for c in args.cells.split(",")]
     t0 = time.perf_counter()
     lines = ["## Calibration of outlier flags and robust chart limits (issue 11)", "",
-             machine_line() + "; measured under load (other helpers running)", ""]
+             machine_line(), ""]
     if not args.charts_only:
         lines += ["### Outlier flags on clean N(0, S) data, and power with 10 % shifted rows",
                   "",

@@ -153,7 +153,7 @@ def main(argv=None):
     lines.append("")
 
     # ------------------------------------------------------------------ EM speed
-    lines += ["### Speed (measured under load)", "",
+    lines += ["### Speed", "",
               "Wall time (median) and, in brackets, process CPU time (all threads), which a "
               "busy machine disturbs less.", "",
               "| task | n x p | ours | reference | ratio (wall) | notes |",
