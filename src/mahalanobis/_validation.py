@@ -588,3 +588,16 @@ def as_xp_square_matrix(S: Any, name: str, xp: Any, device: Any, dtype: Any,
                 "asymmetry is rounding.")
         arr = (arr + arr.T) / 2.0
     return arr
+
+
+def call_with_options(estimator: Any, X: Any, options: dict[str, Any], method: str,
+                      hint: str = "") -> Any:
+    """``estimator(X, **options)``, with an unknown option reported as a ValueError naming the
+    method (``hint`` is appended to the message) instead of Python's TypeError."""
+    try:
+        return estimator(X, **options)
+    except TypeError as exc:
+        if "unexpected keyword argument" in str(exc):
+            raise ValueError(f"method={method!r} does not take that option ({exc}){hint}."
+                             ) from None
+        raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .._validation import call_with_options
 from ..metric import Metric
 from ._common import require_dask
 
@@ -38,10 +39,4 @@ def fit(X: Any, method: str = "empirical", **options: Any) -> Metric:
         raise ValueError(f"method={method!r} is not available for dask input; use one of "
                          f"{', '.join(map(repr, _METHODS))}, or compute X into memory first "
                          "(X.compute()) when it fits.")
-    try:
-        return estimator(X, **options)
-    except TypeError as exc:
-        if "unexpected keyword argument" in str(exc):
-            raise ValueError(f"method={method!r} does not take that option for dask input "
-                             f"({exc}).") from None
-        raise
+    return call_with_options(estimator, X, options, method, " for dask input")

@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike
 
 from .. import _array_api
 from .._scale import mad, qn, scale_tau2, sn
-from .._validation import is_dask
+from .._validation import call_with_options, is_dask
 from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
 from ._mcd_missing import MCDMissingResult
@@ -217,10 +217,5 @@ def fit(X: ArrayLike, method: str = "empirical", **options: Any) -> FitResult:
     if is_dask(X):
         from .._dask._fit import fit as fit_dask
         return fit_dask(X, method=method, **options)  # type: ignore[return-value]
-    try:
-        return estimator(X, **options)
-    except TypeError as exc:
-        if "unexpected keyword argument" in str(exc):
-            raise ValueError(f"method={method!r} does not take that option ({exc}); see "
-                             f"help(mahalanobis.covariance.{estimator.__name__}).") from None
-        raise
+    return call_with_options(estimator, X, options, method,
+                             f"; see help(mahalanobis.covariance.{estimator.__name__})")

@@ -22,6 +22,7 @@ from scipy import linalg, special, stats
 from .._linalg import single_threaded_blas
 from .._scale import qn, qn_columns, scale_tau2
 from ..errors import ExactFitError
+from ._robust import points_on_hyperplane
 
 __all__ = ["SingularSubset", "do_scale", "hyperplane_error", "scale_for", "six_starts",
            "subset_order"]
@@ -171,9 +172,7 @@ def hyperplane_error(X: np.ndarray, rows: np.ndarray, h: int, what: str) -> Exac
     m = sub.mean(axis=0)
     _, s, vt = np.linalg.svd(sub - m, full_matrices=False)
     a = vt[-1]
-    b = float(a @ m)
-    scale = max(float(np.max(np.abs(X - m))), 1.0)
-    on = np.abs(X @ a - b) <= 1e-9 * scale
+    b, on = points_on_hyperplane(X, a, m)
     return ExactFitError(
         f"X: {int(on.sum())} of {X.shape[0]} observations (at least h = {h}) lie on the "
         f"hyperplane a @ x = {b:.6g} with a = {np.array2string(a, precision=5)} ({what}); "

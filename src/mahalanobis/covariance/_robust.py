@@ -122,6 +122,15 @@ def spatial_median(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 1000
     return m, max_iter
 
 
+def points_on_hyperplane(X: np.ndarray, a: np.ndarray, point: np.ndarray
+                         ) -> tuple[float, np.ndarray]:
+    """Offset b of the hyperplane a @ x = b through ``point`` and the mask of the rows of X on
+    it (to 1e-9 of the data's spread around that point)."""
+    b = float(a @ point)
+    scale = max(float(np.max(np.abs(X - point))), 1.0)
+    return b, np.abs(X @ a - b) <= 1e-9 * scale
+
+
 def exact_fit_from_scatter(X: np.ndarray, center: np.ndarray, S: np.ndarray, what: str,
                            advice: str) -> ExactFitError:
     """An ExactFitError for a singular robust scatter S around ``center``: the hyperplane
@@ -131,9 +140,7 @@ def exact_fit_from_scatter(X: np.ndarray, center: np.ndarray, S: np.ndarray, wha
     k = int(np.flatnonzero(np.abs(a) > 1e-12 * np.max(np.abs(a)))[0])
     if a[k] < 0:
         a = -a
-    b = float(a @ center)
-    scale = max(float(np.max(np.abs(X - center))), 1.0)
-    on = np.abs(X @ a - b) <= 1e-9 * scale
+    b, on = points_on_hyperplane(X, a, center)
     return ExactFitError(
         f"X: {int(on.sum())} of {X.shape[0]} observations lie on the hyperplane a @ x = "
         f"{b:.6g} with a = {np.array2string(a, precision=5)}, so the {what} is singular. The "
