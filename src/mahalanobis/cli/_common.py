@@ -134,11 +134,11 @@ def progress_bar(args: argparse.Namespace, total: int, desc: str) -> Iterator[An
 
 
 def fit_metric(X: Any, method: str, *, random_state: int | None,
-               args: argparse.Namespace | None = None) -> Any:
-    """``fit(X, method)`` passing the seed, and a progress bar where the estimator offers one."""
+               args: argparse.Namespace | None = None, **options: Any) -> Any:
+    """``fit(X, method, **options)`` passing the seed, and a progress bar where the estimator
+    offers one."""
     from ..covariance import fit, get_estimator
     params = inspect.signature(get_estimator(method)).parameters
-    options: dict[str, Any] = {}
     if random_state is not None and "random_state" in params:
         options["random_state"] = random_state
     if args is not None and "progress" in params and progress_enabled(args):

@@ -63,8 +63,7 @@ then be a glob of CSV files or a Parquet file or folder; -o is required and may 
 
 _MISSING = ("em", "marginal", "omit")
 #: methods that fit with missing cells (--missing em)
-_EM_METHODS: dict[str, tuple[str, dict[str, Any]]] = {
-    "empirical": ("em", {}), "em": ("em", {}), "mcd": ("mcd", {"nan_policy": "em"})}
+_EM_METHODS = ("empirical", "em", "mcd")
 
 
 def add_parser(sub: Any) -> None:
@@ -132,11 +131,8 @@ def _fit_missing(X: Any, method: str, policy: str, complete: np.ndarray,
         raise CLIError(f"--missing em fits with missing cells for --method empirical, em or "
                        f"mcd, not {method}; use --missing marginal (fit {method} on the "
                        "complete rows, judge every row on its observed cells) or omit.")
-    from ..covariance import fit
-    name, options = _EM_METHODS[method]
-    if name == "mcd" and random_state is not None:
-        options = {**options, "random_state": random_state}
-    return fit(X.to_numpy(dtype=float, na_value=np.nan), method=name, **options)
+    return fit_metric(X.to_numpy(dtype=float, na_value=np.nan), method,
+                      random_state=random_state, args=args, nan_policy="em")
 
 
 def analyse(df: Any, *, method: str, alpha: float, random_state: int | None,

@@ -180,7 +180,9 @@ def fit(X: ArrayLike, method: str = "empirical", **options: Any) -> FitResult:
         "tyler" or "spatial_sign".
     **options
         Keyword arguments of that estimator (``random_state``, ``support_fraction``,
-        ``nan_policy``...); see ``help(get_estimator(method))``.
+        ``nan_policy``...); see ``help(get_estimator(method))``. ``nan_policy="em"`` fits
+        with missing cells: for "empirical" it is :func:`em` (the maximum-likelihood mean and
+        covariance), for "mcd" the MCD with EM in its C-steps.
 
     Returns
     -------
@@ -211,6 +213,8 @@ def fit(X: ArrayLike, method: str = "empirical", **options: Any) -> FitResult:
     >>> r.h, r.n_outliers, bool(r.outliers(X[:5]).all())
     (52, 7, True)
     """
+    if method == "empirical" and options.get("nan_policy") == "em":
+        method = "em"  # the classical estimate with missing cells is the EM (ML) estimate
     estimator = get_estimator(method)
     if _array_api.is_foreign(X) and method not in ARRAY_API_METHODS:
         raise _array_api.unsupported(X, "X", f"fit(X, method={method!r})")

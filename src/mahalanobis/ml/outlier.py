@@ -157,16 +157,12 @@ default="auto"
         complete = ~np.isnan(X).any(axis=1)
         if self.nan_policy == "marginal":
             return fit_metric(X[complete], self.method, self.method_options, self.random_state)
-        options = dict(self.method_options or {})
-        if self.method in ("empirical", "em"):
-            method = "em"
-        elif self.method == "mcd":
-            method, options["nan_policy"] = "mcd", "em"
-        else:
+        if self.method not in ("empirical", "em", "mcd"):
             raise ValueError(f"nan_policy='em' fits with missing cells for method 'empirical', "
                              f"'em' or 'mcd', not {self.method!r}; use nan_policy='marginal' "
                              "(fit on the complete rows).")
-        return fit_metric(X, method, options, self.random_state)
+        options = {**(self.method_options or {}), "nan_policy": "em"}
+        return fit_metric(X, self.method, options, self.random_state)
 
     def _sq(self, X: np.ndarray) -> np.ndarray:
         """D^2 of checked rows, p-equivalent for rows with missing cells."""

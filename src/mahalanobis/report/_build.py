@@ -148,7 +148,7 @@ def _fit_pair(Xv: np.ndarray, complete: np.ndarray, method: str, missing: str,
         metric = classical if method == "empirical" else fit(
             Xc, method=method, random_state=random_state)
         return classical, metric
-    classical = fit(Xv, method="em")
+    classical = fit(Xv, method="empirical", nan_policy="em")
     if method in ("empirical", "em"):
         return classical, classical
     if method != "mcd":
