@@ -601,3 +601,11 @@ def call_with_options(estimator: Any, X: Any, options: dict[str, Any], method: s
             raise ValueError(f"method={method!r} does not take that option ({exc}){hint}."
                              ) from None
         raise
+
+
+def wrap_like(values: np.ndarray, data: Data, name: str) -> Any:
+    """A pandas Series with the input's index when the input was a DataFrame, else the array."""
+    if data.index is None:
+        return values
+    import pandas as pd
+    return pd.Series(values, index=data.index, name=name)

@@ -28,6 +28,7 @@ from ._validation import (
     check_nan_policy,
     is_dask,
     readonly,
+    wrap_like,
 )
 from .errors import SingularCovarianceError
 
@@ -36,12 +37,7 @@ __all__ = ["Metric", "MetricLike"]
 _WHITEN_KINDS = ("cholesky", "zca", "pca")
 
 
-def _wrap(values: np.ndarray, data: Data, name: str) -> Any:
-    """A pandas Series with the input's index when the input was a DataFrame, else the array."""
-    if data.index is None:
-        return values
-    import pandas as pd
-    return pd.Series(values, index=data.index, name=name)
+_wrap = wrap_like  # Series with the input's index for DataFrame input
 
 
 def _report_omitted(data: Data, name: str = "X") -> None:

@@ -46,7 +46,7 @@ import numpy as np
 from scipy import stats
 
 from .. import covariance
-from .._validation import as_data, check_choice, check_fraction, check_int
+from .._validation import as_data, check_choice, check_fraction, check_int, wrap_like
 from ..errors import SingularCovarianceError
 from ..metric import Metric
 from .calibration import simulate_reference
@@ -506,18 +506,12 @@ def outliers(X: Any, *, method: str = "mcd", alpha: float = 0.025, level: str = 
     d2 = np.asarray(d2, dtype=float)
     flags = d2 > cut
     pval = np.asarray(pval, dtype=float)
-    index = data.index
-
-    def wrap(v: np.ndarray, name: str) -> Any:
-        if index is None:
-            return v
-        import pandas as pd
-        return pd.Series(v, index=index, name=name)
-
     omitted = (np.flatnonzero(~data.kept) if data.kept is not None
                else np.empty(0, dtype=np.intp))
-    return OutlierResult(flags=wrap(flags, "outlier"), distance=wrap(np.sqrt(d2), "distance"),
-                         d2=wrap(d2, "d2"), pvalue=wrap(pval, "pvalue"), cutoff=cut,
+    return OutlierResult(flags=wrap_like(flags, data, "outlier"),
+                         distance=wrap_like(np.sqrt(d2), data, "distance"),
+                         d2=wrap_like(d2, data, "d2"), pvalue=wrap_like(pval, data, "pvalue"),
+                         cutoff=cut,
                          reference=words, metric=metric, method=method, level=level,
                          alpha=alpha, alpha_row=float(a_row), weights=weights,
                          omitted=omitted)
@@ -537,14 +531,12 @@ def _missing_result(data: Any, method: str, alpha: float, level: str, nan_policy
         metric = _fit(A[complete], "mcd" if method == "irmcd" else method, options,
                       random_state)
     else:
-        em_methods = {"empirical": ("em", {}), "em": ("em", {}),
-                      "mcd": ("mcd", {"nan_policy": "em"}), "irmcd": ("mcd", {"nan_policy": "em"})}
-        if method not in em_methods:
+        if method not in ("empirical", "em", "mcd", "irmcd"):
             raise ValueError(f"nan_policy='em' fits with missing cells for method "
                              f"'empirical', 'em' or 'mcd', not {method!r}; use "
                              "nan_policy='marginal' (fit on the complete rows).")
-        name, extra = em_methods[method]
-        metric = _fit(A, name, {**options, **extra}, random_state)
+        metric = _fit(A, "mcd" if method == "irmcd" else method,
+                      {**options, "nan_policy": "em"}, random_state)
     d2, k = metric.distance(A, squared=True, nan_policy="marginal", return_counts=True)
     d2, k = np.asarray(d2, dtype=float), np.asarray(k)
     a_row = _sidak(alpha, n) if level == "simultaneous" or method == "irmcd" else alpha
@@ -554,21 +546,16 @@ def _missing_result(data: Any, method: str, alpha: float, level: str, nan_policy
     pval = np.full(n, np.nan)
     pval[ok] = stats.chi2.sf(d2[ok], k[ok])
     flags = ok & (d2 > cut)
-    index = data.index
-
-    def wrap(v: np.ndarray, name: str) -> Any:
-        if index is None:
-            return v
-        import pandas as pd
-        return pd.Series(v, index=index, name=name)
-
     words = (f"chi2(k) on each row's k observed coordinates (nan_policy={nan_policy!r}: "
              + ("centre and scatter from the complete rows" if nan_policy == "marginal" else
                 "centre and scatter fitted with the missing cells") + ")")
-    return OutlierResult(flags=wrap(flags, "outlier"), distance=wrap(np.sqrt(d2), "distance"),
-                         d2=wrap(d2, "d2"), pvalue=wrap(pval, "pvalue"), cutoff=cut,
+    return OutlierResult(flags=wrap_like(flags, data, "outlier"),
+                         distance=wrap_like(np.sqrt(d2), data, "distance"),
+                         d2=wrap_like(d2, data, "d2"), pvalue=wrap_like(pval, data, "pvalue"),
+                         cutoff=cut,
                          reference=words, metric=metric, method=method, level=level,
-                         alpha=alpha, alpha_row=float(a_row), n_observed=wrap(k, "n_observed"))
+                         alpha=alpha, alpha_row=float(a_row),
+                         n_observed=wrap_like(k, data, "n_observed"))
 
 
 def _simulated(method: str, n: int, p: int, options: dict, n_reps: int | None,
