@@ -1,4 +1,18 @@
 ## _fixtures.R -- helpers sourced by the reference scripts in this folder.
+## Each script finds this folder from its own path (`script_dir`) and sources
+## this file first: it loads the packages, fixes the RNG kinds, and holds the
+## helpers more than one script uses (JSON output, plain matrices/vectors,
+## warning capture, and the instrumented copies of rrcov internals).
+suppressPackageStartupMessages({
+  library(jsonlite)
+  library(robustbase)
+  library(rrcov)
+})
+## R's defaults, stated so that a change of default cannot change a fixture;
+## every random call in the scripts follows a set.seed().
+RNGkind("Mersenne-Twister", "Inversion", "Rejection")
+rr <- asNamespace("rrcov")
+
 ## ---------------------------------------------------------------------------
 ## JSON helpers shared by the fixture scripts (sourced by each; needs `script_dir`)
 ## ---------------------------------------------------------------------------
@@ -49,3 +63,42 @@ meta <- function(script) list(
   rrcov_version = if (requireNamespace("rrcov", quietly = TRUE))
     packageDescription("rrcov")$Version else NA,
   jsonlite_version = packageDescription("jsonlite")$Version)
+
+## ---------------------------------------------------------------------------
+## plain values for the JSON files, and warnings collected instead of printed
+## ---------------------------------------------------------------------------
+um <- function(M) { M <- unname(as.matrix(M)); storage.mode(M) <- "double"; M }
+uv <- function(v) I(as.numeric(unname(v)))
+ui <- function(v) I(as.integer(unname(v)))
+dm <- function(d) { X <- data.matrix(d); storage.mode(X) <- "double"; X }
+quiet <- function(expr) {               # evaluate, collecting warnings
+  w <- character()
+  val <- withCallingHandlers(expr, warning = function(cnd) {
+    w <<- c(w, conditionMessage(cnd)); invokeRestart("muffleWarning") })
+  list(value = val, warnings = w)
+}
+
+## ---------------------------------------------------------------------------
+## instrumented copies of package internals: the deparsed source is changed
+## ONLY by inserted assignments into `.cap` (CAP names it inside the copy)
+## ---------------------------------------------------------------------------
+.cap <- new.env()
+CAP <- ".GlobalEnv$.cap"
+capenv <- new.env(parent = rr)          # patched internals live here
+## a pattern must equal a whole trimmed line, so that substrings cannot match twice
+patch_line <- function(src, line, replacement) {
+  hit <- which(trimws(src) == line)
+  if (length(hit) != 1L) stop("line not found exactly once: ", line)
+  src[hit] <- replacement
+  src
+}
+## replace a substring that occurs on exactly one line
+patch_sub <- function(src, pattern, replacement) {
+  hit <- grep(pattern, src, fixed = TRUE)
+  if (length(hit) != 1L) stop("pattern not found exactly once: ", pattern)
+  src[hit] <- sub(pattern, replacement, src[hit], fixed = TRUE)
+  src
+}
+src_of <- function(name) deparse(get(name, rr), width.cutoff = 500L)
+mk <- function(src, env = capenv) { f <- eval(parse(text = src)); environment(f) <- env; f }
+cap_reset <- function() rm(list = ls(.cap, all.names = TRUE), envir = .cap)

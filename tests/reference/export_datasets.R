@@ -14,11 +14,9 @@ suppressPackageStartupMessages({
   library(MASS)
 })
 
-script_dir <- local({
-  a <- commandArgs(trailingOnly = FALSE)
-  f <- sub("^--file=", "", a[grep("^--file=", a)])
-  if (length(f)) dirname(normalizePath(f))
-  else if (dir.exists("tests/reference")) "tests/reference" else "."
+script_dir <- local({                   # this folder, wherever R is started
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(f)) dirname(normalizePath(f)) else if (dir.exists("tests/reference")) "tests/reference" else "."
 })
 out_dir <- normalizePath(file.path(script_dir, "..", "..", "examples", "data"), mustWork = FALSE)
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)

@@ -39,17 +39,9 @@
 ## 0 for very significant results; we store that value ("p.value", as R
 ## reports it) and pf(F, df1, df2, lower.tail = FALSE) ("p.value_upper_tail").
 
-suppressPackageStartupMessages({
-  library(jsonlite)
-  library(robustbase)
-  library(rrcov)
-})
-
-script_dir <- local({
-  a <- commandArgs(trailingOnly = FALSE)
-  f <- sub("^--file=", "", a[grep("^--file=", a)])
-  if (length(f)) dirname(normalizePath(f))
-  else if (dir.exists("tests/reference")) "tests/reference" else "."
+script_dir <- local({                   # this folder, wherever R is started
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(f)) dirname(normalizePath(f)) else if (dir.exists("tests/reference")) "tests/reference" else "."
 })
 source(file.path(script_dir, "_fixtures.R"))
 

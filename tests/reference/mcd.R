@@ -30,16 +30,9 @@
 ## synthetic data set is generated with set.seed(20240611); DetMCD is
 ## deterministic.
 
-suppressPackageStartupMessages({
-  library(jsonlite)
-  library(robustbase)
-})
-
-script_dir <- local({
-  a <- commandArgs(trailingOnly = FALSE)
-  f <- sub("^--file=", "", a[grep("^--file=", a)])
-  if (length(f)) dirname(normalizePath(f))
-  else if (dir.exists("tests/reference")) "tests/reference" else "."
+script_dir <- local({                   # this folder, wherever R is started
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(f)) dirname(normalizePath(f)) else if (dir.exists("tests/reference")) "tests/reference" else "."
 })
 source(file.path(script_dir, "_fixtures.R"))
 
@@ -62,12 +55,6 @@ cat("installed covMcd reweighting convention:", installed_convention, "\n")
 ## ---------------------------------------------------------------------------
 ## helpers
 ## ---------------------------------------------------------------------------
-quiet <- function(expr) {           # evaluate, collecting (not printing) warnings
-  w <- character()
-  val <- withCallingHandlers(expr, warning = function(cnd) {
-    w <<- c(w, conditionMessage(cnd)); invokeRestart("muffleWarning") })
-  list(value = val, warnings = w)
-}
 
 ## squared distances; NA if the scatter matrix is singular (buggy p = 1 DetMCD)
 safe_mah <- function(X, m, S)

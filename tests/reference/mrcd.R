@@ -28,17 +28,9 @@
 ## Nothing is random except the synthetic data (set.seed(20240612)).
 ## rrcov 1.7-2's CovMrcd has NO reweighting step: cov/center ARE the raw MRCD.
 
-suppressPackageStartupMessages({
-  library(jsonlite)
-  library(robustbase)
-  library(rrcov)
-})
-
-script_dir <- local({
-  a <- commandArgs(trailingOnly = FALSE)
-  f <- sub("^--file=", "", a[grep("^--file=", a)])
-  if (length(f)) dirname(normalizePath(f))
-  else if (dir.exists("tests/reference")) "tests/reference" else "."
+script_dir <- local({                   # this folder, wherever R is started
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(f)) dirname(normalizePath(f)) else if (dir.exists("tests/reference")) "tests/reference" else "."
 })
 source(file.path(script_dir, "_fixtures.R"))
 
@@ -46,31 +38,16 @@ source(file.path(script_dir, "_fixtures.R"))
 ## ---------------------------------------------------------------------------
 ## instrumented copies of rrcov:::.detmrcd
 ## ---------------------------------------------------------------------------
-.cap <- new.env()
-orig <- get(".detmrcd", asNamespace("rrcov"))
-src  <- deparse(orig, width.cutoff = 500L)
-
-patch <- function(src, pattern, replacement) {
-  hit <- grep(pattern, src, fixed = TRUE)
-  if (length(hit) != 1L) stop("pattern not found exactly once: ", pattern)
-  src[hit] <- sub(pattern, replacement, src[hit], fixed = TRUE)
-  src
-}
-mk <- function(src) {
-  f <- eval(parse(text = src))
-  environment(f) <- asNamespace("rrcov")
-  f
-}
-src_cap <- patch(src, "vsd[vsd < minscale] <- minscale",
+src_cap <- patch_sub(src_of(".detmrcd"), "vsd[vsd < minscale] <- minscale",
   "vsd[vsd < minscale] <- minscale; assign('vmx', vmx, envir = .GlobalEnv$.cap); assign('vsd', vsd, envir = .GlobalEnv$.cap)")
-src_cap <- patch(src_cap, "cutoffrho <- max(c(0.1, median(rho6pack)))",
+src_cap <- patch_sub(src_cap, "cutoffrho <- max(c(0.1, median(rho6pack)))",
   "cutoffrho <- max(c(0.1, median(rho6pack))); assign('rho6pack', rho6pack, envir = .GlobalEnv$.cap); assign('cutoffrho', cutoffrho, envir = .GlobalEnv$.cap)")
-detmrcd_cap   <- mk(src_cap)
-detmrcd_tight <- mk(patch(src_cap, "uniroot(f = fncond, lower = 1e-05, upper = 0.99)",
-                          "uniroot(f = fncond, lower = 1e-05, upper = 0.99, tol = 1e-12)"))
+detmrcd_cap   <- mk(src_cap, rr)
+detmrcd_tight <- mk(patch_sub(src_cap, "uniroot(f = fncond, lower = 1e-05, upper = 0.99)",
+                              "uniroot(f = fncond, lower = 1e-05, upper = 0.99, tol = 1e-12)"), rr)
 
 run_detmrcd <- function(f, X, alpha, target) {
-  rm(list = ls(.cap), envir = .cap)
+  cap_reset()
   m <- f(X, alpha = alpha, h = NULL, rho = NULL, maxcond = 50,
          target = if (target == "identity") 0 else 1, maxcsteps = 200,
          hsets.init = NULL, save.hsets = TRUE, trace = FALSE)

@@ -21,52 +21,21 @@
 ## assignments into `.cap`; the script checks that the copies reproduce
 ## PcaHubert() bit for bit under the same seed.
 
-suppressPackageStartupMessages({
-  library(jsonlite)
-  library(robustbase)
-  library(rrcov)
-})
-
-script_dir <- local({
-  a <- commandArgs(trailingOnly = FALSE)
-  f <- sub("^--file=", "", a[grep("^--file=", a)])
-  if (length(f)) dirname(normalizePath(f))
-  else if (dir.exists("tests/reference")) "tests/reference" else "."
+script_dir <- local({                   # this folder, wherever R is started
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(f)) dirname(normalizePath(f)) else if (dir.exists("tests/reference")) "tests/reference" else "."
 })
 source(file.path(script_dir, "_fixtures.R"))
 
-RNGkind("Mersenne-Twister", "Inversion", "Rejection")
 SEED <- 1L
-rr <- asNamespace("rrcov")
-
-um <- function(M) { M <- unname(as.matrix(M)); storage.mode(M) <- "double"; M }
-uv <- function(v) I(as.numeric(unname(v)))
-ui <- function(v) I(as.integer(unname(v)))
-quiet <- function(expr) {
-  w <- character()
-  val <- withCallingHandlers(expr, warning = function(cnd) {
-    w <<- c(w, conditionMessage(cnd)); invokeRestart("muffleWarning") })
-  list(value = val, warnings = w)
-}
 
 ## ---------------------------------------------------------------------------
 ## instrumented copies
 ## ---------------------------------------------------------------------------
-.cap <- new.env()
-CAP <- ".GlobalEnv$.cap"
-capenv <- new.env(parent = rr)
-patch_line <- function(src, line, replacement) {
-  hit <- which(trimws(src) == line)
-  if (length(hit) != 1L) stop("line not found exactly once: ", line)
-  src[hit] <- replacement
-  src
-}
 put <- function(...) {                  # "name" -> assign('name', name, envir = .cap)
   v <- c(...)
   paste(sprintf("assign('%s', %s, envir = %s)", v, v, CAP), collapse = "; ")
 }
-src_of <- function(name) deparse(get(name, rr), width.cutoff = 500L)
-mk <- function(src) { f <- eval(parse(text = src)); environment(f) <- capenv; f }
 
 s <- src_of("PcaHubert.default")
 s <- patch_line(s, "Xsvd <- .classPC(data, scale = scale, signflip = signflip, scores = TRUE)",
@@ -216,7 +185,6 @@ hubert_record <- function(X, k, args = list(), store_big = TRUE) {
 data(hbk, wood, starsCYG, bushfire, milk, coleman, pulpfiber, package = "robustbase", envir = environment())
 data(octane, olitos, bus, package = "rrcov", envir = environment())
 data(stackloss, package = "datasets", envir = environment())
-dm <- function(d) { X <- data.matrix(d); storage.mode(X) <- "double"; X }
 sets <- list(
   hbk_x       = list(X = dm(hbk[, 1:3]),      source = "robustbase::hbk, columns X1..X3", mcd_false = TRUE),
   stackloss   = list(X = dm(stackloss),       source = "datasets::stackloss, all 4 columns"),

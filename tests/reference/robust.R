@@ -29,23 +29,13 @@
 ## OGK is deterministic.  Python will not reproduce R's random subsets; see
 ## ROBUST_NOTES.md for what to compare.
 
-suppressPackageStartupMessages({
-  library(jsonlite)
-  library(robustbase)
-  library(rrcov)
-})
-
-script_dir <- local({
-  a <- commandArgs(trailingOnly = FALSE)
-  f <- sub("^--file=", "", a[grep("^--file=", a)])
-  if (length(f)) dirname(normalizePath(f))
-  else if (dir.exists("tests/reference")) "tests/reference" else "."
+script_dir <- local({                   # this folder, wherever R is started
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(f)) dirname(normalizePath(f)) else if (dir.exists("tests/reference")) "tests/reference" else "."
 })
 source(file.path(script_dir, "_fixtures.R"))
 
-RNGkind("Mersenne-Twister", "Inversion", "Rejection")
 SEED <- 1L
-rr <- asNamespace("rrcov")
 
 ## ---------------------------------------------------------------------------
 ## small helpers
@@ -60,14 +50,6 @@ check_close <- function(a, b, tol, what) {
   if (!(r <= tol)) stop(sprintf("%s: relative difference %g > %g", what, r, tol))
   r
 }
-quiet <- function(expr) {               # evaluate, collecting warnings
-  w <- character()
-  val <- withCallingHandlers(expr, warning = function(cnd) {
-    w <<- c(w, conditionMessage(cnd)); invokeRestart("muffleWarning") })
-  list(value = val, warnings = w)
-}
-um <- function(M) { M <- unname(as.matrix(M)); storage.mode(M) <- "double"; M }
-uv <- function(v) I(as.numeric(unname(v)))
 ## determinant-one shape matrix
 shape_of <- function(S) S / det(S)^(1 / ncol(S))
 ## sign convention for eigenvectors: the entry of largest modulus is positive
@@ -81,24 +63,6 @@ signfix <- function(E) {
 
 ## exact-line patching of deparsed functions (as in mrcd.R, but a pattern
 ## must equal a whole trimmed line, so that substrings cannot match twice)
-.cap <- new.env()
-capenv <- new.env(parent = rr)          # patched internals live here
-patch_line <- function(src, line, replacement) {
-  hit <- which(trimws(src) == line)
-  if (length(hit) != 1L) stop("line not found exactly once: ", line)
-  src[hit] <- replacement
-  src
-}
-patch_sub <- function(src, pattern, replacement) {
-  hit <- grep(pattern, src, fixed = TRUE)
-  if (length(hit) != 1L) stop("pattern not found exactly once: ", pattern)
-  src[hit] <- sub(pattern, replacement, src[hit], fixed = TRUE)
-  src
-}
-src_of <- function(name) deparse(get(name, rr), width.cutoff = 500L)
-mk <- function(src, env = capenv) { f <- eval(parse(text = src)); environment(f) <- env; f }
-cap_reset <- function() rm(list = ls(.cap, all.names = TRUE), envir = .cap)
-CAP <- ".GlobalEnv$.cap"
 
 ## ---------------------------------------------------------------------------
 ## data sets
@@ -108,7 +72,6 @@ data(hbk, wood, starsCYG, bushfire, milk, aircraft, salinity, delivery, coleman,
 data(octane, package = "rrcov", envir = environment())
 data(stackloss, package = "datasets", envir = environment())
 
-dm <- function(d) { X <- data.matrix(d); storage.mode(X) <- "double"; X }
 oct <- dm(octane[, -1])
 sets <- list(
   hbk_x        = list(X = dm(hbk[, 1:3]),       source = "robustbase::hbk, columns X1..X3"),
@@ -310,14 +273,13 @@ s_biweight_derived <- function(X, fit) {
 }
 
 ## --- instrumented copies of the bisquare / Rocke internals ------------------
-mk_sbic <- function() {
-  s <- src_of("..covSBic")
-  s <- patch_line(s, "out <- .iter.bic(x, center, cov, maxiter, eps, trace = trace)",
-    paste0("out <- .iter.bic(x, center, cov, maxiter, eps, trace = trace); ",
+## ..covSBic and ..covSRocke: capture the start and the result of the iteration
+mk_s_start <- function(name, iter_call) {
+  mk(patch_line(src_of(name), iter_call,
+    paste0(iter_call, "; ",
            "assign('mu', mu, envir = ", CAP, "); assign('devin', devin, envir = ", CAP, "); ",
            "assign('t0', t0, envir = ", CAP, "); assign('S0', S0, envir = ", CAP, "); ",
-           "assign('init', init, envir = ", CAP, "); assign('out', out, envir = ", CAP, ")"))
-  mk(s)
+           "assign('init', init, envir = ", CAP, "); assign('out', out, envir = ", CAP, ")")))
 }
 mk_iter_bic <- function() {
   s <- src_of(".iter.bic")
@@ -325,15 +287,6 @@ mk_iter_bic <- function() {
     paste0("s0 <- scale.full(mah, b, cc); assign('s_trace', s0, envir = ", CAP, ")"))
   s <- patch_line(s, "s0 <- s",
     paste0("s0 <- s; assign('s_trace', c(", CAP, "$s_trace, s), envir = ", CAP, ")"))
-  mk(s)
-}
-mk_srocke <- function() {
-  s <- src_of("..covSRocke")
-  s <- patch_line(s, "out <- .iter.rocke(x, center, cov, maxiter, eps, alpha = arp, trace = trace)",
-    paste0("out <- .iter.rocke(x, center, cov, maxiter, eps, alpha = arp, trace = trace); ",
-           "assign('mu', mu, envir = ", CAP, "); assign('devin', devin, envir = ", CAP, "); ",
-           "assign('t0', t0, envir = ", CAP, "); assign('S0', S0, envir = ", CAP, "); ",
-           "assign('init', init, envir = ", CAP, "); assign('out', out, envir = ", CAP, ")"))
   mk(s)
 }
 mk_iter_rocke <- function() {
@@ -344,9 +297,11 @@ mk_iter_rocke <- function() {
     paste0("it <- it + 1; assign('sig_trace', c(", CAP, "$sig_trace, sigmin), envir = ", CAP, ")"))
   mk(s)
 }
-assign("..covSBic", mk_sbic(), envir = capenv)
+assign("..covSBic", mk_s_start("..covSBic",
+  "out <- .iter.bic(x, center, cov, maxiter, eps, trace = trace)"), envir = capenv)
 assign(".iter.bic", mk_iter_bic(), envir = capenv)
-assign("..covSRocke", mk_srocke(), envir = capenv)
+assign("..covSRocke", mk_s_start("..covSRocke",
+  "out <- .iter.rocke(x, center, cov, maxiter, eps, alpha = arp, trace = trace)"), envir = capenv)
 assign(".iter.rocke", mk_iter_rocke(), envir = capenv)
 tightenv <- new.env(parent = rr)
 assign(".iter.rocke", mk(src_of(".iter.rocke") |> patch_sub(

@@ -16,39 +16,23 @@
 ## .getApprox are captured by a copy whose source is changed only by an
 ## inserted assignment, checked against the original.
 
-suppressPackageStartupMessages({
-  library(jsonlite)
-  library(robustbase)
-  library(rrcov)
-})
-
-script_dir <- local({
-  a <- commandArgs(trailingOnly = FALSE)
-  f <- sub("^--file=", "", a[grep("^--file=", a)])
-  if (length(f)) dirname(normalizePath(f))
-  else if (dir.exists("tests/reference")) "tests/reference" else "."
+script_dir <- local({                   # this folder, wherever R is started
+  f <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+  if (length(f)) dirname(normalizePath(f)) else if (dir.exists("tests/reference")) "tests/reference" else "."
 })
 source(file.path(script_dir, "_fixtures.R"))
 
-RNGkind("Mersenne-Twister", "Inversion", "Rejection")
 SEED <- 1L
-rr <- asNamespace("rrcov")
-uv <- function(v) I(as.numeric(unname(v)))
-um <- function(M) { M <- unname(as.matrix(M)); storage.mode(M) <- "double"; M }
 
 ## --- instrumented .getApprox ----------------------------------------------
-.cap <- new.env()
-src <- deparse(get(".getApprox", rr), width.cutoff = 500L)
 line <- "q <- (varx/ex^2 * p/2 - 1)^(-1) * (p + 2) + 4"
-hit <- which(trimws(src) == line)
-if (length(hit) != 1L) stop("line not found exactly once: ", line)
-src[hit] <- paste0(line, "; for (v in c('limvarx', 'limex', 'vy', 'ey', 'varx', 'ex', 'q')) ",
-                   "assign(paste0(v, ''), get(v), envir = .GlobalEnv$.cap)")
-getApprox_cap <- eval(parse(text = src)); environment(getApprox_cap) <- rr
+getApprox_cap <- mk(patch_line(src_of(".getApprox"), line, paste0(
+  line, "; for (v in c('limvarx', 'limex', 'vy', 'ey', 'varx', 'ex', 'q')) ",
+  "assign(paste0(v, ''), get(v), envir = .GlobalEnv$.cap)")), rr)
 kappa_s <- get(".kappa.s", rr)
 
 approx_record <- function(p, n) {
-  rm(list = ls(.cap), envir = .cap)
+  cap_reset()
   a <- getApprox_cap(p, n)
   b <- get(".getApprox", rr)(p, n)
   stopifnot(identical(a, b))
@@ -97,7 +81,6 @@ t2_record <- function(name, source, X, mu, mu_rule) {
 
 data(hbk, wood, starsCYG, bushfire, milk, delivery, pulpfiber, Animals2, package = "robustbase", envir = environment())
 data(stackloss, package = "datasets", envir = environment())
-dm <- function(d) { X <- data.matrix(d); storage.mode(X) <- "double"; X }
 sets <- list(
   hbk_x        = list(X = dm(hbk[, 1:3]),       source = "robustbase::hbk, columns X1..X3"),
   stackloss    = list(X = dm(stackloss),        source = "datasets::stackloss, all 4 columns"),
