@@ -1,5 +1,5 @@
-"""What the metric variants share: input checking with ``nan_policy`` and split-conformal
-p-values."""
+"""What the metric variants share: input checking with ``nan_policy``, the not-fitted error,
+and split-conformal p-values."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from .._validation import as_data, check_fraction, check_nan_policy
 
-__all__ = ["check_rows", "conformal_pvalue", "split_conformal"]
+__all__ = ["SplitConformal", "Variant", "check_rows", "conformal_pvalue", "split_conformal"]
 
 
 def check_rows(X: Any, name: str, n_features: int | None, nan_policy: str) -> np.ndarray:
@@ -44,3 +44,45 @@ def conformal_pvalue(scores: np.ndarray, s: np.ndarray) -> np.ndarray:
     n_ge = scores.size - np.searchsorted(scores, s, side="left")
     p = (1.0 + n_ge) / (1.0 + scores.size)
     return np.where(np.isnan(s), np.nan, p)
+
+
+class Variant:
+    """Base of the batch-fitted metric variants: the fitted attribute named by ``_fitted_attr``
+    marks a fitted metric."""
+
+    _fitted_attr: str
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, self._fitted_attr):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X) "
+                             "first.")
+
+
+class SplitConformal(Variant):
+    """Split-conformal ``pvalue`` and ``outliers`` for a variant whose ``fit`` sets
+    ``_calib = None``, ``_calib_seed`` and the fitted rows ``_calib_rows``, and which can fit a
+    copy of itself to some rows (``_fit_copy``). The calibration is computed once, on first
+    use."""
+
+    calibration: float
+    _calib: tuple[Any, np.ndarray] | None
+    _calib_seed: int
+    _calib_rows: np.ndarray
+
+    def _fit_copy(self, rows: np.ndarray) -> Any:
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+    def _calibration(self) -> tuple[Any, np.ndarray]:
+        if self._calib is None:
+            self._calib = split_conformal(self._fit_copy, self._calib_rows, self.calibration,
+                                          self._calib_seed)
+        return self._calib
+
+    def _conformal_pvalue(self, X: Any, nan_policy: str) -> np.ndarray:
+        self._check_fitted()
+        sub, scores = self._calibration()
+        return conformal_pvalue(scores, sub.distance(X, squared=True, nan_policy=nan_policy))
+
+    def _conformal_outliers(self, X: Any, alpha: Any, nan_policy: str) -> np.ndarray:
+        alpha = check_fraction(alpha, "alpha")
+        return self._conformal_pvalue(X, nan_policy) <= alpha

@@ -60,7 +60,7 @@ from .._validation import (
     check_random_state,
     check_spread,
 )
-from ._common import check_rows, conformal_pvalue
+from ._common import Variant, check_rows, conformal_pvalue
 
 __all__ = ["FunctionalMetric", "trapezoid_weights"]
 
@@ -80,7 +80,7 @@ def trapezoid_weights(grid: ArrayLike) -> np.ndarray:
     return w
 
 
-class FunctionalMetric:
+class FunctionalMetric(Variant):
     """Mahalanobis-type distance for curves on a common grid (functional data).
 
     Parameters
@@ -146,6 +146,8 @@ class FunctionalMetric:
     >>> fm.distance(new).round(2), fm.outliers(new)
     (array([1.34, 6.33]), array([False,  True]))
     """
+
+    _fitted_attr = "mean_"
 
     def __init__(self, method: str = "rkhs", reg: float | None = None,
                  n_components: int | float | None = None, grid: ArrayLike | None = None,
@@ -264,10 +266,6 @@ class FunctionalMetric:
         return int(min(int(nc), r))
 
     # ----------------------------------------------------------------- scores and distances
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "mean_"):
-            raise ValueError("this FunctionalMetric is not fitted yet; call fit(X) first.")
-
     def transform(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Principal scores <x - mean, e_j> of the curves in the rows of X, shape (n, k).
 

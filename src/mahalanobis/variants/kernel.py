@@ -58,7 +58,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validation import as_data, check_bool, check_fraction, check_random_state, check_spread
-from ._common import check_rows, conformal_pvalue, split_conformal
+from ._common import SplitConformal, check_rows
 
 __all__ = ["KernelMetric"]
 
@@ -97,7 +97,7 @@ def _median_heuristic(X: np.ndarray, kind: str, rng: np.random.Generator) -> flo
     return 1.0 / med
 
 
-class KernelMetric:
+class KernelMetric(SplitConformal):
     """Kernel Mahalanobis distance (regularised, in the RKHS of a kernel).
 
     Parameters
@@ -160,6 +160,8 @@ class KernelMetric:
     >>> km.outliers([[1.0, 0.0], [0.0, 0.0]])             # the centre is far from the ring
     array([False,  True])
     """
+
+    _fitted_attr = "_mode"
 
     def __init__(self, kernel: str | Callable[..., Any] = "rbf", gamma: float | None = None,
                  reg: float = 1e-3, n_components: int | None = None, degree: float = 3,
@@ -283,8 +285,9 @@ class KernelMetric:
         else:
             self.gamma_ = None  # type: ignore[assignment]  # None: gamma not estimated
         self._fit_core(A, rng)
+        self._calib_rows = self.X_fit_
         self._calib_seed = int(rng.integers(2**63 - 1))
-        self._calib: tuple[KernelMetric, np.ndarray] | None = None
+        self._calib = None
         return self
 
     def _fit_core(self, A: np.ndarray, rng: np.random.Generator) -> None:
@@ -330,10 +333,6 @@ class KernelMetric:
         self.reg_ = float(self.reg) * total
 
     # ----------------------------------------------------------------- distances
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "_mode"):
-            raise ValueError("this KernelMetric is not fitted yet; call fit(X) first.")
-
     def distance(self, X: ArrayLike, *, squared: bool = False,
                  nan_policy: str = "raise") -> np.ndarray:
         """Kernel Mahalanobis distances of the rows of X (D; ``squared=True`` gives D^2), eq. (2).
@@ -398,20 +397,14 @@ class KernelMetric:
         return out if squared else np.sqrt(out)
 
     # ----------------------------------------------------------------- calibration
-    def _calibration(self) -> tuple[KernelMetric, np.ndarray]:
-        if self._calib is None:
-            def fit_copy(rows: np.ndarray) -> KernelMetric:
-                sub = KernelMetric(self.kernel, self.gamma_, self.reg, self.n_components,
-                                   self.degree, self.coef0, self.kernel_params,
-                                   random_state=self._calib_seed, calibration=self.calibration)
-                sub._check_params()
-                sub.gamma_ = self.gamma_
-                sub._fit_core(rows, np.random.default_rng(self._calib_seed))
-                return sub
-
-            self._calib = split_conformal(fit_copy, self.X_fit_, self.calibration,
-                                          self._calib_seed)
-        return self._calib
+    def _fit_copy(self, rows: np.ndarray) -> KernelMetric:
+        sub = KernelMetric(self.kernel, self.gamma_, self.reg, self.n_components,
+                           self.degree, self.coef0, self.kernel_params,
+                           random_state=self._calib_seed, calibration=self.calibration)
+        sub._check_params()
+        sub.gamma_ = self.gamma_
+        sub._fit_core(rows, np.random.default_rng(self._calib_seed))
+        return sub
 
     def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Split-conformal outlier p-values, (1 + #{calibration scores >= s}) / (1 + n_cal).
@@ -447,9 +440,7 @@ class KernelMetric:
         >>> km.pvalue([[1.0, 0.0], [0.0, 0.0]]).round(3)
         array([0.863, 0.02 ])
         """
-        self._check_fitted()
-        sub, scores = self._calibration()
-        return conformal_pvalue(scores, sub.distance(X, squared=True, nan_policy=nan_policy))
+        return self._conformal_pvalue(X, nan_policy)
 
     def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise"
                  ) -> np.ndarray:
@@ -490,8 +481,7 @@ class KernelMetric:
         >>> km.outliers([[1.0, 0.0], [0.0, 0.0]], alpha=0.05)
         array([False,  True])
         """
-        alpha = check_fraction(alpha, "alpha")
-        return self.pvalue(X, nan_policy=nan_policy) <= alpha
+        return self._conformal_outliers(X, alpha, nan_policy)
 
     def __repr__(self) -> str:
         k = self.kernel if isinstance(self.kernel, str) else getattr(

@@ -77,7 +77,7 @@ from .._validation import (
     check_random_state,
     check_spread,
 )
-from ._common import check_rows, conformal_pvalue, split_conformal
+from ._common import SplitConformal, check_rows
 
 __all__ = ["SketchedMetric", "chi2_failure_probability"]
 
@@ -106,7 +106,7 @@ def chi2_failure_probability(eps: float, k: int, n_sketches: int = 1,
     return float(stats.binom.sf(need - 1, s, q_hi) + stats.binom.sf(need - 1, s, q_lo))
 
 
-class SketchedMetric:
+class SketchedMetric(SplitConformal):
     """Regularised Mahalanobis distance through a Johnson-Lindenstrauss sketch (for large p).
 
     Parameters
@@ -161,6 +161,8 @@ class SketchedMetric:
     >>> sm.distance(q).round(1), sm.exact_distance(q).round(1)         # within ~10%
     (array([  10. ,    9.5,  188.6]), array([  9.8,   9.8, 184.6]))
     """
+
+    _fitted_attr = "components_"
 
     def __init__(self, k: int = 100, n_sketches: int = 1, reg: float = 0.1,
                  kind: str = "gaussian", random_state: Any = None,
@@ -238,9 +240,9 @@ class SketchedMetric:
         self.n_samples_, self.n_features_in_ = n, p
         rng = check_random_state(self.random_state)
         self.resketch(rng)
-        self._X_fit = A
+        self._calib_rows = A
         self._calib_seed = int(rng.integers(2**63 - 1))
-        self._calib: tuple[SketchedMetric, np.ndarray] | None = None
+        self._calib = None
         return self
 
     def resketch(self, random_state: Any = None) -> SketchedMetric:
@@ -297,10 +299,6 @@ class SketchedMetric:
         comp /= np.sqrt(float(self.k))
         self.components_ = comp
         return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "components_"):
-            raise ValueError("this SketchedMetric is not fitted yet; call fit(X) first.")
 
     def _centred(self, X: Any, nan_policy: str = "raise") -> np.ndarray:
         self._check_fitted()
@@ -438,15 +436,9 @@ class SketchedMetric:
         return ((self._centred(X, nan_policy) @ self.components_.T)
                 / np.sqrt(float(self.n_sketches)))
 
-    def _calibration(self) -> tuple[SketchedMetric, np.ndarray]:
-        if self._calib is None:
-            def fit_copy(rows: np.ndarray) -> SketchedMetric:
-                return SketchedMetric(self.k, self.n_sketches, self.reg, self.kind,
-                                      self._calib_seed, self.calibration).fit(rows)
-
-            self._calib = split_conformal(fit_copy, self._X_fit, self.calibration,
-                                          self._calib_seed)
-        return self._calib
+    def _fit_copy(self, rows: np.ndarray) -> SketchedMetric:
+        return SketchedMetric(self.k, self.n_sketches, self.reg, self.kind, self._calib_seed,
+                              self.calibration).fit(rows)
 
     def pvalue(self, X: ArrayLike, *, nan_policy: str = "raise") -> np.ndarray:
         """Split-conformal outlier p-values of the sketched distance (see
@@ -481,9 +473,7 @@ class SketchedMetric:
         >>> sm.pvalue(q).round(3)                 # 1 / 26 is the smallest possible here
         array([1.   , 0.5  , 0.038])
         """
-        self._check_fitted()
-        sub, scores = self._calibration()
-        return conformal_pvalue(scores, sub.distance(X, squared=True, nan_policy=nan_policy))
+        return self._conformal_pvalue(X, nan_policy)
 
     def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise"
                  ) -> np.ndarray:
@@ -524,8 +514,7 @@ class SketchedMetric:
         >>> sm.outliers(q, alpha=0.05)
         array([False, False,  True])
         """
-        alpha = check_fraction(alpha, "alpha")
-        return self.pvalue(X, nan_policy=nan_policy) <= alpha
+        return self._conformal_outliers(X, alpha, nan_policy)
 
     def failure_probability(self, eps: float, *, squared: bool = False) -> float:
         """Exact probability, for one query point chosen independently of the sketch, that the
