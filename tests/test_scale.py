@@ -126,6 +126,8 @@ def test_scale_edge_cases_and_errors():
             f([])
     assert qn([1.0, np.nan, 2.0, 5.0], nan_policy="omit") == qn([1.0, 2.0, 5.0])
     assert np.isnan(sn([1.0, np.nan], nan_policy="propagate"))
+    assert np.isnan(qn([1.0, np.nan, 2.0], nan_policy="propagate"))
+    assert qn([np.nan, 4.0], nan_policy="omit") == 0.0 == sn([4.0, np.inf], nan_policy="omit")
     with pytest.raises(ValueError, match="NaN"):
         qn([1.0, np.nan, 3.0])
     with pytest.raises(ValueError, match="1-D"):

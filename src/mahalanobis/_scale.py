@@ -76,6 +76,12 @@ def _as_sample(x: ArrayLike, name: str, nan_policy: str) -> np.ndarray | None:
     return a
 
 
+def _no_pairs(a: np.ndarray | None) -> float:
+    """Qn and Sn of a sample with no pair of values: 0 for one value, NaN for a NaN that
+    ``nan_policy="propagate"`` met (or no value)."""
+    return 0.0 if a is not None and a.size == 1 else float("nan")
+
+
 # --------------------------------------------------------------------------- Qn
 def _whimed(a: np.ndarray, w: np.ndarray) -> float:
     """Weighted high median: the smallest a_j with sum(w_i : a_i <= a_j) > sum(w) / 2
@@ -245,13 +251,9 @@ def qn(x: ArrayLike, *, k: int | None = None, finite_correction: bool | None = N
     True
     """
     a = _as_sample(x, "x", nan_policy)
-    if a is None:
-        return float("nan")
+    if a is None or a.size < 2:
+        return _no_pairs(a)
     n = a.size
-    if n == 0:
-        return float("nan")
-    if n == 1:
-        return 0.0
     h = n // 2 + 1
     default_k = h * (h - 1) // 2
     n_pairs = n * (n - 1) // 2
@@ -384,13 +386,9 @@ def sn(x: ArrayLike, *, finite_correction: bool = True, nan_policy: str = "raise
     0.96091
     """
     a = _as_sample(x, "x", nan_policy)
-    if a is None:
-        return float("nan")
+    if a is None or a.size < 2:
+        return _no_pairs(a)
     n = a.size
-    if n == 0:
-        return float("nan")
-    if n == 1:
-        return 0.0
     a2 = _sn_inner(np.sort(a))
     k = (n + 1) // 2 - 1
     r = SN_CONSTANT * float(np.partition(a2, k)[k])

@@ -53,6 +53,15 @@ def require_rows(n: int, p: int, method: str) -> None:
             "'ledoit_wolf' or 'modified_cholesky'.", rank=min(n - 1, p))
 
 
+def affine_fit_data(X: object, nan_policy: str, method: str) -> tuple[Data, np.ndarray]:
+    """The checked data of an affine-equivariant estimator and its values, with rrcov's
+    n > p + 1 rule applied (``fit_data`` then ``require_rows``)."""
+    data = fit_data(X, nan_policy)
+    n, p = data.values.shape
+    require_rows(n, p, method)
+    return data, data.values
+
+
 def sq_distances(X: np.ndarray, center: np.ndarray, cov: np.ndarray,
                  name: str = "scatter") -> np.ndarray:
     """Squared Mahalanobis distances of the rows of X (Cholesky, triangular multiply)."""

@@ -28,7 +28,7 @@ from ._rho import (
     mm_constant,
     shape_efficiency,
 )
-from ._robust import fit_data, require_rows, sq_distances, sq_distances_fast
+from ._robust import affine_fit_data, sq_distances, sq_distances_fast
 from .s_estimator import SResult, s_estimator
 
 __all__ = ["MMResult", "mm_estimator"]
@@ -207,10 +207,8 @@ def mm_estimator(X: ArrayLike, *, efficiency: float = 0.95, efficiency_of: str =
     progress = check_bool(progress, "progress")
     efficiency = check_fraction(efficiency, "efficiency")
     check_choice(efficiency_of, "efficiency_of", ("shape", "location"))
-    data = fit_data(X, nan_policy)
-    A = data.values
+    data, A = affine_fit_data(X, nan_policy, "mm_estimator")
     n, p = A.shape
-    require_rows(n, p, "mm_estimator")
     S = s_estimator(A, breakdown_point=breakdown_point, n_starts=n_starts,
                     random_state=random_state, progress=progress)
     c1 = mm_constant(p, efficiency, shape=efficiency_of == "shape")

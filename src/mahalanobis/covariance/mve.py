@@ -29,7 +29,7 @@ from ._batch import QuadraticFeatures
 from ._mcd_factors import h_alpha_n, mcd_consistency
 from ._mcd_fast import _cholesky, _logdet, _moments, _random_subsets
 from ._mcd_init import hyperplane_error
-from ._robust import RejectionCount, fit_data, require_rows, sq_distances
+from ._robust import RejectionCount, affine_fit_data, sq_distances
 
 __all__ = ["MVEResult", "mve"]
 
@@ -306,10 +306,8 @@ def mve(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
         raise ValueError(f"{exc} support_fraction is the share of points the MVE covers "
                          "(rrcov's alpha): 0.5 gives the highest breakdown point.") from None
     n_starts = check_int(n_starts, "n_starts", 1)
-    data = fit_data(X, nan_policy)
-    A = data.values
+    data, A = affine_fit_data(X, nan_policy, "mve")
     n, p = A.shape
-    require_rows(n, p, "mve")
     rng = check_random_state(random_state)
     h = h_alpha_n(support_fraction, n, p)
     med = np.median(A, axis=0)

@@ -51,9 +51,8 @@ from ._rho import (
     zeroin,
 )
 from ._robust import (
+    affine_fit_data,
     exact_fit_from_scatter,
-    fit_data,
-    require_rows,
     sq_distances,
     sq_distances_fast,
 )
@@ -517,10 +516,8 @@ def s_estimator(X: ArrayLike, *, rho: str = "bisquare", algorithm: str = "fast_s
                                      high_open=False)
     rejection_probability = check_fraction(rejection_probability, "rejection_probability")
     n_starts = check_int(n_starts, "n_starts", 1)
-    data = fit_data(X, nan_policy)
-    A = data.values
+    data, A = affine_fit_data(X, nan_policy, "s_estimator")
     n, p = A.shape
-    require_rows(n, p, "s_estimator")
     rng = check_random_state(random_state)
     med = np.median(A, axis=0)
     spread = 1.4826 * np.median(np.abs(A - med), axis=0)

@@ -27,7 +27,7 @@ from .._validation import Data, check_bool, check_fraction, check_int, check_ran
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 from ._mcd_fast import _random_subsets
-from ._robust import exact_fit_from_scatter, fit_data, require_rows, sq_distances
+from ._robust import affine_fit_data, exact_fit_from_scatter, sq_distances
 
 __all__ = ["SDEResult", "stahel_donoho"]
 
@@ -252,10 +252,8 @@ def stahel_donoho(X: ArrayLike, *, n_directions: int | None = None, max_attempts
     """
     progress = check_bool(progress, "progress")
     tune = check_fraction(tune, "tune")
-    data = fit_data(X, nan_policy)
-    A = data.values
+    data, A = affine_fit_data(X, nan_policy, "stahel_donoho")
     n, p = A.shape
-    require_rows(n, p, "stahel_donoho")
     if n_directions is None:
         n_directions = min(MAX_DEFAULT_DIRECTIONS,
                            max(1000, math.ceil(math.log(0.01) / math.log(1 - 0.5 ** (p + 1)))))
