@@ -160,47 +160,42 @@ def test_pooled_is_not_calibrated_for_unequal_covariances_but_ky_is():
     assert rej["krishnamoorthy_yu"] / reps < 0.09
 
 
+def _rp_pvalues(rng, reps, n1, n2, p, shift=0.0, **kw):
+    """p-values of the random-projection test on ``reps`` pairs of normal samples (n1 x p
+    shifted by ``shift``, n2 x p), the i-th with random_state=i."""
+    return np.array([hotelling_t2(rng.standard_normal((n1, p)) + shift,
+                                  rng.standard_normal((n2, p)), method="random_projection",
+                                  random_state=i, **kw).pvalue for i in range(reps)])
+
+
 def test_random_projection_single_projection_is_exact_under_null():
-    rng = np.random.default_rng(3)
-    pv = [hotelling_t2(rng.standard_normal((8, 20)), rng.standard_normal((9, 20)),
-                       method="random_projection", n_projections=1, pvalue_method="average",
-                       random_state=i).pvalue
-          for i in range(400)]
+    pv = _rp_pvalues(np.random.default_rng(3), 400, 8, 9, 20, n_projections=1,
+                     pvalue_method="average")
     assert _ks_uniform(pv) > 0.001
 
 
 def test_random_projection_averaged_is_conservative_and_has_power():
     rng = np.random.default_rng(4)
-    null = [hotelling_t2(rng.standard_normal((10, 40)), rng.standard_normal((10, 40)),
-                         method="random_projection", n_projections=20, pvalue_method="average",
-                         random_state=i).pvalue
-            for i in range(200)]
-    rate = np.mean(np.array(null) < 0.05)
+    kw = {"n_projections": 20, "pvalue_method": "average"}
+    null = _rp_pvalues(rng, 200, 10, 10, 40, **kw)
+    rate = np.mean(null < 0.05)
     assert rate <= 0.05 + 3.1 * np.sqrt(0.05 * 0.95 / 200)
-    shift = np.full(40, 1.2)
-    alt = [hotelling_t2(rng.standard_normal((10, 40)) + shift, rng.standard_normal((10, 40)),
-                        method="random_projection", n_projections=20, pvalue_method="average",
-                        random_state=i).pvalue
-           for i in range(50)]
-    assert np.mean(np.array(alt) < 0.05) > 0.8
+    alt = _rp_pvalues(rng, 50, 10, 10, 40, shift=np.full(40, 1.2), **kw)
+    assert np.mean(alt < 0.05) > 0.8
 
 
 def test_random_projection_permutation_pvalue_is_calibrated_and_powerful():
     rng = np.random.default_rng(15)
-    kw = {"method": "random_projection", "n_projections": 5, "pvalue_method": "permutation",
-          "n_permutations": 99}
-    null = np.array([hotelling_t2(rng.standard_normal((8, 30)), rng.standard_normal((9, 30)),
-                                  random_state=i, **kw).pvalue for i in range(200)])
+    kw = {"n_projections": 5, "pvalue_method": "permutation", "n_permutations": 99}
+    null = _rp_pvalues(rng, 200, 8, 9, 30, **kw)
     assert stats.kstest(null, "uniform").pvalue > 0.001
     assert np.mean(null <= 0.05) <= 0.05 + 3.1 * np.sqrt(0.05 * 0.95 / 200)
-    shift = np.full(30, 0.8)
-    alt = [hotelling_t2(rng.standard_normal((10, 30)) + shift, rng.standard_normal((10, 30)),
-                        random_state=i, **kw).pvalue for i in range(30)]
-    assert np.mean(np.array(alt) <= 0.05) > 0.8
+    alt = _rp_pvalues(rng, 30, 10, 10, 30, shift=np.full(30, 0.8), **kw)
+    assert np.mean(alt <= 0.05) > 0.8
     # the statistic does not depend on how the p-value is computed
     X, Y = rng.standard_normal((10, 30)), rng.standard_normal((10, 30))
     a = hotelling_t2(X, Y, method="random_projection", n_projections=5, random_state=3)
-    b = hotelling_t2(X, Y, random_state=3, **kw)
+    b = hotelling_t2(X, Y, method="random_projection", random_state=3, **kw)
     assert a.statistic == pytest.approx(b.statistic, rel=1e-10)
     with pytest.raises(ValueError, match="pvalue_method"):
         hotelling_t2(X, Y, method="random_projection", pvalue_method="exact")

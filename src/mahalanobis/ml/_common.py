@@ -12,8 +12,8 @@ import numpy as np
 from .. import _array_api
 from ..metric import Metric
 
-__all__ = ["check_array", "check_sklearn", "fit_metric", "ridge_metric", "shared_scatter",
-           "validate_data"]
+__all__ = ["check_array", "check_sklearn", "fit_metric", "fitted_rows", "ridge_metric",
+           "shared_scatter", "validate_data"]
 
 
 def check_sklearn() -> None:
@@ -59,6 +59,15 @@ def validate_data(estimator: Any, *args: Any, **kwargs: Any) -> Any:
         return validation.validate_data(estimator, *args, **kwargs)
     except ValueError as exc:
         raise _library_error(exc, "X") from None
+
+
+def fitted_rows(estimator: Any, X: Any) -> np.ndarray:
+    """Rows for a fitted estimator to score: scikit-learn's ``NotFittedError`` before ``fit``,
+    then :func:`validate_data` against the fitted columns, as float64."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    return np.asarray(validate_data(estimator, X, reset=False, dtype=np.float64))
 
 
 def check_array(array: Any, *args: Any, **kwargs: Any) -> Any:

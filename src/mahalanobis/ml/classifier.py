@@ -21,7 +21,7 @@ from .._deprecation import renamed_parameters
 from .._linalg import pairwise_sq
 from .._validation import check_choice
 from ..metric import Metric
-from ._common import check_array, fit_metric, shared_scatter, validate_data
+from ._common import check_array, fit_metric, fitted_rows, shared_scatter, validate_data
 
 __all__ = ["MahalanobisClassifier", "component_distances"]
 
@@ -235,8 +235,7 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
                [9.7 , 0.02],
                [2.41, 2.1 ]])
         """
-        check_is_fitted(self)
-        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
+        X = fitted_rows(self, X)
         if self.covariance == "pooled":
             m = self.metrics_[0]
             return np.asarray(m.pairwise(X, self.means_, squared=True))

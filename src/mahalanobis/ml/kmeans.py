@@ -8,12 +8,11 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from .. import _linalg
 from .._validation import check_choice, check_fraction, check_random_state, check_spread
 from ..metric import Metric
-from ._common import validate_data
+from ._common import fitted_rows, validate_data
 
 __all__ = ["MahalanobisKMeans"]
 
@@ -342,8 +341,7 @@ class MahalanobisKMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         >>> km.transform([[0.0, 0.0], [0.0, 6.0]]).argmin(axis=1)
         array([1, 0])
         """
-        check_is_fitted(self)
-        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
+        X = fitted_rows(self, X)
         return np.column_stack([m.distance(X, squared=True) for m in self._metrics])
 
     def predict(self, X: ArrayLike) -> np.ndarray:

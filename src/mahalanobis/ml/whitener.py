@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import _linalg
 from .._deprecation import renamed_parameters
 from .._validation import check_choice
-from ._common import check_array, fit_metric, validate_data
+from ._common import check_array, fit_metric, fitted_rows, validate_data
 
 __all__ = ["MahalanobisWhitener"]
 
@@ -172,8 +172,7 @@ class MahalanobisWhitener(TransformerMixin, BaseEstimator):
         array([[ 0.083, -0.27 ],
                [ 0.628, -0.416]])
         """
-        check_is_fitted(self)
-        X = cast(np.ndarray, validate_data(self, X, reset=False, dtype=np.float64))
+        X = fitted_rows(self, X)
         return (X - self.mean_) @ self.whitening_.T
 
     def inverse_transform(self, X: ArrayLike) -> np.ndarray:
