@@ -85,11 +85,14 @@ quiet <- function(expr) {               # evaluate, collecting warnings
 .cap <- new.env()
 CAP <- ".GlobalEnv$.cap"
 capenv <- new.env(parent = rr)          # patched internals live here
-## a pattern must equal a whole trimmed line, so that substrings cannot match twice
+## replace each whole line line[i] by replacement[i], in turn; a line must equal a
+## whole trimmed line of the source, so that substrings cannot match twice
 patch_line <- function(src, line, replacement) {
-  hit <- which(trimws(src) == line)
-  if (length(hit) != 1L) stop("line not found exactly once: ", line)
-  src[hit] <- replacement
+  for (i in seq_along(line)) {
+    hit <- which(trimws(src) == line[i])
+    if (length(hit) != 1L) stop("line not found exactly once: ", line[i])
+    src[hit] <- replacement[i]
+  }
   src
 }
 ## replace a substring that occurs on exactly one line

@@ -281,22 +281,13 @@ mk_s_start <- function(name, iter_call) {
            "assign('t0', t0, envir = ", CAP, "); assign('S0', S0, envir = ", CAP, "); ",
            "assign('init', init, envir = ", CAP, "); assign('out', out, envir = ", CAP, ")")))
 }
-mk_iter_bic <- function() {
-  s <- src_of(".iter.bic")
-  s <- patch_line(s, "s0 <- scale.full(mah, b, cc)",
-    paste0("s0 <- scale.full(mah, b, cc); assign('s_trace', s0, envir = ", CAP, ")"))
-  s <- patch_line(s, "s0 <- s",
-    paste0("s0 <- s; assign('s_trace', c(", CAP, "$s_trace, s), envir = ", CAP, ")"))
-  mk(s)
-}
-mk_iter_rocke <- function() {
-  s <- src_of(".iter.rocke")
-  s <- patch_line(s, "it <- 1",
-    paste0("it <- 1; assign('sig_trace', sigmin, envir = ", CAP, ")"))
-  s <- patch_line(s, "it <- it + 1",
-    paste0("it <- it + 1; assign('sig_trace', c(", CAP, "$sig_trace, sigmin), envir = ", CAP, ")"))
-  mk(s)
-}
+## .iter.bic and .iter.rocke: the trace of the scale (bisquare) or of sigma (Rocke)
+mk_iter_bic <- function() mk(patch_line(src_of(".iter.bic"), c("s0 <- scale.full(mah, b, cc)", "s0 <- s"),
+  c(paste0("s0 <- scale.full(mah, b, cc); assign('s_trace', s0, envir = ", CAP, ")"),
+    paste0("s0 <- s; assign('s_trace', c(", CAP, "$s_trace, s), envir = ", CAP, ")"))))
+mk_iter_rocke <- function() mk(patch_line(src_of(".iter.rocke"), c("it <- 1", "it <- it + 1"),
+  c(paste0("it <- 1; assign('sig_trace', sigmin, envir = ", CAP, ")"),
+    paste0("it <- it + 1; assign('sig_trace', c(", CAP, "$sig_trace, sigmin), envir = ", CAP, ")"))))
 assign("..covSBic", mk_s_start("..covSBic",
   "out <- .iter.bic(x, center, cov, maxiter, eps, trace = trace)"), envir = capenv)
 assign(".iter.bic", mk_iter_bic(), envir = capenv)
