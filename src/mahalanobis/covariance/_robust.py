@@ -2,7 +2,7 @@
 
 * :func:`fit_data` -- the checked data of a fit (``nan_policy`` "raise" or "omit");
 * :func:`require_rows` -- the n > p + 1 rule of rrcov's affine-equivariant estimators, with
-  advice that works;
+  advice that works; :func:`affine_fit_data` -- both, for MVE, S, MM and SDE;
 * :func:`sq_distances` -- squared distances to (center, scatter) by one Cholesky factor;
 * :func:`weighted_mean_cov` -- weighted location and scatter;
 * :func:`spatial_median` -- the L1 median by Weiszfeld's iteration with the Vardi-Zhang step
@@ -19,8 +19,9 @@ from .. import _linalg
 from .._validation import Data, as_data, check_spread
 from ..errors import ExactFitError, SingularCovarianceError
 
-__all__ = ["RejectionCount", "exact_fit_from_scatter", "fit_data", "require_rows",
-           "spatial_median", "sq_distances", "sq_distances_fast", "weighted_mean_cov"]
+__all__ = ["RejectionCount", "affine_fit_data", "exact_fit_from_scatter", "fit_data",
+           "require_rows", "spatial_median", "sq_distances", "sq_distances_fast",
+           "weighted_mean_cov"]
 
 
 class RejectionCount:
