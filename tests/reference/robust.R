@@ -294,6 +294,21 @@ assign(".iter.bic", mk_iter_bic(), envir = capenv)
 assign("..covSRocke", mk_s_start("..covSRocke",
   "out <- .iter.rocke(x, center, cov, maxiter, eps, alpha = arp, trace = trace)"), envir = capenv)
 assign(".iter.rocke", mk_iter_rocke(), envir = capenv)
+## run the instrumented ..covSBic or ..covSRocke under SEED: it must reproduce the public fit;
+## the captured result of its iteration
+run_s_copy <- function(name, X, fit) {
+  cap_reset(); set.seed(SEED)
+  out <- get(name, capenv)(X, arp = 0.1, eps = 1e-5, maxiter = 120, nsamp = 500, seed = NULL)
+  stopifnot(identical(unname(out$center), unname(fit@center)),
+            identical(unname(out$cov), unname(fit@cov)), identical(out$crit, fit@crit))
+  .cap$out
+}
+## the standardisation and the MVE start that run_s_copy captured
+s_start_internals <- function() list(
+  standardization_center = uv(.cap$mu), standardization_scale = uv(.cap$devin),
+  start_center = uv(.cap$t0), start_shape = um(.cap$S0),
+  start_MVE_raw.center = uv(.cap$init@raw.center), start_MVE_raw.cov = um(.cap$init@raw.cov),
+  start_MVE_best = I(as.integer(.cap$init@best)))
 tightenv <- new.env(parent = rr)
 assign(".iter.rocke", mk(src_of(".iter.rocke") |> patch_sub(
   "sig.res <- uniroot(fespro, lower = a, upper = b, fp = p, fdis = dis, falpha = alpha, fdelta = delta)",
@@ -327,28 +342,16 @@ sest_record <- function(X, method) {
     rec$crit_meaning <- "S-scale s: cov = s^2 * Sigma with det(Sigma) = 1; mean(rho(d/s)) = kp"
     rec$derived <- s_biweight_derived(X, fit)
   } else if (method == "bisquare") {
-    cap_reset(); set.seed(SEED)
-    out <- get("..covSBic", capenv)(X, arp = 0.1, eps = 1e-5, maxiter = 120, nsamp = 500, seed = NULL)
-    stopifnot(identical(unname(out$center), unname(fit@center)),
-              identical(unname(out$cov), unname(fit@cov)), identical(out$crit, fit@crit))
-    o <- .cap$out
+    o <- run_s_copy("..covSBic", X, fit)
     rec$crit_meaning <- "det(cov) (not log, not a scale)"
-    rec$internals <- list(
-      standardization_center = uv(.cap$mu), standardization_scale = uv(.cap$devin),
-      start_center = uv(.cap$t0), start_shape = um(.cap$S0),
-      start_MVE_raw.center = uv(.cap$init@raw.center), start_MVE_raw.cov = um(.cap$init@raw.cov),
-      start_MVE_best = I(as.integer(.cap$init@best)),
+    rec$internals <- c(s_start_internals(), list(
       final_std_center = uv(o$center), final_std_shape = um(o$cov),
       final_std_distances = uv(o$mah), iterations = o$iter,
       scale_trace = uv(.cap$s_trace),
       median_sq_distance = median(o$mah^2), qchisq_0.5 = qchisq(0.5, p),
-      cc = o$cc, b = o$kp)
+      cc = o$cc, b = o$kp))
   } else if (method == "rocke") {
-    cap_reset(); set.seed(SEED)
-    out <- get("..covSRocke", capenv)(X, arp = 0.1, eps = 1e-5, maxiter = 120, nsamp = 500, seed = NULL)
-    stopifnot(identical(unname(out$center), unname(fit@center)),
-              identical(unname(out$cov), unname(fit@cov)), identical(out$crit, fit@crit))
-    o <- .cap$out
+    o <- run_s_copy("..covSRocke", X, fit)
     ## same iteration from the same start, uniroot(tol = 1e-13)
     Xs <- scale(X, center = .cap$mu, scale = .cap$devin)
     ot <- iter_rocke_tight(Xs, .cap$t0, .cap$S0, 120, 1e-5, alpha = 0.1, trace = FALSE)
@@ -361,12 +364,8 @@ sest_record <- function(X, method) {
     stopifnot(identical(unname(fin(o)$cov), unname(fit@cov)))
     alpha <- 0.1; g <- min(qchisq(1 - alpha, p) / p - 1, 1)
     rec$crit_meaning <- "det(cov) (not log, not a scale)"
-    rec$internals <- list(
-      arp = alpha, gamma = g, delta = 0.5 * (1 - p / n),
-      standardization_center = uv(.cap$mu), standardization_scale = uv(.cap$devin),
-      start_center = uv(.cap$t0), start_shape = um(.cap$S0),
-      start_MVE_raw.center = uv(.cap$init@raw.center), start_MVE_raw.cov = um(.cap$init@raw.cov),
-      start_MVE_best = I(as.integer(.cap$init@best)),
+    rec$internals <- c(list(arp = alpha, gamma = g, delta = 0.5 * (1 - p / n)),
+      s_start_internals(), list(
       final_std_center = uv(o$center), final_std_shape = um(o$cov),
       final_std_sq_distances = uv(o$mah), final_scale_sigma = o$scale,
       iterations = o$iter, sigma_trace = uv(.cap$sig_trace),
@@ -374,7 +373,7 @@ sest_record <- function(X, method) {
       tight_tol = list(uniroot_tol = 1e-13, center = uv(ft$center), cov = um(ft$cov),
                        final_scale_sigma = ot$scale, iterations = ot$iter,
                        rel_diff_center = rel_diff(ft$center, fit@center),
-                       rel_diff_cov = rel_diff(ft$cov, fit@cov)))
+                       rel_diff_cov = rel_diff(ft$cov, fit@cov))))
   }
   rec
 }
