@@ -4,7 +4,8 @@
 * :func:`require_rows` -- the n > p + 1 rule of rrcov's affine-equivariant estimators, with
   advice that works; :func:`affine_fit_data` -- both, for MVE, S, MM and SDE;
 * :func:`sq_distances` -- squared distances to (center, scatter) by one Cholesky factor;
-* :func:`weighted_mean_cov` -- weighted location and scatter;
+* :func:`weighted_mean_cov` -- weighted location and scatter; :func:`unit_det` -- a scatter
+  scaled to determinant 1;
 * :func:`spatial_median` -- the L1 median by Weiszfeld's iteration with the Vardi-Zhang step
   (a data point as the median is handled exactly);
 * :func:`exact_fit_from_scatter` -- the ExactFitError of a singular robust scatter: the
@@ -13,6 +14,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _linalg
@@ -20,7 +23,7 @@ from .._validation import Data, as_data, check_spread
 from ..errors import ExactFitError, SingularCovarianceError
 
 __all__ = ["RejectionCount", "affine_fit_data", "exact_fit_from_scatter", "fit_data",
-           "require_rows", "spatial_median", "sq_distances", "sq_distances_fast",
+           "require_rows", "spatial_median", "sq_distances", "sq_distances_fast", "unit_det",
            "weighted_mean_cov"]
 
 
@@ -97,6 +100,11 @@ def weighted_mean_cov(X: np.ndarray, w: np.ndarray, divisor: float | None = None
     E = X - m
     S = (E * w[:, None]).T @ E / (sw if divisor is None else divisor)
     return m, (S + S.T) / 2.0
+
+
+def unit_det(V: np.ndarray) -> np.ndarray:
+    """V scaled to determinant 1: V * exp(-log det(V) / p) (the shape of an S or MM step)."""
+    return V * math.exp(-float(np.linalg.slogdet(V)[1]) / V.shape[0])
 
 
 def spatial_median(X: np.ndarray, *, tol: float = 1e-12, max_iter: int = 1000

@@ -28,7 +28,13 @@ from ._rho import (
     mm_constant,
     shape_efficiency,
 )
-from ._robust import affine_fit_data, sq_distances, sq_distances_fast
+from ._robust import (
+    affine_fit_data,
+    sq_distances,
+    sq_distances_fast,
+    unit_det,
+    weighted_mean_cov,
+)
 from .s_estimator import SResult, s_estimator
 
 __all__ = ["MMResult", "mm_estimator"]
@@ -113,17 +119,12 @@ def mm_iterate(A: np.ndarray, mu: np.ndarray, V: np.ndarray, s: float, c1: float
     (relative); ``rrcov_stop`` reproduces rrcov 1.7-2 instead (stop when the loss falls by no
     more than ``tol`` absolute, after at most ``max_iter`` steps). Returns (mu, V, loss,
     distances, iterations, converged)."""
-    p = A.shape[1]
     L_old, d = _loss(A, mu, V, s, c1)
     for it in range(1, max_iter + 1):
         w = bisquare_weight(d / s, c1)
-        m1 = (w @ A) / w.sum()
-        E = A - m1
-        V1 = (E * w[:, None]).T @ E
-        V1 = (V1 + V1.T) / 2
+        m1, V1 = weighted_mean_cov(A, w, 1.0)
         try:
-            ld = float(np.linalg.slogdet(V1)[1])
-            V1 = V1 * math.exp(-ld / p)
+            V1 = unit_det(V1)
             L_new, d1 = _loss(A, m1, V1, s, c1)
         except SingularCovarianceError:
             return mu, V, L_old, d, it, False

@@ -55,6 +55,7 @@ from ._robust import (
     exact_fit_from_scatter,
     sq_distances,
     sq_distances_fast,
+    unit_det,
 )
 
 __all__ = ["SResult", "s_estimator"]
@@ -257,7 +258,6 @@ def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
     leaves the scale unchanged to rounding is taken. Stops when centre
     and shape change by less than ``tol`` (relative). Returns (mu, V, s, iterations,
     converged)."""
-    p = Z.shape[1]
     d2 = _sq(Z, mu, V)
     s = float(m_scale(d2[None], loss)[0])
     for it in range(1, max_iter + 1):
@@ -269,7 +269,7 @@ def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
         V1 = (E * w[:, None]).T @ E
         V1 = (V1 + V1.T) / 2
         try:
-            V1 = V1 * math.exp(-float(np.linalg.slogdet(V1)[1]) / p)
+            V1 = unit_det(V1)
             d21 = _sq(Z, m1, V1)
         except SingularCovarianceError:
             # the points with weight > 0 span a hyperplane: the S-scale implodes there
@@ -283,7 +283,7 @@ def s_iterate(Z: np.ndarray, mu: np.ndarray, V: np.ndarray, loss: Loss, *,
                 mg = (1 - gam) * mu + gam * m1
                 Vg = (1 - gam) * V + gam * V1
                 try:
-                    Vg = Vg * math.exp(-float(np.linalg.slogdet(Vg)[1]) / p)
+                    Vg = unit_det(Vg)
                     dg = _sq(Z, mg, Vg)
                 except SingularCovarianceError:
                     continue
