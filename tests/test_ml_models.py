@@ -120,6 +120,11 @@ def test_kernel_without_covariance_is_not_fitted():
         MahalanobisKernel()(np.ones((2, 2)))
     with pytest.raises(ValueError, match="gamma must lie"):
         mahalanobis_kernel(np.ones((2, 2)), cov=np.eye(2), gamma=-1)
+    k = MahalanobisKernel(cov=np.eye(3))
+    for args, name in [((np.ones((2, 2)),), "X"), ((np.ones((2, 3)), np.ones((4, 2))), "Y")]:
+        with pytest.raises(ValueError, match=rf"^{name} has 2 features but the kernel's "
+                                             r"covariance is 3 x 3\.$"):
+            k(*args)
 
 
 # ----------------------------------------------------------------------------- MTS

@@ -215,17 +215,19 @@ class MahalanobisKernel(BaseEstimator):
         """Gram matrix ``exp(-gamma * D^2(X_i, Y_j))``, shape (n_X, n_Y)."""
         gamma = _check_gamma(self.gamma)
         m = self._get_metric()
-        X = cast(np.ndarray, check_array(X, dtype=np.float64))
-        if X.shape[1] != m.n_features:
-            raise ValueError(f"X has {X.shape[1]} features but the kernel's covariance is "
-                             f"{m.n_features} x {m.n_features}.")
+        X = _kernel_rows(X, "X", m.n_features)
         if Y is None:
             d2 = m.pairwise(X, squared=True)
         else:
-            Y = cast(np.ndarray, check_array(Y, dtype=np.float64))
-            if Y.shape[1] != m.n_features:
-                raise ValueError(f"Y has {Y.shape[1]} features but the kernel's covariance "
-                                 f"is {m.n_features} x {m.n_features}.")
-            d2 = m.pairwise(X, Y, squared=True)
+            d2 = m.pairwise(X, _kernel_rows(Y, "Y", m.n_features), squared=True)
         d2 *= -gamma
         return np.exp(d2, out=d2)
+
+
+def _kernel_rows(Z: Any, name: str, p: int) -> np.ndarray:
+    """Rows for the kernel's Gram matrix: finite floats with the covariance's p columns."""
+    Z = cast(np.ndarray, check_array(Z, dtype=np.float64))
+    if Z.shape[1] != p:
+        raise ValueError(f"{name} has {Z.shape[1]} features but the kernel's covariance is "
+                         f"{p} x {p}.")
+    return Z
