@@ -819,6 +819,8 @@ MH_EXPORT void mh_moments(const double *X, idx n, idx p, idx rs, idx cs, int exa
     idx pp = p * p;
     if (exact && kb > KB_EXACT)
         kb = KB_EXACT;
+    if (kb >= 16)
+        kb = kb / 8 * 8; /* the direct path pads each tile column to a multiple of 8 rows */
     double *w = work;
     idx p4 = (p + 3) / 4 * 4;            /* tiles padded to whole blocks of 4 columns */
     double *U1 = w; w += p4 * kb;

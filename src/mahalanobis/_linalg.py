@@ -622,7 +622,9 @@ def moments(X: np.ndarray, *, fourth: bool = False, exact: bool | None = None) -
         direct = p <= DIRECT_MAX_MOMENTS
         syrk = None if direct else _kernels.blas_address("dsyrk")
         x0 = X.ctypes.data
-        kb = _BLOCK if exact else max(_BLOCK, min(1024, KERNEL_CHUNK_BYTES // (8 * p)))
+        # blocks of whole groups of 8 rows: the kernel's column tiles (leading dimension kb)
+        # are padded to a multiple of 8 rows, which must not reach into the next column
+        kb = _BLOCK if exact else max(_BLOCK, min(1024, KERNEL_CHUNK_BYTES // (8 * p)) // 8 * 8)
         size = int(lib.mh_moments_work(p, kb))
 
         def work(lo: int, hi: int) -> _State:
