@@ -225,6 +225,38 @@ def test_pairwise_paths_and_near_pairs(path, p, monkeypatch):
                                rtol=4e-10)
 
 
+@pytest.mark.skipif(_kernels.C is None, reason="needs the compiled kernels")
+def test_pairwise_compiled_wide_rows_nan_and_mpmath(monkeypatch):
+    """The compiled all-pairs pass (vector lanes for the expansion, the clamp and the square
+    root; taller panels from p = 128): the numpy path's numbers, NaN rows kept NaN under
+    nan_policy='propagate', near pairs recomputed, on threads (the numpy path once skipped
+    the near pairs of a block holding a NaN row); a few entries against mpmath at 50
+    digits."""
+    import mpmath
+    rng = np.random.default_rng(11)
+    p = 130
+    A = rng.standard_normal((p, p))
+    S = A @ A.T / p + np.eye(p)
+    X = rng.standard_normal((300, p)) + 5.0
+    Y = np.vstack([X[:20] + 1e-9, rng.standard_normal((180, p))])   # 20 near pairs
+    X[7, 3] = np.nan
+    monkeypatch.setattr(_linalg, "PARALLEL_MIN_ELEMENTS", 10)
+    for squared in (False, True):
+        D = mh.pairwise(X, Y, cov=S, squared=squared, nan_policy="propagate")
+        with monkeypatch.context() as m:
+            m.setattr(_kernels, "C", None)
+            R = mh.pairwise(X, Y, cov=S, squared=squared, nan_policy="propagate")
+        assert np.isnan(D[7]).all() and not np.isnan(np.delete(D, 7, axis=0)).any()
+        np.testing.assert_allclose(np.delete(D, 7, axis=0), np.delete(R, 7, axis=0),
+                                   rtol=1e-12, atol=0)
+    mpmath.mp.dps = 50
+    Sm = mpmath.matrix(S.tolist())
+    for i, j in [(0, 0), (5, 5), (3, 100), (250, 199)]:
+        v = mpmath.matrix((X[i] - Y[j]).tolist())
+        ref = float((v.T * mpmath.lu_solve(Sm, v))[0])
+        assert D[i, j] == pytest.approx(ref, rel=1e-9)
+
+
 def test_pairwise_refines_ill_conditioned_scatter():
     """Correlation condition 1e8: pairwise applies S^-1 with iterative refinement, like
     distance (reference: exact rational arithmetic)."""
