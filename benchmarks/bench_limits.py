@@ -15,7 +15,7 @@ threadpoolctl) and OPENBLAS_CORETYPE are recorded.
 Peers run in the same process: np.cov and scikit-learn for the covariance fit; scipy's cdist,
 scikit-learn's ``EmpiricalCovariance.mahalanobis`` and R's ``stats::mahalanobis`` (R at 1e6
 rows only) for D^2; a whiten + GEMM numpy schedule and scipy's cdist for all pairs (cdist on
-the first 200 rows of XA, times 10: its cost is linear in the rows); scikit-learn for the
+the first 100 rows of XA, times 20: its cost is linear in the rows); scikit-learn for the
 shrinkage estimators; R's robustbase and rrcov for MCD and MRCD. Every measurement is made once
 and reused: the n = 1e6, p = 10 rows of the scaling table are the task table's, and the
 FastMCD rows of the MCD table are the scaling table's. ``--full`` adds R's DetMCD at 1e6 rows
@@ -53,6 +53,20 @@ def best_of(fn, repeat=5):
     return median_time(fn, repeat=repeat)
 
 
+def timed(fn, repeat=5):
+    """(median wall seconds, median CPU seconds of this process, all threads) of `repeat` runs
+    after a warm-up. CPU time over (cores x floor) is the ratio to the floor that other
+    processes on a shared machine disturb least."""
+    fn()
+    walls, cpus = [], []
+    for _ in range(repeat):
+        c0, t0 = time.process_time(), time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return float(np.median(walls)), float(np.median(cpus))
+
+
 def ms(t):
     return f"{t * 1e3:.1f} ms" if t < 10 else f"{t:.1f} s"
 
@@ -64,12 +78,15 @@ def slope(ns, ts):
 
 #: Measurements shared between the tables: (task, n, p) -> (seconds, peak bytes).
 MEASURED: dict = {}
+#: Their CPU seconds (see :func:`timed`).
+CPU: dict = {}
 
 
 def measured(key, fn, repeat=5, peak_offset=0):
-    """(median time, peak extra bytes beyond ``peak_offset``) of fn(), measured once per key."""
+    """(median time, peak extra bytes beyond ``peak_offset``) of fn(), measured once per key;
+    its median CPU time goes to CPU[key]."""
     if key not in MEASURED:
-        t = best_of(fn, repeat)
+        t, CPU[key] = timed(fn, repeat)
         MEASURED[key] = (t, max(peak_extra_bytes(fn) - peak_offset, 0))
     return MEASURED[key]
 
@@ -97,9 +114,12 @@ def task_table(F, quick):
     s = 10 if quick else 1
     rows = []
 
-    def add(task, ours, peer_text, floor, extra=""):
+    cores = os.cpu_count() or 1
+
+    def add(task, ours, peer_text, floor, extra="", cpu=None):
+        cpu_text = "" if cpu is None else f" (CPU {cpu / (cores * floor):.1f}x)"
         rows.append(f"| {task} | {ours_text(ours)}{extra} | {peer_text} | {ms(floor)} | "
-                    f"{ours[0] / floor:.1f}x |")
+                    f"{ours[0] / floor:.1f}x{cpu_text} |")
 
     def ours_text(o):
         t, peak = o
@@ -114,7 +134,7 @@ def task_table(F, quick):
         t_sk = best_of(lambda: EmpiricalCovariance().fit(X), 3)
         add(f"covariance fit {n:.0e} x {p} (`mh.fit`)", (t, peak),
             f"np.cov {ms(t_np)}, sklearn {ms(t_sk)} ({t_np / t:.1f}x / {t_sk / t:.1f}x)",
-            F(n * p * p, 8 * n * p))
+            F(n * p * p, 8 * n * p), cpu=CPU[("fit", n, p)])
     # batch distances
     use_r = have_r() and not quick
     for n, p, fn in [(10_000, 10, True), (1_000_000 // s, 10, False), (1_000_000 // s, 50, False),
@@ -143,13 +163,13 @@ def task_table(F, quick):
         add(f"D^2 {n:.0e} x {p} (`Metric.distance`)", (t, peak),
             ", ".join(f"{k} {ms(v)}" for k, v in peers) + " ("
             + " / ".join(f"{v / t:.1f}x" for _, v in peers) + ")",
-            F(n * p * p, 8 * n * p), extra)
+            F(n * p * p, 8 * n * p), extra, cpu=CPU[("distance", n, p)])
     # all pairs
     na = 2000
     for p in (50, 200):
         XA, _, S = problem(na, p, 1)
         XB, _, _ = problem(na, p, 2)
-        t = best_of(lambda: mh.pairwise(XA, XB, cov=S))
+        t, cpu = timed(lambda: mh.pairwise(XA, XB, cov=S))
 
         def whiten_gemm():
             W = np.linalg.inv(np.linalg.cholesky(S))
@@ -161,37 +181,38 @@ def task_table(F, quick):
         assert np.allclose(mh.pairwise(XA[:50], XB[:50], cov=S),
                            cdist(XA[:50], XB[:50], "mahalanobis", VI=np.linalg.inv(S)),
                            rtol=1e-9)
-        part = max(1, na // 10)
+        part = max(1, na // 20)
         t_cd = na / part * best_of(lambda: cdist(XA[:part], XB, "mahalanobis",
                                                  VI=np.linalg.inv(S)), 1)
         add(f"all pairs {na}^2, p = {p} (`mh.pairwise`)", (t, None),
             f"whiten + GEMM in numpy {ms(t_np)}, scipy cdist {ms(t_cd)} ({t_np / t:.1f}x / "
             f"{t_cd / t:.0f}x)",
-            F(2.0 * na * na * p, 8.0 * na * na))
+            F(2.0 * na * na * p, 8.0 * na * na), cpu=cpu)
     # shrinkage
     from sklearn.covariance import OAS, LedoitWolf
     n, p = 100_000 // s, 200
     X, _, _ = problem(n, p)
     for label, fn, ref in [("Ledoit-Wolf", mh.covariance.ledoit_wolf, LedoitWolf),
                            ("OAS", mh.covariance.oas, OAS)]:
-        t = best_of(lambda: fn(X))
+        t, cpu = timed(lambda: fn(X))
         peak = peak_extra_bytes(lambda: fn(X))
         t_ref = best_of(lambda: ref().fit(X), 3)
         add(f"{label} {n:.0e} x {p}", (t, peak), f"sklearn {ms(t_ref)} ({t_ref / t:.1f}x)",
-            F(n * p * p, 8 * n * p))
+            F(n * p * p, 8 * n * p), cpu=cpu)
     del X
     # Hotelling, two samples
     n, p = 1_000_000 // s, 10
     X, _, _ = problem(n, p, 3)
     Y, _, _ = problem(n, p, 4)
-    t = best_of(lambda: mh.hotelling_t2(X, Y))
+    t, cpu = timed(lambda: mh.hotelling_t2(X, Y))
     t_np = best_of(lambda: (np.cov(X, rowvar=False), np.cov(Y, rowvar=False)), 3)
     add(f"Hotelling two-sample 2 x {n:.0e} x {p}", (t, None),
-        f"two `np.cov` calls {ms(t_np)} ({t_np / t:.1f}x)", F(2 * n * p * p, 16 * n * p))
+        f"two `np.cov` calls {ms(t_np)} ({t_np / t:.1f}x)", F(2 * n * p * p, 16 * n * p),
+        cpu=cpu)
     from mahalanobis.control import T2Chart
     chart = T2Chart(X[:1000])
-    t = best_of(lambda: chart.monitor(Y))
-    add(f"T^2 chart Phase II {n:.0e} x {p}", (t, None), "-", F(n * p * p, 8 * n * p))
+    t, cpu = timed(lambda: chart.monitor(Y))
+    add(f"T^2 chart Phase II {n:.0e} x {p}", (t, None), "-", F(n * p * p, 8 * n * p), cpu=cpu)
     return rows
 
 
@@ -362,7 +383,9 @@ def main(argv=None):
              f"Measured DGEMM rate {F.gemm / 1e9:.0f} GFLOP/s, read bandwidth "
              f"{F.bw / 1e9:.1f} GB/s (each the fastest of several runs; the DGEMM rate is the "
              "larger of the all-thread rate and the cores times the one-thread rate). "
-             "Floor = max(flops / DGEMM rate, bytes / bandwidth).",
+             "Floor = max(flops / DGEMM rate, bytes / bandwidth). In parentheses after the "
+             "ratio: CPU seconds (all threads) over cores x floor, which other processes on "
+             "a shared machine disturb less than the wall time.",
              "", kernel_note(), "",
              "| task | mahalanobis | best peer (peer / ours) | floor | ours / floor |",
              "|---|---|---|---|---|"]
