@@ -13,7 +13,9 @@ and CPU seconds of each area and the total (`make bench` should stay under 10 mi
 - mcd: scikit-learn's MinCovDet at n = 1e5 on every seed (20 s a fit);
 - robust: n = 1e5 against rrcov (about 10 minutes);
 - arrayapi: 1e6 embeddings instead of 2.5e5;
-- online (extensions): 1e6 streaming updates instead of 2e5.
+- online (extensions): 1e6 streaming updates instead of 2e5;
+- sketch (extensions): 200 sketches per configuration and 20 000 queries (instead of 100 and
+  5000).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ ORDER = ["limits", "distance", "mcd", "robust", "shrinkage", "control", "ml", "a
 # bench_online.py and bench_sketch.py both write sections of results/extensions.md.
 SCRIPTS = {"extensions": ["online", "sketch"]}
 #: Scripts that take --full (see the module docstring).
-HAS_FULL = {"limits", "mcd", "robust", "arrayapi", "online"}
+HAS_FULL = {"limits", "mcd", "robust", "arrayapi", "online", "sketch"}
 
 
 def _children_cpu() -> float:
