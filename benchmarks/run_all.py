@@ -10,7 +10,7 @@ and CPU seconds of each area and the total (`make bench` should stay under 10 mi
 ``--full`` passes ``--full`` to the scripts that have heavier optional cells:
 
 - limits: R's DetMCD at 1e6 rows (about 70 s);
-- mcd: scikit-learn's MinCovDet at n = 1e5 on every seed (20 s a fit);
+- mcd: scikit-learn's MinCovDet on every seed at n p >= 1e6 (7-20 s a fit);
 - robust: n = 1e5 against rrcov (about 10 minutes);
 - arrayapi: 1e6 embeddings instead of 2.5e5;
 - online (extensions): 1e6 streaming updates instead of 2e5;
