@@ -97,7 +97,10 @@ def assemble() -> None:
              "measured in the same run, on the same machine (2 cores, no other load), as "
              "medians; ratios are the other tool's time over ours unless a column says "
              "otherwise. Sections are refreshed individually with "
-             "`python benchmarks/run_all.py --only AREA`.", ""]
+             "`python benchmarks/run_all.py --only AREA`. Heavy optional cells (R's DetMCD at "
+             "1e6 rows, MinCovDet on every seed, robust estimators at n = 1e5, 1e6 "
+             "embeddings, 1e6 streaming updates, 200 sketches) run with `--full`; the list is "
+             "in benchmarks/run_all.py.", ""]
     for area in ORDER:
         path = os.path.join(HERE, "results", f"{area}.md")
         if os.path.exists(path):
