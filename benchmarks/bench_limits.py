@@ -382,7 +382,8 @@ def main(argv=None):
     lines = ["## Speed at the hardware's limit (issue 17)", "", machine_line() + load_note(),
              f"Measured DGEMM rate {F.gemm / 1e9:.0f} GFLOP/s, read bandwidth "
              f"{F.bw / 1e9:.1f} GB/s (each the fastest of several runs; the DGEMM rate is the "
-             "larger of the all-thread rate and the cores times the one-thread rate). "
+             "larger of the all-thread rate and the cores times the one-thread rate, the "
+             "bandwidth the larger of one thread's and one thread per core's). "
              "Floor = max(flops / DGEMM rate, bytes / bandwidth). In parentheses after the "
              "ratio: CPU seconds (all threads) over cores x floor, which other processes on "
              "a shared machine disturb less than the wall time.",
