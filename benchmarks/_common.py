@@ -47,26 +47,28 @@ def peak_extra_bytes(fn: Callable[[], object]) -> int:
     return peak
 
 
-def _fastest(fn: Callable[[], object], runs: int) -> float:
-    """Shortest wall time of fn() over `runs` runs (after one warm-up run)."""
+def _fastest(fn: Callable[[], object], runs: int, clock: Callable[[], float] = time.perf_counter
+             ) -> float:
+    """Shortest time of fn() by `clock` over `runs` runs (after one warm-up run)."""
     fn()
     best = np.inf
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, clock() - t0)
     return float(best)
 
 
 def dgemm_rate(n: int = 2000, rounds: int = 3) -> float:
-    """DGEMM rate of this machine in flop/s: the larger of numpy's BLAS on all its threads and
-    the number of cores times its one-thread rate, each the fastest of several runs spread over
-    `rounds` rounds a moment apart.
+    """DGEMM rate of this machine in flop/s: the larger of numpy's BLAS on all its threads
+    (wall time) and the number of cores times its one-thread rate, each the fastest of several
+    runs spread over `rounds` rounds a moment apart.
 
-    The fastest run, not the median: on a shared machine other processes only ever slow a
-    run down, so the fastest one is the closest to the hardware's rate. The one-thread rate
-    times the cores is an upper bound of the all-thread rate (perfect scaling) that another
-    process occupying one core does not lower; the floor it gives is, if anything, too low.
+    The one-thread rate is timed by the CPU time of the calling thread (BLAS limited to one
+    thread runs there), which does not advance while other processes hold the core: on a
+    shared machine it stays near the hardware's rate where wall-time rates fall with the load.
+    The cores times it is an upper bound of the all-thread rate (perfect scaling); the floor it
+    gives is, if anything, too low.
     """
     rng = np.random.default_rng(0)
     A = rng.standard_normal((n, n))
@@ -83,13 +85,14 @@ def dgemm_rate(n: int = 2000, rounds: int = 3) -> float:
         best_all = max(best_all, flops / _fastest(lambda: A @ B, 3))
         if threadpool_limits is not None:
             with threadpool_limits(1, user_api="blas"):
-                best_one = max(best_one, flops / _fastest(lambda: A @ B, 2))
+                best_one = max(best_one, flops / _fastest(lambda: A @ B, 2, time.thread_time))
     return max(best_all, (os.cpu_count() or 1) * best_one)
 
 
 def read_bandwidth(rounds: int = 3) -> float:
-    """Read bandwidth (bytes/s): summing a 400 MB array, on one thread and split over one
-    thread per core (numpy releases the GIL in the sum), the fastest of several runs."""
+    """Read bandwidth (bytes/s): summing a 400 MB array on one thread (timed by that thread's
+    CPU time, as the one-thread DGEMM rate) and split over one thread per core (wall time;
+    numpy releases the GIL in the sum), the fastest of several runs."""
     from concurrent.futures import ThreadPoolExecutor
     a = np.ones(50_000_000)
     cores = os.cpu_count() or 1
@@ -102,7 +105,8 @@ def read_bandwidth(rounds: int = 3) -> float:
         for r in range(rounds):
             if r:
                 time.sleep(0.5)
-            best = min(best, _fastest(lambda: a.sum(), 3), _fastest(split_sum, 3))
+            best = min(best, _fastest(lambda: a.sum(), 3, time.thread_time),
+                       _fastest(split_sum, 3))
     return a.nbytes / best
 
 

@@ -5,7 +5,8 @@ floor, and scaling tables with fitted slopes and peak memory.
 
 The floor of a task is max(flops / DGEMM rate, bytes read / read bandwidth), both measured at
 the start of the run on this machine (the fastest of several runs; the DGEMM rate is the larger
-of numpy's all-thread rate and the cores times its one-thread rate, see _common.dgemm_rate):
+of numpy's all-thread rate and the cores times its one-thread rate timed by CPU time, see
+_common.dgemm_rate):
 n p^2 flops for a covariance fit, a batch of D^2 or a triangular whitening; 2 nA nB p for all
 pairs; 8 n p bytes for reading X once. Ratios are ours over the floor (1.0 would be the
 hardware's limit). Peak memory is the largest traced allocation (tracemalloc) during one call,
@@ -383,7 +384,9 @@ def main(argv=None):
              f"Measured DGEMM rate {F.gemm / 1e9:.0f} GFLOP/s, read bandwidth "
              f"{F.bw / 1e9:.1f} GB/s (each the fastest of several runs; the DGEMM rate is the "
              "larger of the all-thread rate and the cores times the one-thread rate, the "
-             "bandwidth the larger of one thread's and one thread per core's). "
+             "bandwidth the larger of one thread's and one thread per core's; one-thread "
+             "rates are timed by the thread's CPU time, which the load of other processes "
+             "does not inflate). "
              "Floor = max(flops / DGEMM rate, bytes / bandwidth). In parentheses after the "
              "ratio: CPU seconds (all threads) over cores x floor, which other processes on "
              "a shared machine disturb less than the wall time.",
