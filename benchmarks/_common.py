@@ -21,13 +21,16 @@ def median_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1,
 
     Slow calls are repeated fewer times: when the warm-up run took t seconds, at most
     max(1, budget / t) timed runs follow (a call of a second or more is timed once or twice;
-    its run-to-run spread is small next to the ratios reported).
+    its run-to-run spread is small next to the ratios reported), and a call longer than the
+    whole budget is timed by its warm-up run alone.
     """
     t_warm = 0.0
     for _ in range(warmup):
         t0 = time.perf_counter()
         fn()
         t_warm = time.perf_counter() - t0
+    if t_warm > budget:
+        return t_warm
     if t_warm > 0:
         repeat = max(1, min(repeat, int(budget / t_warm)))
     times = []
