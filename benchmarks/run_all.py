@@ -14,8 +14,8 @@ and CPU seconds of each area and the total (`make bench` should stay under 10 mi
 - robust: n = 1e5 against rrcov (about 10 minutes);
 - arrayapi: 1e6 embeddings instead of 2.5e5;
 - online (extensions): 1e6 streaming updates instead of 2e5;
-- sketch (extensions): 200 sketches per configuration and 20 000 queries (instead of 100 and
-  5000).
+- sketch (extensions): 200 sketches per configuration, k = 400 and 800 too, and 20 000
+  queries (instead of 100 sketches, k <= 200 and 5000 queries).
 """
 
 from __future__ import annotations
