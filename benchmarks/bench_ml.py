@@ -110,7 +110,7 @@ def knn_section(quick):
 
         (d_ref, i_ref), (d_w, i_w) = run_ref(), run_pipe()
         same = float(np.mean(i_ref == i_w))
-        rep = 3 if quick else 7
+        rep = 3 if quick else 5
         t_ref = median_time(run_ref, repeat=rep)
         t_pipe = median_time(run_pipe, repeat=rep)
         acc_ref = float(np.mean(ref.predict(X[te]) == y[te]))

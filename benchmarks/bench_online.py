@@ -1,13 +1,14 @@
-"""Streaming updates: 1e6 single-point updates and removals, checked against batch fits.
+"""Streaming updates: single-point updates and removals, checked against batch fits.
 
-    python benchmarks/bench_online.py [--quick]
+    python benchmarks/bench_online.py [--quick | --full]
 
-Adds n points one at a time to an OnlineMetric (rank-one Cholesky updates), checks centre,
-covariance and distances against a batch fit of all points, removes all but the last 1000
-one at a time (rank-one downdates) and checks against a batch fit of those, and reports
-updates per second. A sliding window is compared with refitting the window after every point
-(np.cov + Cholesky, the obvious alternative). Writes the "online" section of
-benchmarks/results/extensions.md (not with --quick).
+Adds n points (2e5 at p = 5 and 2e4 at p = 50 by default; --full: 1e6 and 1e5, about two
+minutes; the rates per second do not depend on n) one at a time to an OnlineMetric (rank-one
+Cholesky updates), checks centre, covariance and distances against a batch fit of all
+points, removes all but the last 1000 one at a time (rank-one downdates) and checks against a
+batch fit of those, and reports updates per second. A sliding window is compared with
+refitting the window after every point (np.cov + Cholesky, the obvious alternative). Writes
+the "online" section of benchmarks/results/extensions.md (not with --quick).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import time
 
 import numpy as np
-from _common import RESULTS_DIR, machine_line
+from _common import RESULTS_DIR, load_note, machine_line
 
 from mahalanobis.variants.online import OnlineMetric
 
@@ -31,14 +32,6 @@ def batch_d2(Y, X):
     S = np.cov(X.T)
     V = Y - X.mean(axis=0)
     return np.einsum("ij,ji->i", V, np.linalg.solve(S, V.T))
-
-
-def load_note() -> str:
-    """The 1-minute load average: these 2-core machines are shared, so timings are noisy."""
-    try:
-        return f"; load average {os.getloadavg()[0]:.1f} at start"
-    except OSError:  # pragma: no cover
-        return ""
 
 
 def write_section(name: str, text: str) -> str:
@@ -111,8 +104,9 @@ def window_vs_refit(n: int, p: int, window: int, seed: int = 1) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--full", action="store_true", help="1e6 updates at p = 5 (two minutes)")
     args = ap.parse_args(argv)
-    n = 100_000 if args.quick else 1_000_000
+    n = 20_000 if args.quick else 1_000_000 if args.full else 200_000
     lines = ["### Streaming updates (OnlineMetric)", "", machine_line() + load_note(), "",
              "Single-point `partial_fit` / `remove` calls (input checking included), rank-one "
              "Cholesky update / downdate per point. Relative errors are max-abs over max-abs "

@@ -73,6 +73,21 @@ def test_fast_mode_and_threads_agree_with_exact(path, monkeypatch):
     assert _ulps(threaded.M2, exact.M2) <= 1 and _ulps(threaded.mean, exact.mean) <= 1
 
 
+@pytest.mark.parametrize("p", [100, 150, 200])
+def test_fast_mode_blocks_of_any_width(p):
+    """Fast mode with the widths whose default block (512 KiB / 8p rows) is not a multiple of
+    8 rows: the kernel's padded column tiles once overlapped there (errors of 1e-3 in the
+    co-moments); now they agree with the exact mode to rounding, on one thread and on
+    several."""
+    rng = np.random.default_rng(p)
+    X = rng.standard_normal((1500, p)) @ (np.eye(p) + 0.1) + 3.0
+    exact = _linalg.moments(X, exact=True)
+    fast = _linalg.moments(X, exact=False)
+    tol = 1e-13 * np.abs(exact.M2).max()
+    np.testing.assert_allclose(fast.M2, exact.M2, rtol=0, atol=tol)
+    np.testing.assert_allclose(fast.M2, np.cov(X.T) * (X.shape[0] - 1), rtol=0, atol=tol)
+
+
 def test_constant_columns_and_non_finite(path):
     rng = np.random.default_rng(4)
     X = rng.standard_normal((3000, 6))
@@ -208,6 +223,38 @@ def test_pairwise_paths_and_near_pairs(path, p, monkeypatch):
     # far pairs keep eps (|a|^2 + |b|^2) / D^2 <= eps / NEAR_PAIR_RTOL relative accuracy
     np.testing.assert_allclose(Ds[off], (cdist(X, X, "mahalanobis", VI=VI) ** 2)[off],
                                rtol=4e-10)
+
+
+@pytest.mark.skipif(_kernels.C is None, reason="needs the compiled kernels")
+def test_pairwise_compiled_wide_rows_nan_and_mpmath(monkeypatch):
+    """The compiled all-pairs pass (vector lanes for the expansion, the clamp and the square
+    root; taller panels from p = 128): the numpy path's numbers, NaN rows kept NaN under
+    nan_policy='propagate', near pairs recomputed, on threads (the numpy path once skipped
+    the near pairs of a block holding a NaN row); a few entries against mpmath at 50
+    digits."""
+    import mpmath
+    rng = np.random.default_rng(11)
+    p = 130
+    A = rng.standard_normal((p, p))
+    S = A @ A.T / p + np.eye(p)
+    X = rng.standard_normal((300, p)) + 5.0
+    Y = np.vstack([X[:20] + 1e-9, rng.standard_normal((180, p))])   # 20 near pairs
+    X[7, 3] = np.nan
+    monkeypatch.setattr(_linalg, "PARALLEL_MIN_ELEMENTS", 10)
+    for squared in (False, True):
+        D = mh.pairwise(X, Y, cov=S, squared=squared, nan_policy="propagate")
+        with monkeypatch.context() as m:
+            m.setattr(_kernels, "C", None)
+            R = mh.pairwise(X, Y, cov=S, squared=squared, nan_policy="propagate")
+        assert np.isnan(D[7]).all() and not np.isnan(np.delete(D, 7, axis=0)).any()
+        np.testing.assert_allclose(np.delete(D, 7, axis=0), np.delete(R, 7, axis=0),
+                                   rtol=1e-12, atol=0)
+    mpmath.mp.dps = 50
+    Sm = mpmath.matrix(S.tolist())
+    for i, j in [(0, 0), (5, 5), (3, 100), (250, 199)]:
+        v = mpmath.matrix((X[i] - Y[j]).tolist())
+        ref = float((v.T * mpmath.lu_solve(Sm, v))[0])
+        assert D[i, j] == pytest.approx(ref, rel=1e-9)
 
 
 def test_pairwise_refines_ill_conditioned_scatter():

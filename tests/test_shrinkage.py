@@ -113,6 +113,32 @@ def test_oas_sklearn_formula_equals_sklearn(name, assume_centered):
     assert m.shrinkage == pytest.approx(ref.shrinkage_, rel=1e-12)
 
 
+@pytest.mark.parametrize("estimator", ["oas", "ledoit_wolf"])
+def test_wide_fast_mode_fit_equals_sklearn_in_one_pass(estimator):
+    """n p^2 beyond the exact mode's limit at a width (p = 150) whose fast-mode blocks once
+    went wrong: the same numbers as scikit-learn; and, like Ledoit-Wolf, OAS reads the data
+    once with no n x p temporary (compiled kernels: traced peak far below the input's
+    size)."""
+    import tracemalloc
+    rng = np.random.default_rng(8)
+    p = 150
+    X = rng.standard_normal((20_000, p)) @ (np.eye(p) + 0.05) + 2.0
+    assert X.shape[0] * p * p > _linalg.EXACT_MAX_WORK
+    ours = getattr(shr, estimator)
+    kwargs = {"formula": "sklearn"} if estimator == "oas" else {}
+    ref = (OAS if estimator == "oas" else LedoitWolf)().fit(X)
+    m = ours(X, **kwargs)
+    assert _rel(m.cov, ref.covariance_) < 1e-12
+    assert m.shrinkage == pytest.approx(ref.shrinkage_, rel=1e-10)
+    if _kernels.C is None:  # the numpy fallback works on blocks of 4096 rows at a time
+        return
+    tracemalloc.start()  # (after a first call: imports and caches are not counted)
+    ours(X, **kwargs)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < X.nbytes / 4
+
+
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_oas_default_is_the_paper_formula(name):
     """Default: eq. (23). It differs from scikit-learn's by the 2/p terms only (O(1/p))."""

@@ -819,6 +819,8 @@ MH_EXPORT void mh_moments(const double *X, idx n, idx p, idx rs, idx cs, int exa
     idx pp = p * p;
     if (exact && kb > KB_EXACT)
         kb = KB_EXACT;
+    if (kb >= 16)
+        kb = kb / 8 * 8; /* the direct path pads each tile column to a multiple of 8 rows */
     double *w = work;
     idx p4 = (p + 3) / 4 * 4;            /* tiles padded to whole blocks of 4 columns */
     double *U1 = w; w += p4 * kb;
@@ -900,6 +902,35 @@ MH_EXPORT idx mh_moments_work(idx p, idx kb)
 }
 
 /* ------------------------------------------------------------------------ all pairs */
+/* row[j] := row[j] + ai + nb2[j] (row holds -2 a.b) for j in [j0, nb), in vector lanes;
+   returns whether some entry is below rtol (ai + nb2[j]) (cancellation: recompute it). */
+MH_CLONES
+static int pairwise_expand(double *restrict row, idx j0, idx nb, double ai,
+                           const double *restrict nb2, double rtol)
+{
+    int near = 0;
+    for (idx j = j0; j < nb; j++) {
+        double scale = ai + nb2[j];
+        double d = row[j] + scale;
+        row[j] = d;
+        near |= d < rtol * scale;
+    }
+    return near;
+}
+
+/* row[j] := max(row[j], 0) (NaN stays NaN), or its square root, for j in [j0, nb), in
+   vector lanes */
+MH_CLONES
+static void pairwise_finish(double *restrict row, idx j0, idx nb, int take_sqrt)
+{
+    if (take_sqrt)
+        for (idx j = j0; j < nb; j++)
+            row[j] = sqrt(row[j] < 0.0 ? 0.0 : row[j]);
+    else
+        for (idx j = j0; j < nb; j++)
+            row[j] = row[j] < 0.0 ? 0.0 : row[j];
+}
+
 /*
  * Rows [i0, i1) of the squared distance matrix between whitened sets ZA (na x p) and ZB
  * (nb x p), both C-ordered: out[i, j] = |a_i|^2 + |b_j|^2 - 2 a_i.b_j from one dgemm per panel
@@ -931,30 +962,28 @@ MH_EXPORT void mh_pairwise_rows(const double *ZA, const double *ZB, const double
         for (idx i = a0; i < a1; i++) {
             double *row = out + i * ld;
             double ai = na2[i];
-            for (idx j = j0; j < nb; j++) {
-                double scale = ai + nb2[j];
-                double d = row[j] + scale;
-                if (d < rtol * scale) {
-                    /* recompute ||W (xa_i - xb_j)||^2 */
-                    const double *xa = XA + i * p, *xb = XB + j * p;
-                    double *dv = scratch;
-                    for (idx l = 0; l < p; l++)
-                        dv[l] = xa[l] - xb[l];
-                    double acc = 0.0;
-                    for (idx kx = 0; kx < p; kx++) {
-                        const double *wk = W + kx * p;
-                        idx lo = lower ? 0 : kx, hi = lower ? kx : p - 1;
-                        double z = 0.0;
-                        for (idx l = lo; l <= hi; l++)
-                            z += wk[l] * dv[l];
-                        acc += z * z;
+            if (pairwise_expand(row, j0, nb, ai, nb2, rtol))
+                for (idx j = j0; j < nb; j++) {
+                    double scale = ai + nb2[j];
+                    if (row[j] < rtol * scale) {
+                        /* the expansion cancels: recompute ||W (xa_i - xb_j)||^2 */
+                        const double *xa = XA + i * p, *xb = XB + j * p;
+                        double *dv = scratch;
+                        for (idx l = 0; l < p; l++)
+                            dv[l] = xa[l] - xb[l];
+                        double acc = 0.0;
+                        for (idx kx = 0; kx < p; kx++) {
+                            const double *wk = W + kx * p;
+                            idx lo = lower ? 0 : kx, hi = lower ? kx : p - 1;
+                            double z = 0.0;
+                            for (idx l = lo; l <= hi; l++)
+                                z += wk[l] * dv[l];
+                            acc += z * z;
+                        }
+                        row[j] = acc;
                     }
-                    d = acc;
                 }
-                if (d < 0.0)
-                    d = 0.0;
-                row[j] = take_sqrt ? sqrt(d) : d;
-            }
+            pairwise_finish(row, j0, nb, take_sqrt);
             if (symmetric)
                 row[i] = 0.0;
         }

@@ -148,6 +148,14 @@ def _scatter_and_fourth_moment(X: Any, nan_policy: str, assume_centered: bool,
     return data, center, S, q4
 
 
+def _unit_factor(S: Any) -> float | None:
+    """A power of two k with k^2 trace(S) / p near 1 (None: S is zero, or not finite)."""
+    c = float(np.trace(S)) / S.shape[0]
+    if not (c > 0 and np.isfinite(c)):
+        return None
+    return float(2.0 ** -round(np.log2(np.sqrt(c))))  # 1 / sqrt(c), rounded to a power of two
+
+
 def _unit_scale(A: Any, center: Any, S: Any, q4: float) -> tuple[Any, float]:
     """S and q4 = sum ||x - center||^4 rescaled by a power of two (exactly) so that the
     average variance is near 1: the shrinkage intensity does not depend on the scale, but
@@ -155,12 +163,11 @@ def _unit_scale(A: Any, center: Any, S: Any, q4: float) -> tuple[Any, float]:
     beyond about 1e+-75. Far from 1, q4 is summed again from the rescaled deviations."""
     if _array_api.is_foreign(A):
         return S, q4
-    p = S.shape[0]
-    c = float(np.trace(S)) / p
-    if not (c > 0 and np.isfinite(c)):
+    k = _unit_factor(S)
+    if k is None:
         return S, q4
-    k = 2.0 ** -round(np.log2(np.sqrt(c)))  # 1 / sqrt(c), rounded to a power of two
-    if 1e-140 < c < 1e140 and np.isfinite(q4) and (q4 > 0 or c == 0):
+    c = 1.0 / (k * k)
+    if 1e-140 < c < 1e140 and np.isfinite(q4) and q4 > 0:
         return S * (k * k), q4 * k**4
     Z = (np.asarray(A, dtype=float) - center) * k
     r2 = np.einsum("ij,ij->i", Z, Z)
@@ -378,8 +385,9 @@ def oas(X: ArrayLike, *, assume_centered: bool = False, formula: str = "paper",
                         nan_policy=nan_policy)
     data, center, S, _ = _scatter_and_fourth_moment(X, nan_policy, bool(assume_centered),
                                                     fourth=False)
-    shrinkage = _oas_shrinkage(_unit_scale(data.values, center, S, 0.0)[0],
-                               data.values.shape[0], formula)
+    # OAS needs only S (no fourth moments): rescaled exactly, without another pass over X
+    k = None if _array_api.is_foreign(S) else _unit_factor(S)
+    shrinkage = _oas_shrinkage(S if k is None else S * (k * k), data.values.shape[0], formula)
     return _shrunk_metric(data, center, S, shrinkage, "oas")
 
 
