@@ -26,6 +26,7 @@ from .covariance import FitResult, MCDResult, MRCDResult, available_methods, fit
 from .distance import distance, pairwise, whiten
 from .ellipsoid import Ellipsoid
 from .errors import (
+    ArgumentTypeError,
     CholeskyDowndateWarning,
     ExactFitError,
     IllConditionedWarning,
@@ -43,6 +44,7 @@ from .metric import Metric, MetricLike
 from .variants import FunctionalMetric, KernelMetric, OnlineMetric, SketchedMetric
 
 __all__ = [
+    "ArgumentTypeError",
     "CholeskyDowndateWarning",
     "Ellipsoid",
     "ExactFitError",

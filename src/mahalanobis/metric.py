@@ -757,6 +757,7 @@ class Metric:
         array([20.])
         """
         squared = check_bool(squared, "squared")
+        return_counts = check_bool(return_counts, "return_counts")
         if nan_policy == "marginal" and not _array_api.is_foreign(X):
             d2, counts, data = _numpy_metric(self)._marginal_sq(X)
             d = d2 if squared else np.sqrt(d2)
@@ -1062,6 +1063,7 @@ class Metric:
         >>> m.pvalue([[2.0, 1.0], [0.0, 0.0]]).round(4)   # exp(-D^2 / 2) for p = 2
         array([0.6065, 1.    ])
         """
+        return_counts = check_bool(return_counts, "return_counts")
         if nan_policy == "marginal" and not _array_api.is_foreign(X):
             d2, counts, data = _numpy_metric(self)._marginal_sq(X)
             pv = np.full(d2.shape, np.nan)
@@ -1142,6 +1144,7 @@ class Metric:
         array([False, False,  True])
         """
         alpha = check_fraction(alpha, "alpha")
+        return_counts = check_bool(return_counts, "return_counts")
         if nan_policy == "marginal" and not _array_api.is_foreign(X):
             d2, counts, data = _numpy_metric(self)._marginal_sq(X)
             flags = np.zeros(d2.shape, dtype=bool)

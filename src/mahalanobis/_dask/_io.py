@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .._validation import check_fraction
+from .._validation import check_fraction, check_nan_policy
 from ._common import Prepared, finite_rows, nan_error, prepare, require_dask_dataframe, to_float
 from ._score import Scorer, scorer_of
 
@@ -162,8 +162,7 @@ def outliers_dask(path_or_glob: Any, *, scheduler: str | None = None, columns: A
     of the in-memory command's summary.
     """
     alpha = check_fraction(alpha, "alpha")
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit'; got {nan_policy!r}.")
+    check_nan_policy(nan_policy, ("raise", "omit"))
     if scheduler is None:
         return _run(path_or_glob, columns, id_column, method, alpha, output, blocksize,
                     nan_policy, random_state, options)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _linalg
-from .._validation import Data, as_data, check_spread
+from .._validation import Data, as_data, check_nan_policy, check_spread
 from ..errors import ExactFitError, SingularCovarianceError
 
 __all__ = ["RejectionCount", "exact_fit_from_scatter", "fit_data", "require_rows",
@@ -36,8 +36,7 @@ class RejectionCount:
 
 
 def fit_data(X: object, nan_policy: str, min_samples: int = 2) -> Data:
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")
+    check_nan_policy(nan_policy, ("raise", "omit"))
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=min_samples)
     check_spread(data)  # variances float64 can hold
     return data

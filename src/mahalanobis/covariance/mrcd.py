@@ -35,6 +35,7 @@ from .._validation import (
     check_choice,
     check_fraction,
     check_int,
+    check_nan_policy,
     check_spread,
     constant_columns_error,
 )
@@ -260,8 +261,7 @@ def mrcd(X: ArrayLike, *, support_fraction: float = 0.75, target: str = "identit
     >>> r.h, round(r.rho, 3), r.n_features
     (15, 0.122, 40)
     """
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")
+    check_nan_policy(nan_policy, ("raise", "omit"))
     support_fraction = check_fraction(support_fraction, "support_fraction", low=0.5, high=1.0,
                                       low_open=False, high_open=False)
     check_choice(target, "target", _TARGETS)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import _array_api
+from ..errors import ArgumentTypeError
 from ..metric import Metric
 
 __all__ = ["check_array", "check_sklearn", "fit_metric", "ridge_metric", "shared_scatter",
@@ -80,7 +81,7 @@ def _estimator_function(method: Any) -> Callable[..., Metric] | None:
     if callable(method):
         return None
     if not isinstance(method, str) or method not in covariance.available_methods():
-        raise ValueError(
+        raise (ValueError if isinstance(method, str) else ArgumentTypeError)(
             f"method must be one of {', '.join(map(repr, covariance.available_methods()))} "
             f"(the methods of mahalanobis.fit) or a callable X -> Metric; got {method!r}.")
     return covariance.get_estimator(method)
