@@ -510,9 +510,12 @@ def check_spread(data: Data | np.ndarray, name: str = "X", columns: Any = None) 
             limit = SPREAD_MAX if what == "above" else SPREAD_MIN
             raise ValueError(
                 f"{name} has column(s) {', '.join(names)} whose values spread over "
-                f"{float(spread[cols[0]]):.3g}, {what} {limit:g}: their variance would "
-                f"{why} float64. Rescale those columns (other units, or divide by their "
-                "standard deviation): Mahalanobis distances do not change under rescaling.")
+                f"{float(spread[cols[0]]):.3g}, {what} {limit:g}: their variance (the "
+                f"spread squared) would {why} float64, whose normal numbers run from 2.2e-308 "
+                "to 1.8e308, so no covariance of these data can be stored. Column spreads "
+                f"from {SPREAD_MIN:g} to {SPREAD_MAX:g} work. Rescale those columns (other "
+                "units, or divide by a power of ten): distances, p-values and outlier flags "
+                "do not change under rescaling.")
 
 
 # --------------------------------------------------------------------------- Array API input

@@ -190,9 +190,13 @@ def fit(X: ArrayLike, method: str = "empirical", **options: Any) -> FitResult:
     Raises
     ------
     ValueError
-        For an unknown method, an option the method does not take, or bad data.
+        For an unknown method, an option the method does not take, or bad data -- among
+        them a column whose spread (max - min) is beyond 1e-150..1e150, whose variance
+        float64 cannot hold (rescale it; distances do not change).
     TypeError
-        For an Array API array with a method that needs NumPy input.
+        For an Array API array with a method that needs NumPy input;
+        :class:`~mahalanobis.ArgumentTypeError` (also a ValueError) for an option of the wrong
+        type (``method=3``, ``support_fraction="0.5"``).
     SingularCovarianceError
         When the estimate is singular (:class:`ExactFitError` for the robust methods).
 
