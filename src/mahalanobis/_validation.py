@@ -369,7 +369,7 @@ def _check_min_samples(n_rows: int, min_samples: int, name: str, dropped: bool) 
         if n_rows == 0:
             raise ValueError(f"{name} is empty {what}".rstrip() + "; pass at least "
                              f"{max(min_samples, 1)} row(s) of data.")
-        raise ValueError(f"{name} has {n_rows} row(s) {what}".replace("  ", " ")
+        raise ValueError(f"{name} has {n_rows} row(s) {what}".rstrip()
                          + f"; at least {min_samples} are needed.")
 
 

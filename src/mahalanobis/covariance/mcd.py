@@ -190,7 +190,11 @@ def _progress_bar(enabled: bool, desc: str) -> Any:
 
 
 def _check_args(support_fraction: Any, n_starts: Any, nan_policy: str) -> tuple[float, int]:
-    check_nan_policy(nan_policy, ("raise", "omit"))
+    if nan_policy not in ("raise", "omit"):
+        if not isinstance(nan_policy, str):
+            check_nan_policy(nan_policy, ("raise", "omit", "em"))  # the type's error
+        raise ValueError(f"nan_policy must be 'raise', 'omit' or 'em' for the MCD; got "
+                         f"{nan_policy!r}.")
     support_fraction = check_fraction(
         support_fraction, "support_fraction", low=0.5, high=1.0, low_open=False,
         high_open=False, hint="support_fraction is the share of points the MCD subset covers "

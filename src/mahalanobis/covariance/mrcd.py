@@ -269,7 +269,9 @@ def mrcd(X: ArrayLike, *, support_fraction: float = 0.75, target: str = "identit
     max_condition = check_fraction(max_condition, "max_condition", low=1.0, high=np.inf)
     if not max_condition > 1:
         raise ValueError(f"max_condition must be a number above 1; got {max_condition!r}.")
-    data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    # three rows at least: the six deterministic starts take the half of the points nearest
+    # the centre, and a covariance of one point is undefined
+    data = as_data(X, "X", nan_policy=nan_policy, min_samples=3)
     check_spread(data)  # variances float64 can hold
     A = data.values
     n, p = A.shape

@@ -604,6 +604,7 @@ def group_distances(X: ArrayLike, groups: ArrayLike, *, method: str = "empirical
     n_simulations = check_int(n_simulations, "n_simulations", 1)
     check_nan_policy(nan_policy, ("raise", "omit"))
     A, codes, labels = _split_groups(X, groups, nan_policy)
+    check_spread(A)  # variances float64 can hold: else the error names the column
     N, p = A.shape
     k = len(labels)
     n = np.bincount(codes, minlength=k)
