@@ -67,13 +67,8 @@ DATA_PARAMS = {
 #: Known gaps, left for the owners of those modules: (callable, parameter) -> why. Each case
 #: runs as an expected failure; remove the entry when the parameter is checked.
 TYPED_GAPS = {
-    **{("mahalanobis.ml.MTSSelector", p): "MTSSelector checks reg/threshold only by value"
-       for p in ("reg", "threshold")},
     **{(f"mahalanobis.ml.{c}", "random_state"): "the seed is checked only when a randomised "
        "method uses it" for c in ("MahalanobisClassifier", "MahalanobisWhitener")},
-    ("mahalanobis.ml.hadamard", "n"): "not checked yet",
-    ("mahalanobis.ml.orthogonal_array", "n_factors"): "not checked yet",
-    ("mahalanobis.ml.mahalanobis_kernel", "gamma"): "not checked yet",
     **{("mahalanobis.plot." + f, p): "plot arguments are not checked yet" for f, p in (
         ("distance_distance", "max_labels"), ("ellipse_pairs", "max_features"),
         ("index_plot", "max_labels"), ("qq_band", "n"), ("qq_band", "n_sim"),
@@ -146,7 +141,7 @@ def _plans():
                 opts = {k: v for k, v in {**FAST_OPTIONS.get(short, {}),
                                           **EXTRA.get(name, {})}.items()
                         if k not in kw and k in params}
-                return obj(**_required(params, kw), **kw, **opts)
+                return obj(**_required(params, {**kw, **opts}), **kw, **opts)
             yield name, params, call
 
 
