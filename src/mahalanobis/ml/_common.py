@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import _array_api
+from .._validation import check_random_state
 from ..errors import ArgumentTypeError
 from ..metric import Metric
 
@@ -96,6 +97,8 @@ def fit_metric(X: np.ndarray, method: Any, options: dict[str, Any] | None = None
     """
     options = dict(options or {})
     func = _estimator_function(method)
+    if random_state is not None and not isinstance(random_state, np.random.Generator):
+        check_random_state(random_state)  # a bad seed fails whether the method uses it or not
     if func is None:
         metric = method(X, **options)
         if not isinstance(metric, Metric):
