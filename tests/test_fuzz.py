@@ -142,7 +142,7 @@ ADAPTERS = {  # how to call it on data X (the generated array or frame)
 FAST_OPTIONS = {  # keyword arguments that keep the randomised estimators quick
     "mcd": {"n_starts": 20, "random_state": 0},
     "mve": {"n_starts": 20, "random_state": 0},
-    "mrcd": {"random_state": 0},
+    "mrcd": {},
     "s_estimator": {"n_starts": 20, "random_state": 0},
     "mm_estimator": {"n_starts": 20, "random_state": 0},
     "stahel_donoho": {"n_directions": 50, "random_state": 0},
@@ -374,6 +374,8 @@ def _check(name: str, call, X, values, scale, base) -> None:
             try:
                 out = call(X)
             except (ValueError, TypeError) as exc:
+                assert "unexpected keyword argument" not in str(exc), (
+                    f"{name}: the harness passes an option it does not take: {exc}")
                 assert str(exc).strip(), f"{name}: {type(exc).__name__} without a message"
                 assert _from_library(exc), (
                     f"{name}: {type(exc).__name__} from outside the library: {exc}\n"
@@ -431,69 +433,81 @@ def test_fuzz(name):
     run()
 
 
-# ------------------------------------------------------------------------ typed arguments
-def _bad_values(default):
-    """Values a parameter with this default must refuse (bools are not numbers, strings not
-    bools, fractions not counts)."""
-    if isinstance(default, bool):
-        return ["no", 2]
-    if isinstance(default, int):
-        return [True, 1.5, "3"]
-    if isinstance(default, float):
-        return [True, "0.5"]
-    return []
+# Typed arguments (every parameter of every public callable): tests/test_typed_arguments.py
 
 
-def _typed_cases():
-    cases = []
-    for name in sorted(FUZZED):
-        if name in ADAPTERS:  # called with more than X: their arguments are tested elsewhere
-            continue
-        obj = CALLABLES[name]
-        target = obj.__init__ if inspect.isclass(obj) else obj
-        try:
-            params = inspect.signature(target).parameters
-        except (TypeError, ValueError):
-            continue
-        for pname, par in params.items():
-            if pname in ("self", "X") or par.kind in (par.VAR_POSITIONAL, par.VAR_KEYWORD):
+# ------------------------------------------------------------------- the claimed scale range
+#: Column spreads (max - min) from SPREAD_MIN to SPREAD_MAX work: variances float64 can hold.
+#: Beyond, the covariance itself (spread^2) leaves float64's range, and the answer is a clear
+#: error naming the column and the range (README, "Scale").
+from mahalanobis._validation import SPREAD_MAX, SPREAD_MIN  # noqa: E402
+
+#: Callables that fail inside the claimed range, and why (a known gap, not a licence).
+SCALE_RANGE_GAPS: dict[str, str] = {
+    "mahalanobis.covariance.tyler": "Tyler's shape is only orthogonally equivariant: a column "
+    "1e150 times smaller than another looks like a hyperplane (standardise columns first)",
+    "mahalanobis.covariance.mm_estimator": "its M-step reports a singular scatter for a column "
+    "at spread 1e-150 next to unit columns (fine at 1e-148; tests/test_fuzz.py)",
+}
+
+
+@st.composite
+def _in_range(draw):
+    p = draw(st.integers(2, 4))
+    seed = draw(st.integers(0, 2**16))
+    base = np.random.default_rng(seed).standard_normal((30, p))
+    spread = np.ptp(base, axis=0)
+    # 10^e per column with the scaled spread inside [SPREAD_MIN, SPREAD_MAX], up to its edges
+    lo, hi = np.log10(SPREAD_MIN / spread.min()), np.log10(SPREAD_MAX / spread.max())
+    exps = draw(st.lists(st.one_of(st.floats(lo, hi), st.sampled_from([lo, hi])),
+                         min_size=p, max_size=p))
+    k = np.clip(np.round(np.array(exps) * np.log2(10.0)),  # powers of two: exact,
+                np.ceil(np.log2(SPREAD_MIN / spread)),      # and rounded into the range
+                np.floor(np.log2(SPREAD_MAX / spread)))
+    return base, 2.0 ** k
+
+
+@pytest.mark.parametrize("name", sorted(FUZZED))
+def test_claimed_scale_range(name):
+    """Inside the claimed range a call that works on standard data works on the rescaled data
+    too (finite results; D^2 unchanged for scale-equivariant estimators); just beyond it, the
+    answer is the error naming the column and the range."""
+    if name in SCALE_RANGE_GAPS:
+        pytest.xfail(SCALE_RANGE_GAPS[name])
+    call = FUZZED[name]
+
+    @settings(max_examples=max(3, EXAMPLES // 8), deadline=None, derandomize=True,
+              database=None, suppress_health_check=list(HealthCheck))
+    @given(_in_range())
+    def run(case):
+        base, scale = case
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                ref = call(base)
+            except (ValueError, TypeError):
+                return  # not defined on these data at all
+            try:
+                out = call(base * scale)
+            except (ValueError, TypeError) as exc:
+                raise AssertionError(f"{name} failed at column scales {scale} inside the "
+                                     f"claimed range: {exc}") from None
+        assert _nan_in(out) is None, f"{name}: NaN at column scales {scale}"
+        if name in SCALE_EQUIVARIANT:
+            d2, d2_ref = _d2(out, base * scale), _d2(ref, base)
+            if d2 is not None and d2_ref is not None:
+                np.testing.assert_allclose(d2, d2_ref, rtol=1e-6)
+
+    run()
+    base = np.random.default_rng(0).standard_normal((30, 3))
+    for factor in (SPREAD_MAX, SPREAD_MIN / 1e3):  # one column beyond each edge
+        X = base.copy()
+        X[:, 1] *= factor
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                out = call(X)
+            except (ValueError, TypeError) as exc:
+                assert _from_library(exc), f"{name}: {exc}"
                 continue
-            default = par.default
-            if isinstance(default, int) and not isinstance(default, bool) \
-                    and "float" in str(par.annotation):
-                default = float(default)  # annotated float: 1.5 is fine
-            for bad in _bad_values(default):
-                cases.append((name, pname, bad))
-    return cases
-
-
-#: Parameters that still take a wrong type without complaint: (callable, parameter) -> why.
-TYPED_GAPS: dict[tuple[str, str], str] = {}
-
-
-@pytest.mark.parametrize("name, pname, bad", _typed_cases())
-def test_typed_arguments_are_refused(name, pname, bad):
-    if (name, pname) in TYPED_GAPS:
-        pytest.xfail(TYPED_GAPS[(name, pname)])
-    obj = CALLABLES[name]
-    Z = np.random.default_rng(0).standard_normal((30, 3))
-    short = name.rsplit(".", 1)[1]
-    opts = {k: v for k, v in FAST_OPTIONS.get(short, {}).items() if k != pname}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            if inspect.isclass(obj):
-                est = obj(**{pname: bad})
-                fit_params = inspect.signature(obj.fit).parameters if hasattr(obj, "fit") \
-                    else {}
-                if "y" in fit_params and fit_params["y"].default is inspect.Parameter.empty:
-                    est.fit(Z, np.arange(30) % 2)
-                elif hasattr(obj, "fit"):
-                    est.fit(Z)
-            else:
-                obj(Z, **{pname: bad}, **opts)
-        except (ValueError, TypeError) as exc:
-            assert _from_library(exc) or "sklearn" in traceback.extract_tb(
-                exc.__traceback__)[-1].filename, f"{name}({pname}={bad!r}): {exc}"
-            return
-    raise AssertionError(f"{name} accepted {pname}={bad!r}")
+        assert _nan_in(out) is None, f"{name}: NaN beyond the range without an error"

@@ -64,7 +64,7 @@ def test_adjust_pvalues_equals_r_p_adjust():
     np.testing.assert_allclose(adjust_pvalues(p, "bh"), [0.06] * 5 + [0.5])
     out = adjust_pvalues([0.02, np.nan, 0.01], "holm")
     assert np.isnan(out[1]) and out[0] == pytest.approx(0.02) and out[2] == pytest.approx(0.02)
-    with pytest.raises(ValueError, match="adjust must be one of"):
+    with pytest.raises(ValueError, match="method must be one of"):
         adjust_pvalues(p, "sidak")
 
 

@@ -16,6 +16,26 @@ Examples
 array([0.76 , 0.727])
 """
 
+import signal as _signal
+import sys as _sys
+
+if _sys.argv[:1] == ["-m"] and "mahalanobis" in getattr(_sys, "orig_argv", [])[1:4] and \
+        _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    # `python -m mahalanobis`: Python imports this package (numpy, scipy: about a second)
+    # before it runs __main__, so a Ctrl-C now would print a traceback from the import
+    # machinery. Until __main__ takes over, SIGINT ends the command quietly with status 130,
+    # as the `mahalanobis` script does (_mahalanobis_cli). sys.argv[0] is "-m" only while the
+    # module named on the command line is being found. (A SIGINT its parent ignores stays
+    # ignored.)
+
+    def _interrupted_while_importing(signum: int, frame: object) -> None:
+        try:
+            print("mahalanobis: interrupted", file=_sys.stderr, flush=True)
+        finally:
+            raise SystemExit(130)
+
+    _signal.signal(_signal.SIGINT, _interrupted_while_importing)
+
 import importlib
 from typing import Any
 
@@ -26,6 +46,7 @@ from .covariance import FitResult, MCDResult, MRCDResult, available_methods, fit
 from .distance import distance, pairwise, whiten
 from .ellipsoid import Ellipsoid
 from .errors import (
+    ArgumentTypeError,
     CholeskyDowndateWarning,
     ExactFitError,
     IllConditionedWarning,
@@ -43,6 +64,7 @@ from .metric import Metric, MetricLike
 from .variants import FunctionalMetric, KernelMetric, OnlineMetric, SketchedMetric
 
 __all__ = [
+    "ArgumentTypeError",
     "CholeskyDowndateWarning",
     "Ellipsoid",
     "ExactFitError",

@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from . import _kernels
+from ._validation import check_bool, check_fraction, check_int, check_nan_policy
 
 __all__ = ["LocationScale", "mad", "median_rows", "qn", "qn_columns", "scale_tau2", "select_rows",
            "sn", "tau2_rows"]
@@ -53,9 +54,7 @@ class LocationScale(NamedTuple):
 
 def _as_sample(x: ArrayLike, name: str, nan_policy: str) -> np.ndarray | None:
     """A 1-D float array; None when ``nan_policy="propagate"`` meets a NaN (result NaN)."""
-    if nan_policy not in ("raise", "omit", "propagate"):
-        raise ValueError("nan_policy must be one of 'raise', 'omit', 'propagate'; "
-                         f"got {nan_policy!r}.")
+    check_nan_policy(nan_policy, ("raise", "omit", "propagate"))
     a = np.asarray(x, dtype=float)
     if a.ndim != 1:
         a = np.squeeze(a)
@@ -250,6 +249,11 @@ def qn(x: ArrayLike, *, k: int | None = None, finite_correction: bool | None = N
     >>> qn([1.0, 2.0, 4.0, 7.0, 100.0]) < 10     # the outlier does not inflate it
     True
     """
+    exact = check_bool(exact, "exact")
+    if finite_correction is not None:
+        finite_correction = check_bool(finite_correction, "finite_correction")
+    if k is not None:
+        k = check_int(k, "k", 1, "the order statistic of the pairwise distances")
     a = _as_sample(x, "x", nan_policy)
     if a is None or a.size < 2:
         return _no_pairs(a)
@@ -385,6 +389,7 @@ def sn(x: ArrayLike, *, finite_correction: bool = True, nan_policy: str = "raise
     >>> round(sn(x), 6)
     0.96091
     """
+    finite_correction = check_bool(finite_correction, "finite_correction")
     a = _as_sample(x, "x", nan_policy)
     if a is None or a.size < 2:
         return _no_pairs(a)
@@ -549,8 +554,11 @@ def scale_tau2(x: ArrayLike, *, c1: float = 4.5, c2: float = 3.0,
                          f"{consistency!r}.")
     if iterations is True:
         iterations = 100_000
-    if isinstance(iterations, bool) or int(iterations) != iterations or iterations < 1:
-        raise ValueError(f"iterations must be a positive integer or True; got {iterations!r}.")
+    iterations = check_int(iterations, "iterations", 1, "or True to iterate to convergence")
+    c1 = check_fraction(c1, "c1", high=np.inf)
+    c2 = check_fraction(c2, "c2", high=np.inf)
+    tol = check_fraction(tol, "tol", high=np.inf)
+    return_location = check_bool(return_location, "return_location")
     a = _as_sample(x, "x", nan_policy)
     nan = LocationScale(float("nan"), float("nan")) if return_location else float("nan")
     if a is None or a.size == 0:
@@ -619,6 +627,9 @@ def mad(x: ArrayLike, *, center: float | None = None, constant: float = MAD_CONS
     >>> mad([1.0, 2.0, 3.0, 4.0, 100.0])
     1.4826
     """
+    constant = check_fraction(constant, "constant", high=np.inf)
+    if center is not None:
+        center = check_fraction(center, "center", low=-np.inf, high=np.inf)
     a = _as_sample(x, "x", nan_policy)
     if a is None or a.size == 0:
         return float("nan")

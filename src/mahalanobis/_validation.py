@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import _array_api
-from .errors import SingularCovarianceError
+from .errors import ArgumentTypeError, SingularCovarianceError
 
 __all__ = [
     "ArgumentTypeError",
@@ -46,13 +46,6 @@ __all__ = [
 ]
 
 _NAN_POLICIES = ("raise", "omit", "propagate")
-
-
-class ArgumentTypeError(TypeError, ValueError):
-    """An argument of the wrong type (``squared="no"``, ``alpha=True``, ``random_state=1.5``).
-
-    A TypeError, and also a ValueError so that code catching the library's ValueError for bad
-    input keeps catching it."""
 
 
 def is_dataframe(obj: Any) -> bool:
@@ -106,12 +99,9 @@ def readonly(a: Any) -> np.ndarray:
     return v
 
 
-def check_nan_policy(nan_policy: str) -> str:
-    if nan_policy not in _NAN_POLICIES:
-        raise ValueError(
-            f"nan_policy must be one of {', '.join(map(repr, _NAN_POLICIES))}; "
-            f"got {nan_policy!r}.")
-    return nan_policy
+def check_nan_policy(nan_policy: str, policies: tuple[str, ...] = _NAN_POLICIES) -> str:
+    """``nan_policy`` as :func:`check_choice` checks it (one of ``policies``)."""
+    return check_choice(nan_policy, "nan_policy", policies)
 
 
 def check_bool(value: Any, name: str) -> bool:
@@ -124,28 +114,39 @@ def check_bool(value: Any, name: str) -> bool:
 
 
 def check_choice(value: Any, name: str, choices: tuple[str, ...] | list[str]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(
-            f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+    """One of ``choices`` (strings); another type (``method=3``) is an
+    :class:`~mahalanobis.errors.ArgumentTypeError`, an unknown string a ValueError, both
+    listing the choices."""
+    listed = ", ".join(map(repr, choices))
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"{name} must be a string, one of {listed}; got {value!r} "
+                                f"({type(value).__name__}).")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {listed}; got {value!r}.")
     return value
 
 
 def check_fraction(value: Any, name: str, *, low: float = 0.0, high: float = 1.0,
-                   low_open: bool = True, high_open: bool = True) -> float:
+                   low_open: bool = True, high_open: bool = True, hint: str = "") -> float:
     """A real number in an interval, with a message naming ``name`` otherwise (a bool or a
-    string is a TypeError: ``alpha=True`` is not a level)."""
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        raise ArgumentTypeError(f"{name} must be a number; got {value!r} ({type(value).__name__}).")
+    string is a TypeError: ``alpha=True`` is not a level). ``hint`` (a sentence saying what
+    the argument means or what to pass) ends both messages."""
+    tail = f" {hint}" if hint else ""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or (not isinstance(
+            value, (int, float, np.integer, np.floating)) and np.ndim(value) != 0):
+        raise ArgumentTypeError(f"{name} must be a number; got {value!r} "
+                                f"({type(value).__name__}).{tail}")
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number; got {value!r}.") from None
+        raise ArgumentTypeError(f"{name} must be a number; got {value!r} "
+                                f"({type(value).__name__}).{tail}") from None
     lo_ok = v > low if low_open else v >= low
     hi_ok = v < high if high_open else v <= high
     if not (np.isfinite(v) and lo_ok and hi_ok):
         lb = "(" if low_open else "["
         rb = ")" if high_open else "]"
-        raise ValueError(f"{name} must lie in {lb}{low:g}, {high:g}{rb}; got {value!r}.")
+        raise ValueError(f"{name} must lie in {lb}{low:g}, {high:g}{rb}; got {value!r}.{tail}")
     return v
 
 
@@ -368,7 +369,7 @@ def _check_min_samples(n_rows: int, min_samples: int, name: str, dropped: bool) 
         if n_rows == 0:
             raise ValueError(f"{name} is empty {what}".rstrip() + "; pass at least "
                              f"{max(min_samples, 1)} row(s) of data.")
-        raise ValueError(f"{name} has {n_rows} row(s) {what}".replace("  ", " ")
+        raise ValueError(f"{name} has {n_rows} row(s) {what}".rstrip()
                          + f"; at least {min_samples} are needed.")
 
 
@@ -509,9 +510,12 @@ def check_spread(data: Data | np.ndarray, name: str = "X", columns: Any = None) 
             limit = SPREAD_MAX if what == "above" else SPREAD_MIN
             raise ValueError(
                 f"{name} has column(s) {', '.join(names)} whose values spread over "
-                f"{float(spread[cols[0]]):.3g}, {what} {limit:g}: their variance would "
-                f"{why} float64. Rescale those columns (other units, or divide by their "
-                "standard deviation): Mahalanobis distances do not change under rescaling.")
+                f"{float(spread[cols[0]]):.3g}, {what} {limit:g}: their variance (the "
+                f"spread squared) would {why} float64, whose normal numbers run from 2.2e-308 "
+                "to 1.8e308, so no covariance of these data can be stored. Column spreads "
+                f"from {SPREAD_MIN:g} to {SPREAD_MAX:g} work. Rescale those columns (other "
+                "units, or divide by a power of ten): distances, p-values and outlier flags "
+                "do not change under rescaling.")
 
 
 # --------------------------------------------------------------------------- Array API input

@@ -160,6 +160,8 @@ class Ellipsoid:
                              f"{type(metric).__name__}.")
         level = check_fraction(level, "level")
         check_choice(kind, "kind", _KINDS)
+        if n is not None:
+            n = check_int(n, "n", 1, "the number of points the metric was fitted to")
         p = metric.n_features
         if kind == "chi2":
             r2 = stats.chi2.ppf(level, p)

@@ -1,7 +1,14 @@
 """Exceptions and warnings raised by :mod:`mahalanobis`.
 
 Every error is a :class:`ValueError` subclass, so ``except ValueError`` keeps working, and every
-message names the argument at fault and says what to do about it.
+message names the argument at fault and says what to do about it. The vocabulary:
+
+* a wrong *type* (``squared="no"``, ``alpha=True``, ``n_starts="10"``, ``method=3``) is an
+  :class:`ArgumentTypeError`: a :class:`TypeError` that is also a :class:`ValueError`;
+* a wrong *value* of the right type (``alpha=2.0``, ``n_starts=-1``, ``ddof=1.5``,
+  ``method="mdc"``) is a plain :class:`ValueError`;
+* data the computation cannot use (singular, on a hyperplane) is a
+  :class:`SingularCovarianceError` or :class:`ExactFitError`.
 
 This module imports nothing from the package: the numerics core and the input validation both
 raise these types.
@@ -12,11 +19,36 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "ArgumentTypeError",
     "CholeskyDowndateWarning",
     "ExactFitError",
     "IllConditionedWarning",
     "SingularCovarianceError",
 ]
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type (``squared="no"``, ``alpha=True``, ``random_state=1.5``).
+
+    A :class:`TypeError`, and also a :class:`ValueError`, so that code catching the library's
+    ValueError for bad input keeps catching it. The message names the argument, the type it
+    got and what to pass instead.
+
+    See Also
+    --------
+    SingularCovarianceError : The data, not an argument, are at fault.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import mahalanobis as mh
+    >>> X = np.random.default_rng(0).standard_normal((20, 2))
+    >>> try:
+    ...     mh.fit(X, method="mcd", support_fraction="0.75")
+    ... except mh.ArgumentTypeError as err:
+    ...     print(isinstance(err, TypeError), isinstance(err, ValueError))
+    True True
+    """
 
 
 class SingularCovarianceError(ValueError):

@@ -28,12 +28,13 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from .._validation import check_fraction
+from .._validation import check_fraction, check_nan_policy
 from ._common import Prepared, finite_rows, nan_error, prepare, require_dask_dataframe, to_float
 from ._score import Scorer, scorer_of
 
@@ -123,6 +124,7 @@ def outliers_dask(path_or_glob: Any, *, scheduler: str | None = None, columns: A
                   alpha: float = 0.025, output: str | None = None, blocksize: Any = "64MB",
                   nan_policy: str = "raise", random_state: Any = None,
                   n_workers: int | None = None, memory_limit: Any = "auto",
+                  stage: Callable[[str, str], None] | None = None,
                   **options: Any) -> dict[str, Any]:
     """Flag the outlying rows of a large CSV/Parquet table with dask; returns a summary.
 
@@ -152,6 +154,10 @@ def outliers_dask(path_or_glob: Any, *, scheduler: str | None = None, columns: A
     n_workers, memory_limit :
         For ``scheduler="local"``: LocalCluster workers (default: dask's choice) and memory
         limit per worker.
+    stage : callable, optional
+        ``stage(tmp, output)`` takes over the finished temporary file or folder instead of the
+        rename into place (the command line's all-or-none output transaction, which renames
+        it together with the run's other outputs or deletes it if the run fails).
     options :
         Further estimator options (e.g. ``sample_size`` for the MCD).
 
@@ -162,26 +168,26 @@ def outliers_dask(path_or_glob: Any, *, scheduler: str | None = None, columns: A
     of the in-memory command's summary.
     """
     alpha = check_fraction(alpha, "alpha")
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit'; got {nan_policy!r}.")
+    check_nan_policy(nan_policy, ("raise", "omit"))
     if scheduler is None:
         return _run(path_or_glob, columns, id_column, method, alpha, output, blocksize,
-                    nan_policy, random_state, options)
+                    nan_policy, random_state, options, stage)
     from distributed import Client, LocalCluster
     if scheduler == "local":
         with LocalCluster(n_workers=n_workers, processes=True, host="127.0.0.1",
                           dashboard_address=None, memory_limit=memory_limit) as cluster, \
                 Client(cluster) as client, client.as_current():
             return _run(path_or_glob, columns, id_column, method, alpha, output, blocksize,
-                        nan_policy, random_state, options)
+                        nan_policy, random_state, options, stage)
     with Client(scheduler) as client, client.as_current():
         return _run(path_or_glob, columns, id_column, method, alpha, output, blocksize,
-                    nan_policy, random_state, options)
+                    nan_policy, random_state, options, stage)
 
 
 def _run(path_or_glob: Any, columns: Any, id_column: str | None, method: str, alpha: float,
          output: str | None, blocksize: Any, nan_policy: str, random_state: Any,
-         options: dict[str, Any]) -> dict[str, Any]:
+         options: dict[str, Any], stage: Callable[[str, str], None] | None = None
+         ) -> dict[str, Any]:
     import dask
     import pandas as pd
     df = _read(path_or_glob, blocksize)
@@ -205,6 +211,11 @@ def _run(path_or_glob: Any, columns: Any, id_column: str | None, method: str, al
         if not os.path.isdir(parent):
             raise ValueError(f"cannot write {output}: folder {parent} does not exist.")
         ext = os.path.splitext(out_abs)[1].lower()
+        if ext == ".csv" and os.path.isdir(out_abs):
+            raise ValueError(f"cannot write {output}: it is a folder; name a .csv file.")
+        if ext != ".csv" and os.path.lexists(out_abs) and not os.path.isdir(out_abs):
+            raise ValueError(f"output {output} exists and is not a folder; remove it or "
+                             "choose another name.")
         meta = pd.DataFrame({id_column or "row": pd.Series(dtype=df[id_column].dtype
                                                            if id_column else np.int64),
                              "distance": pd.Series(dtype=float), "d2": pd.Series(dtype=float),
@@ -236,7 +247,9 @@ def _run(path_or_glob: Any, columns: Any, id_column: str | None, method: str, al
                                     category=UserWarning)
             counted, _ = dask.compute(counts, writes)
         if tmp is not None:
-            if kind == "file":
+            if stage is not None:
+                stage(tmp, out_abs)
+            elif kind == "file":
                 os.replace(tmp, out_abs)
             else:
                 _replace_dir(tmp, out_abs)

@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -189,7 +190,8 @@ _STAGED: list[tuple[str, str]] | None = None
 def output_transaction() -> Iterator[None]:
     """All files a run writes appear together at its end, or none of them does.
 
-    Inside, :func:`atomic_write` writes each output to a temporary file in the target's folder;
+    Inside, :func:`atomic_write` writes each output to a temporary file in the target's folder
+    (and :func:`stage_output` takes files or folders written elsewhere, e.g. by dask);
     when the block ends without error the temporary files are renamed onto their targets (a
     failing rename puts back what the earlier renames replaced); on any error or interrupt they
     are deleted, leaving the filesystem as it was.
@@ -206,12 +208,28 @@ def output_transaction() -> Iterator[None]:
         _STAGED = outer
 
 
+def stage_output(tmp: str, path: str) -> None:
+    """Hand a finished temporary file or folder ``tmp`` (in ``path``'s folder) to the running
+    :func:`output_transaction`, which renames it onto ``path`` with the run's other outputs,
+    or deletes it if the run fails. Outside a transaction it is renamed at once."""
+    if _STAGED is None:
+        _commit([(tmp, path)])
+        return
+    _STAGED.append((tmp, path))
+
+
 def _commit(staged: list[tuple[str, str]]) -> None:
     backups: list[tuple[str | None, str]] = []
     try:
         for tmp, path in staged:
             backup = None
-            if os.path.exists(path):
+            if os.path.isdir(tmp) and os.path.lexists(path):
+                if not os.path.isdir(path):
+                    raise CLIError(f"cannot write {path}: it exists and is not a folder; remove "
+                                   "it or choose another name.")
+                backup = _temp_name(path, ".bak")
+                os.replace(path, backup)  # the old folder, moved aside to put it back
+            elif os.path.exists(path):
                 backup = _temp_name(path, ".bak")
                 os.link(path, backup)  # a second name for the old file, to put it back
             backups.append((backup, path))
@@ -221,6 +239,8 @@ def _commit(staged: list[tuple[str, str]]) -> None:
             if backup is None:
                 _unlink(path)
             else:
+                if os.path.isdir(backup):
+                    _unlink(path)
                 os.replace(backup, path)
         raise
     finally:
@@ -238,8 +258,12 @@ def _temp_name(path: str, suffix: str) -> str:
 
 
 def _unlink(path: str) -> None:
+    """Remove a file or a folder (with its files), if it is there."""
     try:
-        os.unlink(path)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
     except OSError:
         pass
 

@@ -17,6 +17,7 @@ from ._io import (
     output_format,
     read_table,
     select_numeric,
+    stage_output,
     write_frame,
 )
 
@@ -286,7 +287,7 @@ def run_dask(args: argparse.Namespace) -> int:
     summary = outliers_dask(args.file, scheduler=args.dask, columns=args.columns,
                             id_column=args.id_column, method=args.method, alpha=args.alpha,
                             output=args.output, nan_policy=nan_policy,
-                            random_state=args.random_state)
+                            random_state=args.random_state, stage=stage_output)
     if not args.quiet:
         print(format_summary(summary, args.file))
         print(f"wrote {args.output}")

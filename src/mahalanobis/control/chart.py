@@ -19,9 +19,11 @@ from .._validation import (
     Data,
     as_data,
     as_vector,
+    check_bool,
     check_choice,
     check_fraction,
     check_int,
+    check_random_state,
     check_sample_covariance,
     check_spread,
     is_dataframe,
@@ -280,7 +282,10 @@ class T2Chart:
                              check_choice(level, "level", ("individual", "simultaneous")),
                              None if n_calibration is None
                              else check_int(n_calibration, "n_calibration", 20),
-                             bool(progress))
+                             check_bool(progress, "progress"))
+        remove_signals = check_bool(remove_signals, "remove_signals")
+        if random_state is not None:
+            check_random_state(random_state)  # a bad seed fails now, not in the MCD
         if level == "simultaneous" and not (robust and calibration == "simulated"):
             raise ValueError("level='simultaneous' is for robust charts with simulated limits "
                              "(method='mcd'); for a classical chart use the per-point alpha "

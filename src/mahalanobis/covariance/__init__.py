@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike
 
 from .. import _array_api
 from .._scale import mad, qn, scale_tau2, sn
-from .._validation import call_with_options, is_dask
+from .._validation import call_with_options, check_choice, is_dask
 from ._base import FitResult
 from ._mcd_factors import h_alpha_n, mcd_consistency, mcd_small_sample
 from ._mcd_missing import MCDMissingResult
@@ -156,9 +156,7 @@ def get_estimator(method: str) -> Callable[..., FitResult]:
     >>> get_estimator("mcd").__name__
     'mcd'
     """
-    if not isinstance(method, str) or method not in available_methods():
-        raise ValueError(f"method must be one of {', '.join(map(repr, available_methods()))}; "
-                         f"got {method!r}.")
+    check_choice(method, "method", available_methods())
     module, func = _METHODS[method].split(":")
     return getattr(importlib.import_module(module), func)
 
@@ -192,9 +190,13 @@ def fit(X: ArrayLike, method: str = "empirical", **options: Any) -> FitResult:
     Raises
     ------
     ValueError
-        For an unknown method, an option the method does not take, or bad data.
+        For an unknown method, an option the method does not take, or bad data -- among
+        them a column whose spread (max - min) is beyond 1e-150..1e150, whose variance
+        float64 cannot hold (rescale it; distances do not change).
     TypeError
-        For an Array API array with a method that needs NumPy input.
+        For an Array API array with a method that needs NumPy input;
+        :class:`~mahalanobis.ArgumentTypeError` (also a ValueError) for an option of the wrong
+        type (``method=3``, ``support_fraction="0.5"``).
     SingularCovarianceError
         When the estimate is singular (:class:`ExactFitError` for the robust methods).
 

@@ -21,8 +21,17 @@ import numpy as np
 from scipy import stats
 
 from .._deprecation import renamed_parameters
+from .._validation import check_bool, check_fraction, check_int
 
 __all__ = ["h_alpha_n", "mcd_consistency", "mcd_small_sample"]
+
+
+def _check_fnp(support_fraction: float, n: int, p: int) -> tuple[float, int, int]:
+    """The arguments (support_fraction, n, p) of the MCD's subset size and factors, checked."""
+    return (check_fraction(support_fraction, "support_fraction", low=0.5, low_open=False,
+                           high_open=False),
+            check_int(n, "n", 1, "the number of points"),
+            check_int(p, "p", 1, "the number of features"))
 
 
 @renamed_parameters(alpha="support_fraction")
@@ -56,6 +65,7 @@ def h_alpha_n(support_fraction: float, n: int, p: int) -> int:
     >>> h_alpha_n(0.5, 100, 3), h_alpha_n(0.75, 100, 3), h_alpha_n(1.0, 100, 3)
     (52, 76, 100)
     """
+    support_fraction, n, p = _check_fnp(support_fraction, n, p)
     n2 = (n + p + 1) // 2
     return math.floor(2 * n2 - n + 2 * (n - n2) * support_fraction)
 
@@ -89,6 +99,8 @@ def mcd_consistency(p: int, fraction: float) -> float:
     >>> round(mcd_consistency(3, 0.5), 4), mcd_consistency(3, 1.0)
     (2.4574, 1.0)
     """
+    p = check_int(p, "p", 1, "the number of features")
+    fraction = check_fraction(fraction, "fraction", high_open=False)
     if fraction >= 1.0:
         return 1.0
     q = stats.chi2.ppf(fraction, p)
@@ -182,6 +194,8 @@ def mcd_small_sample(p: int, n: int, support_fraction: float, reweighted: bool =
     >>> round(float(mcd_small_sample(3, 50, 0.5, reweighted=True)), 4)
     1.0134
     """
+    support_fraction, n, p = _check_fnp(support_fraction, n, p)
+    reweighted = check_bool(reweighted, "reweighted")
     if p > 2:
         c500, c875 = _HIGH_P[reweighted]
         fp500 = _fp_high_p(c500, p, n)

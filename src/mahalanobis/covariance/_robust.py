@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .. import _linalg
-from .._validation import Data, as_data, check_spread
+from .._validation import Data, as_data, check_nan_policy, check_spread
 from ..errors import ExactFitError, SingularCovarianceError
 
 __all__ = ["RejectionCount", "affine_fit_data", "exact_fit_from_scatter", "fit_data",
@@ -40,8 +40,7 @@ class RejectionCount:
 
 
 def fit_data(X: object, nan_policy: str, min_samples: int = 2) -> Data:
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")
+    check_nan_policy(nan_policy, ("raise", "omit"))
     data = as_data(X, "X", nan_policy=nan_policy, min_samples=min_samples)
     check_spread(data)  # variances float64 can hold
     return data

@@ -9,7 +9,14 @@ import numpy as np
 
 from .. import _linalg, _missing
 from .._progress import progress_bar
-from .._validation import as_data, check_bool, check_choice, check_int, check_nonnegative
+from .._validation import (
+    as_data,
+    check_bool,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_spread,
+)
 from ..errors import SingularCovarianceError
 from ._base import FitResult
 
@@ -256,6 +263,7 @@ def em(X: Any, *, reg: float = 0.0, max_iter: int = 1000, tol: float = 1e-8,
     tol = check_nonnegative(tol, "tol")
     data = as_data(X, "X", nan_policy="omit" if nan_policy == "omit" else "propagate",
                    min_samples=2)
+    check_spread(data)  # variances float64 can hold (missing cells are skipped)
     A = data.values
     rows = _missing.missing_rows(A)
     _missing.check_pairs_observed(A, data.columns)

@@ -30,6 +30,8 @@ from .._validation import (
     as_data,
     check_bool,
     check_fraction,
+    check_int,
+    check_nan_policy,
     check_random_state,
     check_spread,
 )
@@ -189,20 +191,15 @@ def _progress_bar(enabled: bool, desc: str) -> Any:
 
 def _check_args(support_fraction: Any, n_starts: Any, nan_policy: str) -> tuple[float, int]:
     if nan_policy not in ("raise", "omit"):
+        if not isinstance(nan_policy, str):
+            check_nan_policy(nan_policy, ("raise", "omit", "em"))  # the type's error
         raise ValueError(f"nan_policy must be 'raise', 'omit' or 'em' for the MCD; got "
                          f"{nan_policy!r}.")
-    try:
-        support_fraction = check_fraction(support_fraction, "support_fraction", low=0.5,
-                                          high=1.0, low_open=False,
-                               high_open=False)
-    except ValueError as exc:
-        raise ValueError(f"{exc} support_fraction is the share of points the MCD subset "
-                         "covers (robustbase's alpha): 0.5 "
-                         "gives the highest breakdown point, 0.75 is a common choice.") from None
-    if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
-        raise ValueError(f"n_starts must be a positive integer (number of random starts); "
-                         f"got {n_starts!r}.")
-    return support_fraction, int(n_starts)
+    support_fraction = check_fraction(
+        support_fraction, "support_fraction", low=0.5, high=1.0, low_open=False,
+        high_open=False, hint="support_fraction is the share of points the MCD subset covers "
+        "(robustbase's alpha): 0.5 gives the highest breakdown point, 0.75 is a common choice.")
+    return support_fraction, check_int(n_starts, "n_starts", 1, "the number of random starts")
 
 
 def _column_median_and_spread(X: np.ndarray, h: int) -> tuple[np.ndarray, np.ndarray]:

@@ -35,6 +35,7 @@ from .._validation import (
     check_choice,
     check_fraction,
     check_int,
+    check_nan_policy,
     check_spread,
     constant_columns_error,
 )
@@ -260,8 +261,7 @@ def mrcd(X: ArrayLike, *, support_fraction: float = 0.75, target: str = "identit
     >>> r.h, round(r.rho, 3), r.n_features
     (15, 0.122, 40)
     """
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit' for fitting; got {nan_policy!r}.")
+    check_nan_policy(nan_policy, ("raise", "omit"))
     support_fraction = check_fraction(support_fraction, "support_fraction", low=0.5, high=1.0,
                                       low_open=False, high_open=False)
     check_choice(target, "target", _TARGETS)
@@ -269,7 +269,9 @@ def mrcd(X: ArrayLike, *, support_fraction: float = 0.75, target: str = "identit
     max_condition = check_fraction(max_condition, "max_condition", low=1.0, high=np.inf)
     if not max_condition > 1:
         raise ValueError(f"max_condition must be a number above 1; got {max_condition!r}.")
-    data = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
+    # three rows at least: the six deterministic starts take the half of the points nearest
+    # the centre, and a covariance of one point is undefined
+    data = as_data(X, "X", nan_policy=nan_policy, min_samples=3)
     check_spread(data)  # variances float64 can hold
     A = data.values
     n, p = A.shape

@@ -299,12 +299,10 @@ def mve(X: ArrayLike, *, support_fraction: float = 0.5, n_starts: int = 500,
     """
     progress = check_bool(progress, "progress")
     reweight = check_bool(reweight, "reweight")
-    try:
-        support_fraction = check_fraction(support_fraction, "support_fraction", low=0.5,
-                                          high=1.0, low_open=False, high_open=False)
-    except ValueError as exc:
-        raise ValueError(f"{exc} support_fraction is the share of points the MVE covers "
-                         "(rrcov's alpha): 0.5 gives the highest breakdown point.") from None
+    support_fraction = check_fraction(
+        support_fraction, "support_fraction", low=0.5, high=1.0, low_open=False,
+        high_open=False, hint="support_fraction is the share of points the MVE covers "
+        "(rrcov's alpha): 0.5 gives the highest breakdown point.")
     n_starts = check_int(n_starts, "n_starts", 1)
     data, A = affine_fit_data(X, nan_policy, "mve")
     n, p = A.shape

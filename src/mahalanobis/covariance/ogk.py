@@ -164,7 +164,9 @@ def ogk_raw(X: np.ndarray, *, n_iterations: int = 2, scale: str = "tau2",
     A = np.eye(p)
     for it in range(n_iterations):
         _, d = _location_scale_rows(ZT, scale)
-        bad = np.flatnonzero(np.abs(d) < 1e-12)
+        # the raw columns (first round) may have any units: only a zero scale is degenerate;
+        # later rounds see standardised projections, where 1e-12 is relative
+        bad = np.flatnonzero(np.abs(d) <= (1e-12 if it else 0.0))
         if bad.size:  # the projections ZT are X A^-T
             raise _zero_scale_error(X, np.linalg.solve(A.T, np.eye(p)[:, bad[0]]),
                                     f"column {bad[0]}" if it == 0 else

@@ -23,6 +23,7 @@ from .._validation import (
     Data,
     as_data,
     check_choice,
+    check_int,
     check_nonnegative,
     check_random_state,
     check_spread,
@@ -205,10 +206,7 @@ def _orderings(n_orderings: Any, p: int, rng: np.random.Generator) -> np.ndarray
             raise ValueError(f"n_orderings='all' needs {p}! orderings for {p} features; it is "
                              f"allowed up to {_MAX_P_ALL} features. Pass an integer (e.g. 30).")
         return np.array(list(itertools.permutations(range(p))), dtype=np.intp)
-    if isinstance(n_orderings, bool) or not isinstance(n_orderings, (int, np.integer)) \
-            or n_orderings < 1:
-        raise ValueError(f"n_orderings must be a positive integer or 'all'; got "
-                         f"{n_orderings!r}.")
+    n_orderings = check_int(n_orderings, "n_orderings", 1, "or 'all'")
     if n_orderings == 1:
         return np.arange(p, dtype=np.intp)[None, :]
     return np.array([rng.permutation(p) for _ in range(int(n_orderings))], dtype=np.intp)
@@ -218,8 +216,7 @@ def _cv_lam(A: np.ndarray, orderings: np.ndarray, lams: np.ndarray, cv: Any,
             rng: np.random.Generator) -> np.ndarray:
     """Mean held-out Gaussian log-likelihood per observation for every lam (K-fold CV)."""
     n = A.shape[0]
-    if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
-        raise ValueError(f"cv must be an integer >= 2 (the number of folds); got {cv!r}.")
+    cv = check_int(cv, "cv", 2, "the number of folds")
     if cv > n:
         raise ValueError(f"cv={cv} folds need at least {cv} rows; X has {n}. Use fewer folds.")
     if n - math.ceil(n / cv) < 3:

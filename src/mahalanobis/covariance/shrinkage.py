@@ -25,6 +25,7 @@ from .._validation import (
     as_xp_data,
     check_bool,
     check_choice,
+    check_int,
     check_nonnegative,
     check_random_state,
     is_dask,
@@ -496,9 +497,7 @@ def _heldout_loglik_xp(A: Any, train: np.ndarray, test: np.ndarray, lams: np.nda
 
 
 def _check_cv(cv: Any) -> int:
-    if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
-        raise ValueError(f"cv must be an integer >= 2 (the number of folds); got {cv!r}.")
-    return int(cv)
+    return check_int(cv, "cv", 2, "the number of folds")
 
 
 def _check_folds(folds: Any, n: int) -> np.ndarray:

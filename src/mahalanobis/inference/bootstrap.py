@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import check_fraction, check_random_state
+from .._validation import check_fraction, check_int, check_random_state
 
 __all__ = ["BootstrapCutoff", "ConfidenceInterval", "bootstrap_cutoff"]
 
@@ -136,8 +136,7 @@ def _bootstrap_iv(d2: Any, alpha: Any, n_boot: Any, level: Any) -> tuple[np.ndar
         raise ValueError("d2 has negative values; pass squared distances (squared=True).")
     alpha = check_fraction(alpha, "alpha")
     level = check_fraction(level, "level")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
-        raise ValueError(f"n_boot must be an integer >= 2; got {n_boot!r}.")
+    n_boot = check_int(n_boot, "n_boot", 2)
     return x, alpha, int(n_boot), level
 
 

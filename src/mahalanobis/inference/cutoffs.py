@@ -42,36 +42,28 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .._validation import check_int, check_nan_policy
+from .._validation import check_choice, check_fraction, check_int, check_nan_policy
 
 __all__ = ["CerioliCutoffs", "HardinRocke", "cerioli_cutoffs", "cutoff", "hardin_rocke",
            "pvalue"]
 
 _METHODS = ("chi2", "beta", "f", "hardin_rocke", "cerioli")
-_MULTIPLICITY = (None, "bonferroni", "sidak")
 
 
 # --------------------------------------------------------------------------- validation
 def _alpha_iv(alpha: Any, name: str = "alpha") -> float:
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in (0, 1); got {alpha!r}.") from None
-    if not (0.0 < a < 1.0):
-        raise ValueError(f"{name} must lie in (0, 1), e.g. 0.025; got {alpha!r}.")
-    return a
+    return check_fraction(alpha, name, hint="Pass a level such as 0.025.")
 
 
 def _method_iv(method: Any) -> str:
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}; "
-                         f"got {method!r}.")
-    return method
+    return check_choice(method, "method", _METHODS)
 
 
 def _params_iv(p: Any, method: str, n: Any, h: Any) -> tuple[int, int | None, int | None]:
     """Check p, n and h for a method; returns them as ints (None where not needed)."""
     p = check_int(p, "p", 1, "the number of features")
+    if h is not None:
+        h = check_int(h, "h", 1, "the size of the subset the estimate used")
     if method == "chi2":
         n = None if n is None else check_int(n, "n", 1, "the number of points")
         return p, n, None
@@ -104,9 +96,8 @@ def _params_iv(p: Any, method: str, n: Any, h: Any) -> tuple[int, int | None, in
 
 
 def _adjust_alpha(alpha: float, multiplicity: Any, n: int | None) -> float:
-    if multiplicity not in _MULTIPLICITY:
-        raise ValueError("multiplicity must be None, 'bonferroni' or 'sidak'; got "
-                         f"{multiplicity!r}.")
+    if multiplicity is not None:
+        check_choice(multiplicity, "multiplicity", ("bonferroni", "sidak"))
     if multiplicity is None:
         return alpha
     if n is None:

@@ -13,7 +13,15 @@ from scipy import stats
 from .. import _linalg
 from .._deprecation import renamed_parameters
 from .._linalg import mean_and_cov
-from .._validation import as_data, check_choice, check_int, check_spread, is_dataframe
+from .._validation import (
+    as_data,
+    check_bool,
+    check_choice,
+    check_int,
+    check_nan_policy,
+    check_spread,
+    is_dataframe,
+)
 from ..metric import Metric
 
 __all__ = ["GroupDistance", "GroupDistances", "adjust_pvalues", "group_distance",
@@ -170,6 +178,7 @@ def group_distance(X: ArrayLike, Y: ArrayLike, *, unbiased: bool = False,
     >>> round(g.statistic, 4), g.pvalue < 1e-4
     (1.2542, True)
     """
+    unbiased = check_bool(unbiased, "unbiased")
     da = as_data(X, "X", nan_policy=nan_policy, min_samples=2)
     check_spread(da)  # variances float64 can hold
     cols = list(da.columns) if da.columns is not None and hasattr(Y, "columns") and \
@@ -241,7 +250,7 @@ def adjust_pvalues(pvalues: ArrayLike, method: str = "holm") -> np.ndarray:
     >>> adjust_pvalues([0.01, 0.04, 0.03], "bh")
     array([0.03, 0.04, 0.04])
     """
-    check_choice(method, "adjust", _ADJUST)
+    check_choice(method, "method", _ADJUST)
     p = np.asarray(pvalues, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
@@ -593,9 +602,9 @@ def group_distances(X: ArrayLike, groups: ArrayLike, *, method: str = "empirical
     check_choice(pvalue_method, "pvalue_method", ("auto", "exact", "monte_carlo",
                                                   "asymptotic"))
     n_simulations = check_int(n_simulations, "n_simulations", 1)
-    if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit'; got {nan_policy!r}.")
+    check_nan_policy(nan_policy, ("raise", "omit"))
     A, codes, labels = _split_groups(X, groups, nan_policy)
+    check_spread(A)  # variances float64 can hold: else the error names the column
     N, p = A.shape
     k = len(labels)
     n = np.bincount(codes, minlength=k)

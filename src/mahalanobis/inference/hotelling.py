@@ -24,6 +24,7 @@ from .._sample import sample_moments
 from .._validation import (
     Data,
     as_vector,
+    check_bool,
     check_choice,
     check_fraction,
     check_int,
@@ -644,6 +645,12 @@ def hotelling_t2(X: ArrayLike, Y: ArrayLike | None = None, *, mu: ArrayLike | No
     """
     n_projections = check_int(n_projections, "n_projections", 1)
     n_permutations = check_int(n_permutations, "n_permutations", 1)
+    paired = check_bool(paired, "paired")
+    check_choice(pvalue_method, "pvalue_method", ("average", "permutation"))
+    if projection_dim is not None:
+        projection_dim = check_int(projection_dim, "projection_dim", 1)
+    if random_state is not None:
+        check_random_state(random_state)  # a bad seed fails whichever method uses it
     if is_dask(X) or is_dask(Y):
         from .._dask._inference import hotelling_iv_dask
         dx, dy, mx, my, mu, names, p = hotelling_iv_dask(X, Y, mu, paired, method, nan_policy,

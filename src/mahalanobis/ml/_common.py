@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from .. import _array_api
+from .._validation import check_random_state
+from ..errors import ArgumentTypeError
 from ..metric import Metric
 
 __all__ = ["check_array", "check_sklearn", "fit_metric", "fitted_rows", "ridge_metric",
@@ -89,7 +91,7 @@ def _estimator_function(method: Any) -> Callable[..., Metric] | None:
     if callable(method):
         return None
     if not isinstance(method, str) or method not in covariance.available_methods():
-        raise ValueError(
+        raise (ValueError if isinstance(method, str) else ArgumentTypeError)(
             f"method must be one of {', '.join(map(repr, covariance.available_methods()))} "
             f"(the methods of mahalanobis.fit) or a callable X -> Metric; got {method!r}.")
     return covariance.get_estimator(method)
@@ -104,6 +106,8 @@ def fit_metric(X: np.ndarray, method: Any, options: dict[str, Any] | None = None
     """
     options = dict(options or {})
     func = _estimator_function(method)
+    if random_state is not None and not isinstance(random_state, np.random.Generator):
+        check_random_state(random_state)  # a bad seed fails whether the method uses it or not
     if func is None:
         metric = method(X, **options)
         if not isinstance(metric, Metric):

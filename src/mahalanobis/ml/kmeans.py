@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from numbers import Integral
 from typing import Any, cast
 
 import numpy as np
@@ -10,7 +9,14 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 
 from .. import _linalg
-from .._validation import check_choice, check_fraction, check_random_state, check_spread
+from .._validation import (
+    check_choice,
+    check_fraction,
+    check_int,
+    check_random_state,
+    check_spread,
+)
+from ..errors import ArgumentTypeError
 from ..metric import Metric
 from ._common import fitted_rows, validate_data
 
@@ -20,9 +26,9 @@ _COVARIANCES = ("per_cluster", "shared")
 
 
 def _check_int(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-    return int(value)
+    if isinstance(value, (float, np.floating)):  # a whole float is no count here (sklearn)
+        raise ArgumentTypeError(f"{name} must be an integer >= {low}; got {value!r}.")
+    return check_int(value, name, low)
 
 
 def _sq_dist(Z: np.ndarray, c: np.ndarray, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
 from typing import Any, cast
 
 import numpy as np
@@ -12,6 +11,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .. import _linalg
+from .._validation import check_fraction, check_int, check_nonnegative
 from ._common import validate_data
 
 __all__ = ["MTSSelector", "hadamard", "orthogonal_array"]
@@ -76,8 +76,7 @@ def hadamard(n: int) -> np.ndarray:
     >>> hadamard(12).shape
     (12, 12)
     """
-    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
-        raise ValueError(f"n must be a positive integer; got {n!r}.")
+    n = check_int(n, "n", 1, "the order of the matrix")
     n = int(n)
     m, doublings = n, 0
     while True:
@@ -147,8 +146,7 @@ def orthogonal_array(n_factors: int) -> np.ndarray:
     >>> orthogonal_array(11).shape                    # Plackett-Burman L12
     (12, 11)
     """
-    if isinstance(n_factors, bool) or not isinstance(n_factors, Integral) or n_factors < 1:
-        raise ValueError(f"n_factors must be a positive integer; got {n_factors!r}.")
+    n_factors = check_int(n_factors, "n_factors", 1)
     H = hadamard(_available_order(int(n_factors)))
     return np.where(H[:, 1:n_factors + 1] > 0, 1, 2)
 
@@ -272,11 +270,9 @@ class MTSSelector(SelectorMixin, BaseEstimator):
         array([10.7, 17.3, -0.3,  4.5])
         """
 
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, Real) \
-                or not np.isfinite(self.threshold):
-            raise ValueError(f"threshold must be a finite number (dB); got {self.threshold!r}.")
-        if isinstance(self.reg, bool) or not isinstance(self.reg, Real) or not self.reg >= 0:
-            raise ValueError(f"reg must be a number >= 0; got {self.reg!r}.")
+        check_fraction(self.threshold, "threshold", low=-np.inf, high=np.inf,
+                       hint="threshold is a gain in dB.")
+        check_nonnegative(self.reg, "reg")
         X, y = cast("tuple[np.ndarray, np.ndarray]",
                     validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64))
         from sklearn.utils.multiclass import check_classification_targets

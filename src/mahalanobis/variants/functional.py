@@ -205,6 +205,11 @@ class FunctionalMetric(Variant):
         """
         check_int(self.n_simulations, "n_simulations", 1)
         check_choice(self.method, "method", _METHODS)
+        if self.random_state is not None:
+            check_random_state(self.random_state)  # a bad seed fails whether used or not
+        nc = self.n_components
+        if nc is not None and not (isinstance(nc, (float, np.floating)) and 0 < nc < 1):
+            check_int(nc, "n_components", 1, "or a fraction in (0, 1) of the variance")
         X = as_data(X, "X", min_samples=3).values
         check_spread(X)  # variances float64 can hold
         n, T = X.shape

@@ -57,7 +57,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import as_data, check_bool, check_fraction, check_random_state, check_spread
+from .._validation import (
+    as_data,
+    check_bool,
+    check_fraction,
+    check_int,
+    check_random_state,
+    check_spread,
+)
 from ._common import SplitConformal, check_rows
 
 __all__ = ["KernelMetric"]
@@ -188,12 +195,8 @@ class KernelMetric(SplitConformal):
         check_fraction(self.calibration, "calibration")
         if self.gamma is not None:
             check_fraction(self.gamma, "gamma", low=0.0, high=np.inf)
-        if self.n_components is not None and (
-                isinstance(self.n_components, bool)
-                or not isinstance(self.n_components, (int, np.integer))
-                or self.n_components < 1):
-            raise ValueError(f"n_components must be a positive integer (the number of Nystroem "
-                             f"landmarks) or None; got {self.n_components!r}.")
+        if self.n_components is not None:
+            check_int(self.n_components, "n_components", 1, "the number of Nystroem landmarks")
 
     def _gram(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         params = dict(self.kernel_params or {})

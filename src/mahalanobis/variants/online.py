@@ -55,7 +55,7 @@ from scipy.linalg import lapack
 from .. import _array_api, _linalg
 from .._cholupdate import CholeskyDowndateWarning, chol_downdate, chol_update
 from .._linalg import mean_and_cov
-from .._validation import as_data, as_xp_data, check_bool, check_fraction, check_spread
+from .._validation import as_data, as_xp_data, check_bool, check_fraction, check_int, check_spread
 from ..errors import SingularCovarianceError
 from ..metric import Metric
 from ._common import check_rows
@@ -168,11 +168,7 @@ class OnlineMetric:
         if forgetting is not None:
             forgetting = check_fraction(forgetting, "forgetting")
         if window is not None:
-            if isinstance(window, bool) or not isinstance(window, (int, np.integer)) \
-                    or window < 2:
-                raise ValueError(f"window must be an integer >= 2 (the number of most recent "
-                                 f"points kept); got {window!r}.")
-            window = int(window)
+            window = check_int(window, "window", 2, "the number of most recent points kept")
         if forgetting is not None and window is not None:
             raise ValueError("pass forgetting= or window=, not both: they are two different "
                              "ways of discounting old points.")

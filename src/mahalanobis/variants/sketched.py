@@ -74,6 +74,7 @@ from .._validation import (
     check_bool,
     check_choice,
     check_fraction,
+    check_int,
     check_random_state,
     check_spread,
 )
@@ -177,9 +178,7 @@ class SketchedMetric(SplitConformal):
     def _check_params(self) -> None:
         check_fraction(self.calibration, "calibration", low=0.0, high=1.0)
         for name in ("k", "n_sketches"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer; got {v!r}.")
+            check_int(getattr(self, name), name, 1)
         check_choice(self.kind, "kind", _KINDS)
         check_fraction(self.reg, "reg", low=0.0, high=np.inf, low_open=False)
 
