@@ -330,6 +330,26 @@ def test_report_missing_cells_shown():
         build_report(df, missing="drop")
 
 
+def test_report_default_keeps_incomplete_rows_like_the_cli(tmp_path):
+    """build_report's default is the CLI's --missing default (em): incomplete rows kept."""
+    pytest.importorskip("matplotlib")
+    pd = pytest.importorskip("pandas")
+    from mahalanobis.cli import main
+    from mahalanobis.report import build_report
+    X = _data(n=60, p=3, frac=0.1, seed=8)
+    X[1] = [9.0, np.nan, -9.0]  # an incomplete outlier
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    html = build_report(df, method="mcd")
+    assert html == build_report(df, method="mcd", missing="em")
+    assert "60 rows × 3 columns" in html and "were left out" not in html
+    assert "judged on its observed" in html
+    csv = tmp_path / "x.csv"
+    df.to_csv(csv, index=False)
+    out = tmp_path / "r.html"
+    assert main(["report", str(csv), "-o", str(out), "-q", "--method", "mcd"]) == 0
+    assert "60 rows × 3 columns" in out.read_text()
+
+
 def test_readme_missing_data_example():
     import doctest
     import re
