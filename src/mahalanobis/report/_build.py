@@ -216,8 +216,8 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
         the centre and scatter fitted with the missing cells (``"em"``, the default, as the
         CLI's ``--missing``: EM for "empirical"/"em", the MCD with EM in its C-steps for
         "mcd"; other methods need ``"marginal"`` or ``"omit"``) or on the complete rows
-        (``"marginal"``); or left out and listed (``"omit"``). The Q-Q and index plots then show each
-        row's D² as the chi-squared(p) quantile of its p-value; the ellipse and
+        (``"marginal"``); or left out and listed (``"omit"``). The Q-Q and index plots then
+        show each row's D² as the chi-squared(p) quantile of its p-value; the ellipse and
         distance-distance plots show the complete rows.
 
     Returns
