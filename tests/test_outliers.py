@@ -206,7 +206,12 @@ def test_outliers_keep_rows_with_missing_cells():
         assert res.flags[:6].all()
         assert res.n_samples == 300 and "observed" in res.reference
         cut = np.asarray(res.cutoff)
-        np.testing.assert_allclose(cut, stats.chi2.isf(0.025, k))
+        # Cerioli's laws with the observed count for p: Beta for kept rows, F for the others
+        w = np.asarray(res.weights)
+        m = int(w.sum())
+        want = [(lambda c: c.beta if wi else c.f)(cerioli_cutoffs(int(ki), m, 0.025))
+                for ki, wi in zip(k, w)]
+        np.testing.assert_allclose(cut, want, rtol=1e-10)
         assert list(res.to_frame().columns)[-1] == "n_observed"
     with pytest.raises(ValueError, match=r"nan_policy=.em.*not .ogk."):
         mh.outliers(X, method="ogk", nan_policy="em")

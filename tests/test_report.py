@@ -103,7 +103,7 @@ def test_empirical_report_has_no_dd_plot_and_ellipse_for_two_columns():
 
 def test_missing_rows_and_text_columns_are_left_out_and_listed():
     df = load_example("airquality")
-    html = build_report(df, method="empirical")
+    html = build_report(df, method="empirical", missing="omit")
     n_complete = int(df.notna().all(axis=1).sum())
     assert f"{n_complete} rows × 6 columns" in html
     assert "row(s) with missing values were left out" in html

@@ -1165,3 +1165,217 @@ static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_ckernels",
                                        -1, NULL, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__ckernels(void) { return PyModule_Create(&moduledef); }
+
+/* ------------------------------------------------------------------------ missing cells */
+/*
+ * mh_marginal: squared distances of rows with missing (NaN) cells on their observed
+ * coordinates, D^2_o = x_o^T (S_oo)^-1 x_o (x centred), one pass over each chunk of rows:
+ *
+ * 1. copy the chunk, missing cells replaced by the centre (so x~ = x - c has zeros there),
+ *    flagging them and counting the rows holding an infinite value;
+ * 2. q = ||W x~||^2 = x~^T P x~ for every row by the distance kernel above (mh_sqdist: a
+ *    complete row gets its nan_policy="raise" number, exactly so for the register-blocked
+ *    kernel; the BLAS path's blocking may move the last bit);
+ * 3. the incomplete rows, sorted by their number k of missing cells, eight with the same k
+ *    at a time (one per vector lane), o = p - k observed cells, by the cheaper of
+ *    - precision form (k <= o): z_m = P_m. x~, D^2_o = q - z_m^T (P_mm)^-1 z_m (the Schur
+ *      complement identity (S_oo)^-1 = P_oo - P_om P_mm^-1 P_mo), O(k p + k^3);
+ *    - covariance form (k > o): D^2_o = x~_o^T (S_oo)^-1 x~_o, O(o^3);
+ *    the k x k (o x o) block of each lane is gathered and factored as L D L^T (no square
+ *    roots) in vector arithmetic: no per-pattern grouping, no branch on the pattern.
+ * With ximp non-NULL the row with its missing cells replaced by their conditional mean given
+ * the observed ones (the E-step) is written too: x_m = c_m - P_mm^-1 z_m, or
+ * c_m + S_mo S_oo^-1 x~_o. A row with nothing observed gets NaN (and the centre in ximp).
+ */
+MH_INLINE double dot_v8(const double *a, const double *b, idx p)
+{
+    v8d acc = {0};
+    idx j = 0;
+    for (; j + 8 <= p; j += 8)
+        acc += ld8(a + j) * ld8(b + j);
+    double s = 0.0;
+    for (; j < p; j++)
+        s += a[j] * b[j];
+    return s + hsum8(acc);
+}
+
+/* Up to eight rows of the chunk (rws, nl of them) with k missing cells each, one per vector
+   lane, in the precision (prec) or covariance form. out / ximp are the chunk's (out holds
+   q); F8 has room for p^2 + p vectors, mi for 8 (2p + 2) indices, v for 8 p doubles. Returns
+   the number of rows whose block did not factor (NaN there). */
+MH_INLINE idx marginal_group8(const idx *rws, int nl, idx k, idx p, int prec,
+                              const double *buf, const unsigned char *flag, const double *c,
+                              const double *P, const double *S, double *out, double *ximp,
+                              v8d *F8, idx *mi, double *v)
+{
+    idx kf = prec ? k : p - k; /* order of the factored block */
+    v8d *z = F8 + kf * kf;
+    const double *G = prec ? P : S;
+    for (int l = 0; l < 8; l++) {
+        idx r = rws[l < nl ? l : nl - 1]; /* spare lanes repeat the last row */
+        const unsigned char *f = flag + r * p;
+        const double *b = buf + r * p;
+        idx *ml = mi + l * (2 * p + 2), *ol = ml + p + 1, t = 0, u = 0;
+        double *vl = v + l * p;
+        for (idx j = 0; j < p; j++) { /* missing (ml) and observed (ol) columns */
+            ml[t] = j;
+            ol[u] = j;
+            t += f[j];
+            u += 1 - f[j];
+            vl[j] = b[j] - c[j]; /* exactly 0 at the missing cells */
+        }
+        const idx *fi = prec ? ml : ol;
+        for (idx a = 0; a < kf; a++) {
+            const double *Ga = G + fi[a] * p;
+            z[a][l] = prec ? dot_v8(Ga, vl, p) : vl[fi[a]];
+            for (idx e = 0; e <= a; e++)
+                F8[a * kf + e][l] = Ga[fi[e]];
+        }
+    }
+    v8i bad = {0};
+    for (idx j = 0; j < kf; j++) { /* L D L^T in place: L below the diagonal, 1/D on it */
+        v8d d = F8[j * kf + j];
+        bad |= (v8i)(d <= 0.0);
+        v8d rd = 1.0 / d;
+        F8[j * kf + j] = rd;
+        for (idx i = j + 1; i < kf; i++) {
+            v8d *Fi = F8 + i * kf;
+            v8d a = Fi[j], l = a * rd;
+            for (idx e = j + 1; e < i; e++)
+                Fi[e] -= a * F8[e * kf + j]; /* F8[e, j] already holds L[e, j] */
+            Fi[i] -= a * l;
+            Fi[j] = l;
+        }
+    }
+    v8d ss = {0};
+    for (idx i = 0; i < kf; i++) { /* z := L^-1 z; ss = z^T F^-1 z */
+        const v8d *Fi = F8 + i * kf;
+        v8d s = z[i];
+        for (idx l = 0; l < i; l++)
+            s -= Fi[l] * z[l];
+        z[i] = s;
+        ss += s * s * Fi[i];
+    }
+    if (ximp != NULL)
+        for (idx i = kf - 1; i >= 0; i--) { /* z := L^-T D^-1 z (= F^-1 z_original) */
+            v8d s = z[i] * F8[i * kf + i];
+            for (idx l = i + 1; l < kf; l++)
+                s -= F8[l * kf + i] * z[l];
+            z[i] = s;
+        }
+    idx failed = 0;
+    for (int l = 0; l < nl; l++) {
+        idx r = rws[l];
+        if (bad[l]) {
+            out[r] = NAN;
+            failed++;
+            continue;
+        }
+        double d2 = prec ? out[r] - ss[l] : ss[l];
+        out[r] = d2 > 0.0 ? d2 : 0.0;
+        if (ximp == NULL)
+            continue;
+        const idx *ml = mi + l * (2 * p + 2), *ol = ml + p + 1;
+        for (idx a = 0; a < k; a++) {
+            double adj;
+            if (prec) {
+                adj = -z[a][l];
+            } else {
+                const double *Sm = S + ml[a] * p;
+                adj = 0.0;
+                for (idx e = 0; e < kf; e++)
+                    adj += Sm[ol[e]] * z[e][l];
+            }
+            ximp[r * p + ml[a]] = c[ml[a]] + adj;
+        }
+    }
+    return failed;
+}
+
+MH_CLONES
+static idx marginal_rows(const double *X, idx n, idx p, idx rs, idx cs, const double *c,
+                         const double *W, const double *Wf, int lower, const double *P,
+                         const double *S, double *out, int64_t *nobs, double *ximp,
+                         idx rows, void *trmm, idx direct_max, idx *nfail)
+{
+    idx ninf = 0, failed = 0;
+    double *buf = malloc(sizeof(double) * (size_t)(2 * rows * p + 8 * p));
+    idx *mis = malloc(sizeof(idx) * (size_t)(2 * rows + 16 * p + 16 + p + 2));
+    unsigned char *flag = malloc((size_t)(rows * p));
+    v8d *F8 = aligned_alloc(64, sizeof(v8d) * (size_t)(p * p + p + 1));
+    if (buf == NULL || mis == NULL || flag == NULL || F8 == NULL) {
+        free(buf);
+        free(mis);
+        free(flag);
+        free(F8);
+        *nfail = -1;
+        return 0;
+    }
+    double *scratch = buf + rows * p, *v = scratch + rows * p;
+    idx *kk = mis, *order = kk + rows, *mi = order + rows, *start = mi + 16 * p + 16;
+    for (idx s0 = 0; s0 < n; s0 += rows) {
+        idx m = n - s0 < rows ? n - s0 : rows;
+        for (idx r = 0; r < m; r++) { /* 1. copy with NaN -> centre (no branches) */
+            const double *x = X + (s0 + r) * rs;
+            double *b = buf + r * p;
+            unsigned char *f = flag + r * p;
+            int inf = 0;
+            idx k = 0;
+            for (idx j = 0; j < p; j++) {
+                double xj = x[j * cs];
+                int nan = xj != xj;
+                inf |= fabs(xj) == INFINITY;
+                f[j] = (unsigned char)nan;
+                b[j] = nan ? c[j] : xj;
+            }
+            for (idx j = 0; j < p; j++)
+                k += f[j];
+            kk[r] = k;
+            ninf += inf;
+            nobs[s0 + r] = p - k;
+            if (ximp != NULL)
+                memcpy(ximp + (s0 + r) * p, b, sizeof(double) * (size_t)p);
+        }
+        /* 2. q for every row */
+        mh_sqdist(buf, m, p, p, 1, c, W, Wf, lower, 0, out + s0, scratch, rows, trmm,
+                  direct_max);
+        /* 3. the incomplete rows by their number of missing cells (a counting sort) */
+        for (idx k = 0; k <= p + 1; k++)
+            start[k] = 0;
+        for (idx r = 0; r < m; r++)
+            start[kk[r] + 1]++;
+        for (idx k = 1; k <= p + 1; k++)
+            start[k] += start[k - 1];
+        for (idx r = 0; r < m; r++)
+            order[start[kk[r]]++] = r; /* now start[k] ends the rows with k missing */
+        for (idx g = start[p - 1]; g < start[p]; g++)
+            out[s0 + order[g]] = NAN; /* nothing observed */
+        for (idx k = 1; k < p; k++)
+            for (idx g = start[k - 1]; g < start[k]; g += 8) {
+                int nl = start[k] - g < 8 ? (int)(start[k] - g) : 8;
+                failed += marginal_group8(order + g, nl, k, p, 2 * k <= p, buf, flag, c, P, S,
+                                          out + s0, ximp == NULL ? NULL : ximp + s0 * p, F8,
+                                          mi, v);
+            }
+    }
+    free(buf);
+    free(mis);
+    free(flag);
+    free(F8);
+    *nfail = failed;
+    return ninf;
+}
+
+/* The entry point of marginal_rows (rows [0, n) of X, element strides rs, cs; W/Wf, rows, trmm
+   and direct_max as for mh_sqdist; P = S^-1 and S full, C order). out: D^2 on the observed
+   coordinates; nobs: observed counts; ximp (n x p, C order, or NULL): the imputed rows;
+   *nfail: rows whose block failed to factor (NaN there; -1 when memory ran out).
+   Returns the number of rows holding an infinite value. */
+MH_EXPORT idx mh_marginal(const double *X, idx n, idx p, idx rs, idx cs, const double *c,
+                          const double *W, const double *Wf, int lower, const double *P,
+                          const double *S, double *out, int64_t *nobs, double *ximp,
+                          idx rows, void *trmm, idx direct_max, idx *nfail)
+{
+    return marginal_rows(X, n, p, rs, cs, c, W, Wf, lower, P, S, out, nobs, ximp, rows, trmm,
+                         direct_max, nfail);
+}

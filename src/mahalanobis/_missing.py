@@ -19,19 +19,27 @@ patterns with the same number of missing cells), and each row then needs one k-v
 (k = its number of missing cells) and one k x k product: no per-pattern Python loop, so tens of
 thousands of patterns (1e6 x 20 with 10 % of cells missing has about 20 000) cost no more than a
 few. The complete rows go through the fused distance kernel unchanged.
+
+With the compiled kernels, :func:`marginal_kernel` does the same per row in one pass (no
+grouping): the centred rows with zeros at the missing cells go through the distance kernel,
+then each incomplete row takes the cheaper of the identity above (k <= p - k, a k x k
+Cholesky of P_mm) and a Cholesky of S_oo (k > p - k), reusing the factor while consecutive rows
+share a pattern (see ``mh_marginal`` in ``_ckernels.c``).
 """
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import _linalg
+from . import _kernels, _linalg
 
 __all__ = ["MissingRows", "MissingSummary", "check_no_inf", "check_pairs_observed", "conditional",
-           "marginal_sq", "missing_rows", "observed_loglik", "precision_of", "summary"]
+           "marginal_kernel", "marginal_sq", "missing_rows", "observed_loglik", "precision_of",
+           "summary"]
 
 #: rows per block of :func:`marginal_sq` (bounds its temporaries: a few n_block x p arrays)
 _BLOCK = 1 << 16
@@ -243,6 +251,66 @@ def _centred(A: np.ndarray, rows: MissingRows, center: np.ndarray, P: np.ndarray
     for g in rows.groups:
         flat[g.flat] = 0.0
     return V, V @ P
+
+
+_P = ctypes.c_void_p
+_I = ctypes.c_int64
+
+
+def _kernel() -> Any:
+    """The compiled ``mh_marginal`` (a ctypes function), or None (no build, or an old one)."""
+    fn = getattr(_kernels.C, "mh_marginal", None) if _kernels.C is not None else None
+    if fn is not None and fn.argtypes is None:
+        fn.restype = _I
+        fn.argtypes = [_P, _I, _I, _I, _I, _P, _P, _P, ctypes.c_int, _P, _P, _P, _P, _P, _I,
+                       _P, _I, _P]
+    return fn
+
+
+def marginal_kernel(A: np.ndarray, center: np.ndarray, W: np.ndarray, lower: bool, *,
+                    impute: bool = False, name: str = "X"
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """(D^2 on the observed coordinates, observed counts, imputed rows or None) of every row
+    of ``A`` by the compiled kernel, in one pass split over worker threads; None when the
+    kernel is not built or a pattern's block would not factor (then the grouped code path
+    answers). ``W`` is the metric's triangular whitening matrix (W^T W = S^-1). Rows with
+    nothing observed get NaN (and the centre)."""
+    fn = _kernel()
+    if fn is None:
+        return None
+    n, p = A.shape
+    X = _kernels.as_kernel_input(A)
+    rs, cs = _kernels.strides(X)
+    c = np.ascontiguousarray(center, dtype=float)
+    Wc = np.ascontiguousarray(np.tril(W) if lower else np.triu(W), dtype=float)
+    direct = p <= _linalg.DIRECT_MAX_DISTANCE
+    Wf = Wc if direct else np.asfortranarray(Wc)
+    P = np.ascontiguousarray(precision_of(Wc))
+    T = _linalg.inverse_triangular(Wc, lower=lower)
+    S = T @ T.T
+    S = np.ascontiguousarray((S + S.T) / 2)
+    rows = 256 if direct else max(16, _linalg.KERNEL_CHUNK_BYTES // (8 * p))
+    trmm = None if direct else _kernels.blas_address("dtrmm")
+    d2 = np.empty(n)
+    nobs = np.empty(n, dtype=np.int64)
+    X_hat = np.empty((n, p)) if impute else None
+
+    def work(lo: int, hi: int) -> tuple[int, int]:
+        fail = np.zeros(1, dtype=np.int64)
+        ninf = fn(X.ctypes.data + 8 * lo * rs, hi - lo, p, rs, cs, c.ctypes.data,
+                  Wc.ctypes.data, Wf.ctypes.data, int(lower), P.ctypes.data, S.ctypes.data,
+                  d2.ctypes.data + 8 * lo, nobs.ctypes.data + 8 * lo,
+                  None if X_hat is None else X_hat.ctypes.data + 8 * lo * p, rows, trmm,
+                  _linalg.DIRECT_MAX_DISTANCE, fail.ctypes.data)
+        return int(ninf), int(fail[0])
+
+    res = _kernels.run_parallel(work, n, n * p >= _linalg.PARALLEL_MIN_ELEMENTS,
+                                uses_blas=not direct)
+    if sum(r[0] for r in res):
+        check_no_inf(A, name)
+    if any(r[1] != 0 for r in res):
+        return None
+    return d2, nobs, X_hat
 
 
 def marginal_sq(A: np.ndarray, rows: MissingRows | None, center: np.ndarray, W: np.ndarray,

@@ -1158,9 +1158,10 @@ class Metric:
         return_counts = check_bool(return_counts, "return_counts")
         if nan_policy == "marginal" and not _array_api.is_foreign(X):
             d2, counts, data = _numpy_metric(self)._marginal_sq(X)
-            flags = np.zeros(d2.shape, dtype=bool)
-            ok = counts > 0
-            flags[ok] = d2[ok] > stats.chi2.isf(alpha, counts[ok])
+            # one chi-squared quantile per observed count (at most p + 1 of them)
+            cut = np.full(self.n_features + 1, np.inf)
+            cut[1:] = stats.chi2.isf(alpha, np.arange(1, self.n_features + 1))
+            flags = d2 > cut[counts]
             return _with_counts(_wrap(flags, data, "outlier"), counts, data, return_counts)
         if return_counts:
             return _counted(self.outliers(X, alpha, nan_policy=nan_policy, dtype=dtype,
@@ -1191,9 +1192,14 @@ class Metric:
                             f"{name} (or a partition of it) to NumPy first.")
         data = self._check_X(X, "propagate", name, check_finite=False)
         A = data.values
-        _missing.check_no_inf(A, name)
-        counts = A.shape[1] - np.count_nonzero(np.isnan(A), axis=1)
-        d2 = _missing.marginal_sq(A, None, self._center, self._W, self._W_lower, self._sq)
+        fast = (_missing.marginal_kernel(A, self._center, self._W, self._W_lower, name=name)
+                if self._rcond * _linalg.REFINE_CONDITION >= 1.0 else None)
+        if fast is not None:  # one compiled pass (complete rows: the same kernel as _sq)
+            d2, counts = fast[0], fast[1]
+        else:  # no compiled kernels, or an ill-conditioned scatter (refined complete rows)
+            _missing.check_no_inf(A, name)
+            counts = A.shape[1] - np.count_nonzero(np.isnan(A), axis=1)
+            d2 = _missing.marginal_sq(A, None, self._center, self._W, self._W_lower, self._sq)
         _warn_empty(np.flatnonzero(counts == 0), data, name)
         return d2, counts, data
 
@@ -1246,10 +1252,15 @@ class Metric:
                             "(e.g. np.asarray(X)) first.")
         m = _numpy_metric(self)
         data = m._check_X(X, "propagate", "X", check_finite=False)
-        rows = _missing.missing_rows(data.values, "X")
-        E = _missing.conditional(data.values, rows, m._center, np.asarray(m.precision),
-                                 want_cov_rows=return_cov)
-        out = E["X_hat"]
+        fast = (None if return_cov or m._rcond * _linalg.REFINE_CONDITION < 1.0 else
+                _missing.marginal_kernel(data.values, m._center, m._W, m._W_lower, impute=True))
+        if fast is not None:  # one compiled pass
+            out, E = fast[2], {}
+        else:
+            rows = _missing.missing_rows(data.values, "X")
+            E = _missing.conditional(data.values, rows, m._center, np.asarray(m.precision),
+                                     want_cov_rows=return_cov)
+            out = E["X_hat"]
         if data.index is not None:
             import pandas as pd
             out = pd.DataFrame(out, index=data.index, columns=data.columns)

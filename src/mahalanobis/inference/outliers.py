@@ -389,13 +389,18 @@ def outliers(X: Any, *, method: str = "mcd", alpha: float = 0.025, level: str = 
     nan_policy : {"raise", "omit", "marginal", "em"}
         Rows with NaN or inf: an error, or dropped (``result.omitted``). With "marginal" or
         "em" rows with missing (NaN) cells are kept and each is judged on its k observed
-        coordinates by the chi-squared law with k degrees of freedom (``result.n_observed``;
-        a row with nothing observed is never flagged). The centre and scatter come from the
-        complete rows ("marginal", any method) or from all rows with their missing cells
-        ("em": EM for "empirical"/"em", the MCD with EM in its C-steps for "mcd"). This law
-        treats the estimate as known: exact for known parameters, close for n >= 200
-        (``benchmarks/RESULTS.md``, "Missing data"); data without missing cells take the
-        calibrated path above.
+        coordinates (``result.n_observed``; a row with nothing observed is never flagged).
+        The centre and scatter come from the complete rows ("marginal", any method) or from
+        all rows with their missing cells ("em": EM for "empirical"/"em", the MCD with EM in
+        its C-steps for "mcd"). "mcd"/"irmcd": Cerioli's RMCD with k for p -- Hardin-Rocke
+        reweighting per observed count, the EM (or complete-row) estimate of the kept rows,
+        the Beta law for kept rows and the F law for the others (for "em" the raw and final
+        scales are set by the median of the rows' probabilities, as the complete-data
+        consistency factors are approximate for incomplete rows); measured within binomial
+        bounds of alpha from n = 100 (``benchmarks/RESULTS.md``, "Missing data"). Other
+        methods: chi-squared with k degrees of freedom, treating the estimate as known
+        (close to alpha from n = 200). Data without missing cells take the calibrated path
+        above.
     n_calibration : int, optional
         Simulated data sets for a Monte Carlo calibration (default: see
         :func:`mahalanobis.inference.calibration.simulate_reference`).
@@ -517,42 +522,170 @@ def outliers(X: Any, *, method: str = "mcd", alpha: float = 0.025, level: str = 
                          omitted=omitted)
 
 
-def _missing_result(data: Any, method: str, alpha: float, level: str, nan_policy: str,
-                    options: dict, random_state: Any) -> OutlierResult:
-    """Rows with missing cells kept: each judged on its observed coordinates (chi2, k df)."""
-    A = data.values
+def _rmcd_missing(A: np.ndarray, nan_policy: str, options: dict,
+                  random_state: Any) -> tuple[Metric, np.ndarray]:
+    """Cerioli's RMCD with missing cells: the metric and the reweighting weights.
+
+    "marginal": the RMCD of the complete rows (incomplete rows get weight 0: they did not
+    enter the estimate). "em": (1) the raw MCD with EM in its C-steps, (2) weights from the
+    Hardin-Rocke law of each row's raw marginal D^2 at its observed count k_i, (3) the EM
+    estimate of the kept rows (divisor w - 1), scaled by c(p, 0.975), as step (3) of the
+    complete-data RMCD."""
     n, p = A.shape
     complete = ~np.isnan(A).any(axis=1)
     if nan_policy == "marginal":
-        if int(complete.sum()) <= p + 1:
-            raise ValueError(f"X has {int(complete.sum())} complete rows for {p} columns; "
-                             "nan_policy='marginal' fits on the complete rows: use "
-                             "nan_policy='em'.")
-        metric = _fit(A[complete], "mcd" if method == "irmcd" else method, options,
-                      random_state)
+        fitted = _rmcd_fit(A[complete], options, random_state)
+        w = np.zeros(n, dtype=bool)
+        w[complete] = fitted.weights
+        center, cov = fitted.center, fitted.cov
     else:
-        if method not in ("empirical", "em", "mcd", "irmcd"):
-            raise ValueError(f"nan_policy='em' fits with missing cells for method "
-                             f"'empirical', 'em' or 'mcd', not {method!r}; use "
-                             "nan_policy='marginal' (fit on the complete rows).")
-        metric = _fit(A, "mcd" if method == "irmcd" else method,
-                      {**options, "nan_policy": "em"}, random_state)
+        from .._missing import missing_rows
+        from ..covariance.em import em_fit
+        raw: Any = covariance.mcd(A, nan_policy="em", reweight=False,
+                                  random_state=random_state, **options)
+        k = np.asarray(raw.n_observed)
+        d2_raw = np.asarray(raw.raw_distances)
+        d2_raw = d2_raw / _median_consistency(d2_raw, k)
+        cut = np.full(p + 1, -np.inf)  # nothing observed: never kept
+        for kk in np.unique(k[k > 0]):
+            cut[kk] = _hardin_rocke_cut(n, int(kk), int(raw.h))
+        w = d2_raw <= cut[k]
+        m = int(w.sum())
+        if m <= p + 1:  # pragma: no cover - needs pathological data
+            raise SingularCovarianceError(
+                f"X: only {m} rows pass the RMCD reweighting with missing cells, for {p} "
+                "features (more than p + 1 are needed); use nan_policy='marginal', "
+                "method='mrcd' or more data.", rank=m - 1)
+        B = A[w]
+        fit = em_fit(B, missing_rows(B), tol=1e-9, max_iter=500,
+                     start=(np.asarray(raw.raw_center), np.asarray(raw.raw_cov)))
+        center = fit["center"]
+        cov = fit["cov"] * (m / (m - 1.0) * covariance.mcd_consistency(p, 1.0 - RMCD_DELTA))
+    return Metric(center, cov, n_samples=int(w.sum())), w
+
+
+def _hardin_rocke_cut(n: int, k: int, h: int) -> float:
+    """The RMCD reweighting cutoff for a row judged on k coordinates: Hardin & Rocke's law
+    with k for p. Their degrees of freedom are undefined for one coordinate (Croux &
+    Haesbroeck's asymptotic variance has a zero factor there); k = 1 borrows those of k = 2
+    with its own consistency factor."""
+    if k >= 2:
+        return hardin_rocke(n, k, h).cutoff(RMCD_DELTA)
+    from dataclasses import replace
+    q = stats.chi2.ppf(h / n, 1)
+    c1 = (h / n) / stats.chi2.cdf(q, 3) if h < n else 1.0
+    return replace(hardin_rocke(n, 2, h), p=1, c_alpha=float(c1)).cutoff(RMCD_DELTA)
+
+
+def _median_consistency(d2: np.ndarray, k: np.ndarray, sf: Any = None) -> float:
+    """The factor s with median_i sf_i(d2_i / s) = 1/2, sf_i the survival function of row i's
+    law (default chi2 with k_i df). The MCD's complete-data consistency factors are only
+    approximate for rows judged on k_i < p coordinates (its subsets trim each row's
+    marginal, not a p-dimensional ellipsoid); the median of the rows' probabilities is what
+    they should make 1/2, and a median is unmoved by any minority of outliers."""
+    ok = k > 0
+    d, kk = d2[ok], k[ok]
+    if d.size == 0:
+        return 1.0
+    if sf is None:
+        def sf(x: np.ndarray) -> np.ndarray:
+            return np.asarray(stats.chi2.sf(x, kk))
+
+    def excess(log_s: float) -> float:
+        return 0.5 - float(np.median(sf(d / np.exp(log_s))))
+
+    from scipy.optimize import brentq
+    lo, hi = -1.0, 1.0
+    while excess(lo) < 0:
+        lo -= 1.0
+    while excess(hi) > 0:
+        hi += 1.0
+    return float(np.exp(brentq(excess, lo, hi, xtol=1e-6)))
+
+
+def _cerioli_by_count(d2: np.ndarray, k: np.ndarray, w: np.ndarray, m: int,
+                      a_row: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cerioli's (2010) laws with each row's observed count k_i for p: (cutoffs, p-values).
+    Kept rows (w) by (m-1)^2/m Beta(k/2, (m-k-1)/2), the others by (m^2-1)k/(m(m-k))
+    F(k, m-k); rows with nothing observed: cutoff inf, p-value NaN."""
+    ks = np.arange(1, k.max() + 1) if k.max() > 0 else np.arange(1, 2)
+    beta_c = (m - 1.0) ** 2 / m
+    f_c = (m * m - 1.0) * ks / (m * (m - ks))
+    cut_in = np.concatenate([[np.inf], beta_c * stats.beta.isf(a_row, ks / 2, (m - ks - 1) / 2)])
+    cut_out = np.concatenate([[np.inf], f_c * stats.f.isf(a_row, ks, m - ks)])
+    cut = np.where(w, cut_in[k], cut_out[k])
+    pval = np.full(d2.shape, np.nan)
+    kin, kout = w & (k > 0), ~w & (k > 0)
+    pval[kin] = stats.beta.sf(d2[kin] / beta_c, k[kin] / 2, (m - k[kin] - 1) / 2)
+    pval[kout] = stats.f.sf(d2[kout] * m * (m - k[kout]) / ((m * m - 1.0) * k[kout]),
+                            k[kout], m - k[kout])
+    return cut, pval
+
+
+def _missing_result(data: Any, method: str, alpha: float, level: str, nan_policy: str,
+                    options: dict, random_state: Any) -> OutlierResult:
+    """Rows with missing cells kept: each judged on its k observed coordinates (Cerioli's
+    laws with k for p for "mcd"/"irmcd", chi2 with k df for the other methods)."""
+    A = data.values
+    n, p = A.shape
+    complete = ~np.isnan(A).any(axis=1)
+    rmcd = method in ("mcd", "irmcd")
+    if nan_policy == "marginal" and int(complete.sum()) <= p + 1:
+        raise ValueError(f"X has {int(complete.sum())} complete rows for {p} columns; "
+                         "nan_policy='marginal' fits on the complete rows: use "
+                         "nan_policy='em'.")
+    if nan_policy == "em" and method not in ("empirical", "em", "mcd", "irmcd"):
+        raise ValueError(f"nan_policy='em' fits with missing cells for method "
+                         f"'empirical', 'em' or 'mcd', not {method!r}; use "
+                         "nan_policy='marginal' (fit on the complete rows).")
+    weights = None
+    if rmcd:
+        metric, weights = _rmcd_missing(A, nan_policy, options, random_state)
+    elif nan_policy == "marginal":
+        metric = _fit(A[complete], method, options, random_state)
+    else:
+        metric = _fit(A, method, {**options, "nan_policy": "em"}, random_state)
     d2, k = metric.distance(A, squared=True, nan_policy="marginal", return_counts=True)
     d2, k = np.asarray(d2, dtype=float), np.asarray(k)
-    a_row = _sidak(alpha, n) if level == "simultaneous" or method == "irmcd" else alpha
     ok = k > 0
-    cut = np.full(n, np.inf)
-    cut[ok] = stats.chi2.isf(a_row, k[ok])
-    pval = np.full(n, np.nan)
-    pval[ok] = stats.chi2.sf(d2[ok], k[ok])
+    source = ("centre and scatter from the complete rows" if nan_policy == "marginal" else
+              "centre and scatter fitted with the missing cells")
+    if rmcd:
+        assert weights is not None
+        m = int(weights.sum())
+        if nan_policy == "em":  # the scale by the median of the laws used (see above)
+            kin = weights[ok]
+
+            def law_sf(x: np.ndarray) -> np.ndarray:
+                return _cerioli_by_count(x, k[ok], kin, m, alpha)[1]
+
+            s_final = _median_consistency(d2, k, law_sf)
+            d2 = d2 / s_final
+            metric = Metric(metric.center, np.asarray(metric.cov) * s_final, n_samples=m)
+        cut_ind, pval = _cerioli_by_count(d2, k, weights, m, alpha)
+        a_sim = _sidak(alpha, n)
+        cut_sim, _ = _cerioli_by_count(d2, k, weights, m, a_sim)
+        # irmcd: the family-wise test first, as for complete data
+        family = method == "irmcd" and not np.any(d2[ok] > cut_sim[ok])
+        simultaneous = family or (method != "irmcd" and level == "simultaneous")
+        a_row, cut = (a_sim, cut_sim) if simultaneous else (alpha, cut_ind)
+        words = (f"{'iterated ' if method == 'irmcd' else ''}Cerioli (2010) RMCD laws with each "
+                 f"row's k observed coordinates for p (m={m} rows kept by the reweighting; "
+                 f"nan_policy={nan_policy!r}: {source}): (m-1)^2/m Beta(k/2, (m-k-1)/2) for "
+                 "kept rows, (m^2-1)k/(m(m-k)) F(k, m-k) for the others")
+    else:
+        a_row = _sidak(alpha, n) if level == "simultaneous" else alpha
+        cut = np.full(n, np.inf)
+        cut[ok] = stats.chi2.isf(a_row, k[ok])
+        pval = np.full(n, np.nan)
+        pval[ok] = stats.chi2.sf(d2[ok], k[ok])
+        words = (f"chi2(k) on each row's k observed coordinates (nan_policy={nan_policy!r}: "
+                 f"{source})")
     flags = ok & (d2 > cut)
-    words = (f"chi2(k) on each row's k observed coordinates (nan_policy={nan_policy!r}: "
-             + ("centre and scatter from the complete rows" if nan_policy == "marginal" else
-                "centre and scatter fitted with the missing cells") + ")")
     return OutlierResult(flags=wrap_like(flags, data, "outlier"),
                          distance=wrap_like(np.sqrt(d2), data, "distance"),
                          d2=wrap_like(d2, data, "d2"), pvalue=wrap_like(pval, data, "pvalue"),
-                         cutoff=cut,
+                         cutoff=cut, weights=weights,
                          reference=words, metric=metric, method=method, level=level,
                          alpha=alpha, alpha_row=float(a_row),
                          n_observed=wrap_like(k, data, "n_observed"))

@@ -163,7 +163,7 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
                  id_column: str | None = None,
                  columns: Any = None, title: str | None = None, source: str | None = None,
                  random_state: Any = 0, max_pairs: int = 6, pca: int | None = None,
-                 missing: str = "omit", level: str = "individual") -> str:
+                 missing: str = "em", level: str = "individual") -> str:
     """A self-contained HTML report of the outliers of a table.
 
     The page holds a data summary, the method and cutoff used (and why), diagnostics of the
@@ -175,8 +175,9 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
     Parameters
     ----------
     X : DataFrame or array-like (n, p)
-        Non-numeric columns are left out (and listed); rows with missing values are left out
-        (and listed).
+        Non-numeric columns are left out (and listed); rows with missing values are kept and
+        judged on their observed coordinates (see ``missing``); rows with nothing observed
+        are left out (and listed).
     method : str
         Scatter estimator for the distances, any of :func:`mahalanobis.available_methods`
         (default "mcd"); the classical fit is always computed for comparison.
@@ -209,13 +210,14 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
     pca : int, optional
         Add a robust PCA section with this many components: ROBPCA's outlier map (score
         against orthogonal distances) and the rows beyond either cutoff.
-    missing : {"omit", "em", "marginal"}
-        Rows with missing cells: left out and listed (default); or kept and judged on their
-        observed coordinates (their count is the column "observed" of the flagged table,
-        missing cells show as "missing") with the centre and scatter fitted with the missing
-        cells (``"em"``: EM for "empirical"/"em", the MCD with EM in its C-steps for "mcd")
-        or on the complete rows (``"marginal"``). The Q-Q and index plots then show each
-        row's D² as the chi-squared(p) quantile of its p-value; the ellipse and
+    missing : {"em", "marginal", "omit"}, default "em"
+        Rows with missing cells: kept and judged on their observed coordinates (their count
+        is the column "observed" of the flagged table, missing cells show as "missing"), with
+        the centre and scatter fitted with the missing cells (``"em"``, the default, as the
+        CLI's ``--missing``: EM for "empirical"/"em", the MCD with EM in its C-steps for
+        "mcd"; other methods need ``"marginal"`` or ``"omit"``) or on the complete rows
+        (``"marginal"``); or left out and listed (``"omit"``). The Q-Q and index plots then
+        show each row's D² as the chi-squared(p) quantile of its p-value; the ellipse and
         distance-distance plots show the complete rows.
 
     Returns
@@ -265,9 +267,10 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
     df = df[keep]
     complete = finite[keep]
     n, p = df.shape
-    if int(complete.sum()) <= p and missing != "em":
+    if int(complete.sum()) <= p and (missing != "em" or complete.all()):
+        hint = "" if complete.all() else " (or missing='em')"
         raise ValueError(f"X has {int(complete.sum())} complete rows for {p} columns; a report "
-                         "needs more rows than columns (or missing='em').")
+                         f"needs more rows than columns{hint}.")
     Xv = df.to_numpy()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
