@@ -170,16 +170,21 @@ def chart_cell(m, p, reps, n_cal=None):
     return sim, old, any_fw
 
 
-def chart_table(chart_cells, reps_of, n_cal_of, note):
-    lines = ["### Robust Phase I T² chart (reweighted MCD): false alarms per point", "",
+def chart_headers(note):
+    """(per-point table head, family-wise table head) of the chart tables."""
+    return (["### Robust Phase I T² chart (reweighted MCD): false alarms per point", "",
              note, "",
              "| m | p | alpha | charts | calibration samples | simulated limits [binomial] "
-             "(99 % CI) | Cerioli limits |", "|---:|---:|---:|---:|---:|---|---:|"]
-    fw_lines = ["", f"Over the whole Phase I sample (`level=\"simultaneous\"`, alpha = "
-                f"{FW_ALPHA:g}: share of charts with any false alarm; 99 % binomial bounds over "
-                "independent charts):", "",
-                "| m | p | charts | calibration samples | family-wise rate |",
-                "|---:|---:|---:|---:|---:|"]
+             "(99 % CI) | Cerioli limits |", "|---:|---:|---:|---:|---:|---|---:|"],
+            ["", f"Over the whole Phase I sample (`level=\"simultaneous\"`, alpha = "
+             f"{FW_ALPHA:g}: share of charts with any false alarm; 99 % binomial bounds over "
+             "independent charts):", "",
+             "| m | p | charts | calibration samples | family-wise rate |",
+             "|---:|---:|---:|---:|---:|"])
+
+
+def chart_table(chart_cells, reps_of, n_cal_of, note):
+    lines, fw_lines = chart_headers(note)
     t0 = time.perf_counter()
     for m, p in chart_cells:
         reps, n_cal = reps_of(m), n_cal_of(m)
@@ -275,11 +280,7 @@ def chart_reps(m):
     return int(np.clip(np.ceil(30000 / m), 150, 1000))
 
 
-def run_charts_full(args):
-    cells = [(m, p) for m in (30, 50, 100, 200) for p in (2, 5, 10)]
-    if args.chart_cells:
-        cells = [tuple(int(v) for v in c.split("x")) for c in args.chart_cells.split(",")]
-    note = ("`T2Chart(X, method=\"mcd\")` with its default simulated limits (calibrated once "
+CHART_NOTE = ("`T2Chart(X, method=\"mcd\")` with its default simulated limits (calibrated once "
             "per (m, p) from the stated number of simulated Phase I samples, the library's "
             "default, then cached) against Cerioli's limits on the same fits (the previous "
             "default, `calibration=\"cerioli\"`). Evaluated on independent clean samples "
@@ -288,11 +289,20 @@ def run_charts_full(args):
             "the 99 % confidence interval of the rate from the spread of the per-chart "
             "counts, which is the valid one here: the points of one chart share its fit, "
             "and a poor fit inflates several T² at once.")
+
+
+def charts_header():
+    return ["## Robust Phase I T² chart limits: the full grid (issue 11)", "",
+            machine_line(), "",
+            "`python benchmarks/bench_calibration.py --full --part charts` (seeded).", ""]
+
+
+def run_charts_full(args):
+    cells = [(m, p) for m in (30, 50, 100, 200) for p in (2, 5, 10)]
+    if args.chart_cells:
+        cells = [tuple(int(v) for v in c.split("x")) for c in args.chart_cells.split(",")]
     t0 = time.perf_counter()
-    lines = ["## Robust Phase I T² chart limits: the full grid (issue 11)", "",
-             machine_line(), "",
-             "`python benchmarks/bench_calibration.py --full --part charts` (seeded).", ""]
-    lines += chart_table(cells, chart_reps, lambda m: None, note)
+    lines = charts_header() + chart_table(cells, chart_reps, lambda m: None, CHART_NOTE)
     lines += ["", f"Run time {time.perf_counter() - t0:.0f} s."]
     return lines
 
@@ -314,14 +324,8 @@ def small_n_cell(n, p, reps):
     return rows, fw_sim, fw_ir
 
 
-def run_small_n_full(args):
-    cells = [(n, p) for n in (30, 50) for p in (2, 5, 10, 20) if n >= 2 * p + 10]
-    if args.cells:
-        cells = [tuple(int(v) for v in c.split("x")) for c in args.cells.split(",")]
-    reps = 300
-    from mahalanobis.inference.outliers import rmcd_calibration_samples
-    t0 = time.perf_counter()
-    lines = ["## mh.outliers below n = 100: per-row and family-wise rates (issue 11)", "",
+def small_n_header(reps):
+    return ["## mh.outliers below n = 100: per-row and family-wise rates (issue 11)", "",
              machine_line(), "",
              f"`python benchmarks/bench_calibration.py --full --part small-n` (seeded; {reps} "
              "clean data sets X ~ N(0, S) per cell). Below n = 100 the default "
@@ -336,6 +340,16 @@ def run_small_n_full(args):
              "| n | p | data sets | law samples | per-row rate [binomial] (99 % CI) | "
              "simultaneous: family-wise | IRMCD: family-wise |",
              "|---:|---:|---:|---:|---|---:|---:|"]
+
+
+def run_small_n_full(args):
+    cells = [(n, p) for n in (30, 50) for p in (2, 5, 10, 20) if n >= 2 * p + 10]
+    if args.cells:
+        cells = [tuple(int(v) for v in c.split("x")) for c in args.cells.split(",")]
+    reps = 300
+    from mahalanobis.inference.outliers import rmcd_calibration_samples
+    t0 = time.perf_counter()
+    lines = small_n_header(reps)
     for n, p in cells:
         rows, fw_sim, fw_ir = small_n_cell(n, p, reps)
         lo, hi = bounds(0.025, reps * n)
@@ -355,25 +369,42 @@ NEWPOINT_ALPHA = 0.025
 
 
 def newpoint_cell(n, p, reps, n_new=200):
-    """Per-fit counts of clean new points flagged at NEWPOINT_ALPHA by mh.fit(X, "mcd")'s
-    default law (``outliers(Y)``), by the previous default (Cerioli's F with m = the rows
-    kept by the reweighting) and by chi2_p."""
+    """Per-fit counts of clean new points flagged at NEWPOINT_ALPHA by the simulated law of a
+    new point under mh.fit(X, "mcd") (what ``f.outliers(Y)`` uses below n = 500), by Cerioli's
+    F with m = the rows kept by the reweighting (the previous default; the default from
+    n = 500 on) and by chi2_p."""
     rng = np.random.default_rng(9000 + 10 * n + p)
     new = np.zeros(reps, dtype=int)
     old = np.zeros(reps, dtype=int)
     chi = np.zeros(reps, dtype=int)
-    law = ""
     for k in range(reps):
         f = mh.fit(rng.standard_normal((n, p)), method="mcd", random_state=k)
         Y = rng.standard_normal((n_new, p))
         d2 = np.asarray(f.distance(Y, squared=True))
-        new[k] = int(np.sum(f.outliers(Y, NEWPOINT_ALPHA)))
+        new[k] = int(np.sum(d2 > f._prediction_law().cutoff(NEWPOINT_ALPHA)))
         m = int(np.sum(f.weights))
         cut_old = p * (m + 1) * (m - 1) / (m * (m - p)) * stats.f.isf(NEWPOINT_ALPHA, p, m - p)
         old[k] = int(np.sum(d2 > cut_old))
         chi[k] = int(np.sum(d2 > stats.chi2.isf(NEWPOINT_ALPHA, p)))
-        law = f.new_point_reference()[0]
-    return new, old, chi, law
+    return new, old, chi
+
+
+def newpoint_header(n_new):
+    return ["## New observations against an MCD fit: false positives (issue 11)", "",
+             machine_line(), "",
+             "`python benchmarks/bench_calibration.py --full --part newpoint` (seeded). "
+             "`f = mh.fit(X, method=\"mcd\")` on clean X ~ N(0, I) of n rows, then "
+             f"`f.outliers(Y, alpha={NEWPOINT_ALPHA})` on {n_new} independent clean new points "
+             "Y per fit: the share of them flagged. \"simulated law\": the law of a new "
+             "point's D² under the same MCD, simulated from the stated number of fits (the "
+             "library's default), which `f.outliers`/`f.pvalue` use below n = 500; \"F, m\": "
+             "Cerioli's F with m = the rows kept by the reweighting, the previous default and "
+             "the default from n = 500 on; chi2 the asymptotic rule. In parentheses the 99 % "
+             "confidence interval of the rate from the spread of the per-fit counts (all new "
+             "points of one fit share its error, so binomial bounds would be far too "
+             "narrow).", "",
+             "| n | p | fits | law fits | simulated law: rate (99 % CI) | F, m | chi2 |",
+             "|---:|---:|---:|---:|---|---:|---:|"]
 
 
 def run_newpoint_full(args):
@@ -382,27 +413,13 @@ def run_newpoint_full(args):
         cells = [tuple(int(v) for v in c.split("x")) for c in args.cells.split(",")]
     n_new = 200
     t0 = time.perf_counter()
-    lines = ["## New observations against an MCD fit: false positives (issue 11)", "",
-             machine_line(), "",
-             "`python benchmarks/bench_calibration.py --full --part newpoint` (seeded). "
-             "`f = mh.fit(X, method=\"mcd\")` on clean X ~ N(0, I) of n rows, then "
-             f"`f.outliers(Y, alpha={NEWPOINT_ALPHA})` on {n_new} independent clean new points "
-             "Y per fit: the share of them flagged. \"default\" is the law `f.outliers` now "
-             "uses (`f.new_point_reference()`: the simulated law of a new point's D² under "
-             "the same MCD, below 1000 rows); \"previous\" Cerioli's F with m = the rows "
-             "kept by the reweighting (the previous default); chi2 the asymptotic rule. In "
-             "parentheses the 99 % confidence interval of the rate from the spread of the "
-             "per-fit counts (all new points of one fit share its error, so binomial "
-             "bounds would be far too narrow); the default's law was simulated from the "
-             "stated number of fits (the library's default).", "",
-             "| n | p | fits | law fits | default: rate (99 % CI) | previous (F, m) | chi2 |",
-             "|---:|---:|---:|---:|---|---:|---:|"]
+    lines = newpoint_header(n_new)
     from mahalanobis._calibration import _new_point_reps
     for n, p in cells:
         reps = int(np.clip(np.ceil(12000 / n), 100, 400))
-        new, old, chi, law = newpoint_cell(n, p, reps, n_new)
+        new, old, chi = newpoint_cell(n, p, reps, n_new)
         lo, hi = cluster_ci(new, n_new)
-        lines.append(f"| {n} | {p} | {reps} | {_new_point_reps(n) if law == 'simulated' else law}"
+        lines.append(f"| {n} | {p} | {reps} | {_new_point_reps(n)}"
                      f" | **{new.mean() / n_new:.4f}** ({max(lo, 0):.4f}, {hi:.4f}) | "
                      f"{old.mean() / n_new:.4f} | {chi.mean() / n_new:.4f} |")
         print(lines[-1], flush=True)

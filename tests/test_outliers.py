@@ -191,7 +191,7 @@ def test_new_points_use_the_prediction_reference():
     assert "Monte Carlo" in mcd.prediction_reference
     raw = mh.covariance.mcd(X, reweight=False, random_state=0)
     assert raw.new_point_reference() == ("simulated", 40)
-    big = mh.covariance.mcd(np.random.default_rng(1).standard_normal((1000, 2)),
+    big = mh.covariance.mcd(np.random.default_rng(1).standard_normal((500, 2)),
                             random_state=0, n_starts=20)
     assert big.new_point_reference() == ("f", int(np.sum(big.weights)))
 

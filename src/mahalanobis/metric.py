@@ -958,7 +958,7 @@ class Metric:
         or ``("chi2", None)`` for known parameters. A metric from given parameters is "chi2";
         a classical fit with ``n_samples`` is "f" with n = n_samples; robust estimators
         override this (MCD fits and the reweighted MCD of :func:`mahalanobis.outliers`:
-        "simulated" below 1000 rows, Cerioli's F with n = the rows kept by the reweighting
+        "simulated" below 500 rows, Cerioli's F with n = the rows kept by the reweighting
         from there on).
 
         Returns
@@ -1095,7 +1095,7 @@ class Metric:
         reference : {"auto", "chi2", "f"}, default "auto"
             The law of a new observation's D^2: "auto" uses :meth:`new_point_reference` (the
             F prediction law for classical fits, the simulated law of the same estimator for
-            MCD fits below 1000 rows -- the first call at a new (n, p) simulates it once, a
+            MCD fits below 500 rows -- the first call at a new (n, p) simulates it once, a
             few seconds, then it is read from the cache --, chi-squared for given
             parameters); "chi2" treats the centre and scatter as known; "f" forces the F law
             (needs ``n_samples``). ``nan_policy="marginal"`` always uses chi-squared on the

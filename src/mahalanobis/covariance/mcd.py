@@ -152,7 +152,7 @@ class MCDResult(FitResult):
         under this same estimator (the MCD with this ``support_fraction``, algorithm,
         reweighting and small-sample correction) at (n, p), simulated once on clean
         N(0, I_p) data -- exact, the MCD being affine equivariant --, seeded and cached on
-        disk (:func:`mahalanobis.inference.calibration.new_point_law`). From 1000 rows on:
+        disk (:func:`mahalanobis.inference.calibration.new_point_law`). From 500 rows on:
         Cerioli's (2010) prediction law for points outside the reweighting,
         (m^2 - 1) p / (m (m - p)) F(p, m - p), m = the rows kept (``("f", m)``), or
         chi-squared for a raw fit. At small n the F law is far off for this estimate

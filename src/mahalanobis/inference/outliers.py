@@ -228,10 +228,10 @@ class RMCDMetric(Metric):
     judges new observations by their own law.
 
     A :class:`~mahalanobis.Metric` with ``n_samples`` = m, the rows kept by the Hardin-Rocke
-    reweighting. Its :meth:`new_point_reference` is ``("simulated", n)`` below 1000 rows:
+    reweighting. Its :meth:`new_point_reference` is ``("simulated", n)`` below 500 rows:
     the law of a new independent point's D^2 under the same RMCD procedure at (n, p),
     simulated once on clean N(0, I_p) data (exact: the procedure is affine equivariant),
-    seeded and cached; from 1000 rows on Cerioli's F prediction law with m (``("f", m)``).
+    seeded and cached; from 500 rows on Cerioli's F prediction law with m (``("f", m)``).
 
     Parameters
     ----------
@@ -253,9 +253,9 @@ class RMCDMetric(Metric):
     --------
     >>> import numpy as np
     >>> import mahalanobis as mh
-    >>> X = np.random.default_rng(0).standard_normal((1200, 2))
+    >>> X = np.random.default_rng(0).standard_normal((600, 2))
     >>> mh.outliers(X, random_state=0).metric.new_point_reference()
-    ('f', 1177)
+    ('f', 578)
     """
 
     _rmcd_setup: tuple[int, dict[str, Any]]
@@ -266,7 +266,7 @@ class RMCDMetric(Metric):
         object.__setattr__(self, "_rmcd_setup", (int(n_rows), dict(options or {})))
 
     def new_point_reference(self) -> tuple[str, int | None]:
-        """``("simulated", n)`` below 1000 rows, else ``("f", m)`` (see the class notes).
+        """``("simulated", n)`` below 500 rows, else ``("f", m)`` (see the class notes).
 
         Returns
         -------

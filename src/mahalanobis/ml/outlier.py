@@ -46,7 +46,7 @@ default="auto"
         the threshold the finite-sample law of its distances -- the Beta law of the rows in
         the estimate for outlier detection (``novelty=False``), and for ``novelty=True`` the
         law of a new point's D^2 under the same RMCD (simulated once per (n, p), seeded and
-        cached, below 1000 rows; Cerioli's F prediction law with m from there on; see
+        cached, below 500 rows; Cerioli's F prediction law with m from there on; see
         :meth:`mahalanobis.Metric.new_point_law`); the exact Beta / F laws for "empirical"; a
         seeded, cached
         Monte Carlo calibration for other estimators; the metric's own prediction law for a
@@ -298,7 +298,7 @@ default="auto"
             return ("chi2", 1.0, 0.0)
         if res.weights is not None:  # Cerioli's RMCD, m rows in the estimate
             m = int(np.sum(res.weights))
-            if self.novelty:  # the RMCD's own law of a new point (simulated below n = 1000)
+            if self.novelty:  # the RMCD's own law of a new point (simulated below n = 500)
                 return ("law", res.metric.new_point_law(), 0.0)
             if np.ndim(res.cutoff) == 0:  # small n: the simulated law of the RMCD distances
                 return ("chi2", float(res.cutoff) / stats.chi2.isf(a_row, p), 0.0)
