@@ -1041,7 +1041,7 @@ class Metric:
         >>> import mahalanobis as mh
         >>> law = mh.fit(np.random.default_rng(0).standard_normal((50, 2))).new_point_law()
         >>> law.kind, law.n, round(law.cutoff(0.05), 3)
-        ('f', 50, 6.662)
+        ('f', 50, 6.645)
         """
         kind, n = self._law(reference)
         p = self.n_features
