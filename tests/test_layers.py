@@ -33,7 +33,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "mahalanobis"
 GROUPS: dict[str, tuple[int, tuple[str, ...]]] = {
     "core": (0, ("errors", "_version", "_linalg", "_validation", "_cholupdate", "_array_api",
                  "_deprecation", "_progress", "_scale", "_kernels", "_sample", "_dask._common",
-                 "_missing")),
+                 "_missing", "_calibration")),
     "metric": (1, ("metric", "distance", "ellipsoid", "_dask._score", "_dask._pairwise")),
     "covariance": (2, ("covariance", "_dask._fit", "_dask._empirical", "_dask._mcd",
                        "_dask._shrinkage")),

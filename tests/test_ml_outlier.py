@@ -238,8 +238,11 @@ def test_pvalue_decision_and_predict_always_agree(kwargs):
     assert isinstance(det.reference_, str)
 
 
-def test_auto_detector_matches_mh_outliers():
+def test_auto_detector_matches_mh_outliers(tmp_path, monkeypatch):
     _needs("mcd")
+    import mahalanobis._calibration as calibration
+    monkeypatch.setenv("MAHALANOBIS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(calibration, "_new_point_reps", lambda n: 100)
     X, _ = _data(n=120, p=3, n_out=6)
     det = MahalanobisOutlierDetector(random_state=0).fit(X)
     res = mh.outliers(X, random_state=0)
@@ -247,6 +250,12 @@ def test_auto_detector_matches_mh_outliers():
     m = int(np.sum(res.weights))
     assert det.threshold_ == pytest.approx(res.cutoff[res.weights][0])
     assert f"m={m}" in det.reference_ and det.alpha_ == pytest.approx(0.025)
+    # novelty=True: the RMCD's simulated law of a new point (issue 11, item 3), the same
+    # law as mh.outliers(X).metric.outliers(X_new); the F law with m flagged too many
     nov = MahalanobisOutlierDetector(random_state=0, novelty=True).fit(X)
-    assert nov.threshold_ == pytest.approx(
-        3 * (m + 1) * (m - 1) / (m * (m - 3)) * stats.f.isf(0.025, 3, m - 3))
+    law = res.metric.new_point_law()
+    assert law.kind == "simulated" and "Monte Carlo" in nov.reference_
+    assert nov.threshold_ == pytest.approx(law.cutoff(0.025))
+    Y = np.random.default_rng(5).standard_normal((40, 3)) * 1.5
+    np.testing.assert_array_equal(nov.predict(Y) == -1, nov.pvalue(Y) < nov.alpha_)
+    np.testing.assert_array_equal(nov.predict(Y) == -1, res.metric.outliers(Y))

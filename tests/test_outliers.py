@@ -187,8 +187,59 @@ def test_new_points_use_the_prediction_reference():
     with pytest.raises(ValueError, match="n_samples"):
         given.pvalue(Y, reference="f")
     mcd = mh.fit(X, method="mcd", random_state=0)
-    assert mcd.new_point_reference() == ("f", int(np.sum(mcd.weights)))
-    assert "F prediction" in mcd.prediction_reference
+    assert mcd.new_point_reference() == ("simulated", 40)
+    assert "Monte Carlo" in mcd.prediction_reference
+    raw = mh.covariance.mcd(X, reweight=False, random_state=0)
+    assert raw.new_point_reference() == ("simulated", 40)
+    big = mh.covariance.mcd(np.random.default_rng(1).standard_normal((500, 2)),
+                            random_state=0, n_starts=20)
+    assert big.new_point_reference() == ("f", int(np.sum(big.weights)))
+
+
+@pytest.fixture
+def few_law_fits(monkeypatch):
+    """New-point laws from 150 simulated fits (the default, 3e4 / n, is for real use)."""
+    import mahalanobis._calibration as calibration
+    monkeypatch.setattr(calibration, "_new_point_reps", lambda n: 150)
+
+
+def test_mcd_new_points_flagged_at_their_level(few_law_fits):
+    """Issue 11, item 3: mh.fit(X, "mcd").outliers(X_new) judged new clean points by
+    Cerioli's F law with m = the rows kept, which flags about 15 % of them at n = 30, p = 5
+    for alpha = 0.025; the simulated law of the same estimator holds alpha."""
+    n, p, fits, k = 30, 5, 60, 100
+    rng = np.random.default_rng(1)
+    flagged = flagged_f = 0
+    for r in range(fits):
+        fit = mh.fit(rng.standard_normal((n, p)), method="mcd", random_state=r, n_starts=100)
+        Y = rng.standard_normal((k, p))
+        flags = fit.outliers(Y)
+        np.testing.assert_array_equal(fit.pvalue(Y) < 0.025, flags)
+        flagged += int(flags.sum())
+        m = int(np.sum(fit.weights))
+        cut_f = p * (m + 1) * (m - 1) / (m * (m - p)) * stats.f.isf(0.025, p, m - p)
+        flagged_f += int((np.asarray(fit.distance(Y, squared=True)) > cut_f).sum())
+    # the points of one fit share its error: a wide band, far below the F law's rate
+    assert 0.012 < flagged / (fits * k) < 0.045
+    assert flagged_f / (fits * k) > 0.08
+    law = fit.new_point_law()
+    assert law.kind == "simulated" and "150 fits" in law.description
+    assert law.cutoff(0.025) > cut_f
+
+
+def test_rmcd_metric_judges_new_points_by_its_own_law(few_law_fits):
+    from mahalanobis.inference.outliers import RMCDMetric
+    res = mh.outliers(_planted(n=60), random_state=0, n_starts=50, n_calibration=40)
+    metric = res.metric
+    assert isinstance(metric, RMCDMetric)
+    assert metric.n_samples == int(np.sum(res.weights))
+    assert metric.new_point_reference() == ("simulated", 60)
+    law = metric.new_point_law()
+    Y = np.random.default_rng(2).standard_normal((50, 3))
+    np.testing.assert_allclose(metric.pvalue(Y), law.sf(metric.distance(Y, squared=True)))
+    assert metric.pvalue(Y, reference="chi2").min() <= metric.pvalue(Y).min()
+    import pickle
+    assert pickle.loads(pickle.dumps(metric)).new_point_reference() == ("simulated", 60)
 
 
 def test_outliers_keep_rows_with_missing_cells():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -963,16 +964,19 @@ class Metric:
     def new_point_reference(self) -> tuple[str, int | None]:
         """The law ``reference="auto"`` judges a *new* observation's D^2 by: ``("f", n)`` --
         D^2 ~ p (n + 1)(n - 1) / (n (n - p)) F(p, n - p), the prediction law of a point
-        independent of an estimate from n normal points -- or ``("chi2", None)`` for known
-        parameters. A metric from given parameters is "chi2"; a classical fit with
-        ``n_samples`` is "f" with n = n_samples; estimators with a finite-sample prediction law
-        override this (the reweighted MCD: "f" with n = the rows kept by the reweighting,
-        Cerioli 2010).
+        independent of an estimate from n normal points --, ``("simulated", n)`` -- the law of
+        a new point's D^2 under the same estimator at (n, p), by a seeded Monte Carlo
+        simulation cached on disk (:func:`mahalanobis.inference.calibration.new_point_law`) --
+        or ``("chi2", None)`` for known parameters. A metric from given parameters is "chi2";
+        a classical fit with ``n_samples`` is "f" with n = n_samples; robust estimators
+        override this (MCD fits and the reweighted MCD of :func:`mahalanobis.outliers`:
+        "simulated" below 500 rows, Cerioli's F with n = the rows kept by the reweighting
+        from there on).
 
         Returns
         -------
         tuple of (str, int or None)
-            ``("f", n)`` or ``("chi2", None)``.
+            ``("f", n)``, ``("simulated", n)`` or ``("chi2", None)``.
 
         See Also
         --------
@@ -1010,6 +1014,62 @@ class Metric:
         """
         return _law_words(*self.new_point_reference(), self.n_features)
 
+    def _prediction_law(self, progress: bool = False) -> Any:
+        """The simulated law of ``new_point_reference() == ("simulated", n)`` (an object with
+        ``sf(d2)``, ``cutoff(alpha)`` and ``n_reps``); estimators that report "simulated"
+        provide it."""
+        raise NotImplementedError(f"{type(self).__name__} has no simulated prediction law; "
+                                  "use reference='chi2' or 'f'.")
+
+    def new_point_law(self, reference: str = "auto", *, progress: bool = False) -> Any:
+        """The law of a new observation's D^2 that :meth:`pvalue` and :meth:`outliers` use.
+
+        Parameters
+        ----------
+        reference : {"auto", "chi2", "f"}, default "auto"
+            As in :meth:`pvalue` ("auto": :meth:`new_point_reference`).
+        progress : bool
+            Progress bar while a simulated law is computed (first use at an (n, p) only).
+
+        Returns
+        -------
+        NewPointLaw
+            ``kind`` ("chi2", "f" or "simulated"), ``n``, ``sf(d2)`` (p-values),
+            ``cutoff(alpha)`` (the D^2 a new point from the fitted law exceeds with
+            probability alpha) and ``description`` (in words).
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``reference``, or "f" without ``n_samples``.
+
+        See Also
+        --------
+        Metric.new_point_reference : Which law "auto" picks.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import mahalanobis as mh
+        >>> law = mh.fit(np.random.default_rng(0).standard_normal((50, 2))).new_point_law()
+        >>> law.kind, law.n, round(law.cutoff(0.05), 3)
+        ('f', 50, 6.645)
+        """
+        kind, n = self._law(reference)
+        p = self.n_features
+        if kind == "simulated":
+            sim = self._prediction_law(progress=progress)
+            words = _law_words(kind, n, p).replace("(seeded", f"({sim.n_reps} fits; seeded")
+            return NewPointLaw(kind, n, p, words, sim.sf, sim.cutoff)
+        if kind == "f":
+            assert n is not None
+            scale = p * (n + 1.0) * (n - 1.0) / (n * (n - p))
+            return NewPointLaw(kind, n, p, _law_words(kind, n, p),
+                               lambda d2: stats.f.sf(np.asarray(d2) / scale, p, n - p),
+                               lambda a: scale * stats.f.isf(a, p, n - p))
+        return NewPointLaw(kind, n, p, _law_words(kind, n, p),
+                           lambda d2: stats.chi2.sf(d2, p), lambda a: stats.chi2.isf(a, p))
+
     def _law(self, reference: str) -> tuple[str, int | None]:
         reference = check_choice(reference, "reference", ("auto", "chi2", "f"))
         if reference == "chi2":
@@ -1046,7 +1106,9 @@ class Metric:
             :meth:`distance`).
         reference : {"auto", "chi2", "f"}, default "auto"
             The law of a new observation's D^2: "auto" uses :meth:`new_point_reference` (the
-            F prediction law for fitted metrics that have one, chi-squared for given
+            F prediction law for classical fits, the simulated law of the same estimator for
+            MCD fits below 500 rows -- the first call at a new (n, p) simulates it once, a
+            few seconds, then it is read from the cache --, chi-squared for given
             parameters); "chi2" treats the centre and scatter as known; "f" forces the F law
             (needs ``n_samples``). ``nan_policy="marginal"`` always uses chi-squared on the
             observed count.
@@ -1085,24 +1147,17 @@ class Metric:
         if return_counts:
             return _counted(self.pvalue(X, nan_policy=nan_policy, dtype=dtype,
                                         reference=reference), self, True)
-        kind, n = self._law(reference)
-        p = self.n_features
-
-        def f_sf(d2: Any) -> Any:
-            assert n is not None
-            return stats.f.sf(np.asarray(d2) * n * (n - p) / (p * (n + 1.0) * (n - 1.0)),
-                              p, n - p)
-
+        law = self.new_point_law(reference)
+        kind, sf = law.kind, law.sf
         if self._xp is not None or _array_api.is_foreign(X) or is_dask(X):
-            if kind == "f":  # the F tail on the host (or lazily, block by block)
-                return _other_pvalue(self, X, f_sf, nan_policy, dtype)
+            if kind != "chi2":  # the F / simulated tail on the host (or lazily, by block)
+                return _other_pvalue(self, X, sf, nan_policy, dtype)
             if self._xp is not None or _array_api.is_foreign(X):
                 return _xp_pvalue(self, X, nan_policy, dtype)
             from ._dask._score import metric_pvalue
             return metric_pvalue(self, X, nan_policy=nan_policy)
         d2, data = self._sq_checked(X, nan_policy)
-        pv = f_sf(d2) if kind == "f" else stats.chi2.sf(d2, p)
-        return _wrap(_np_dtype(pv, dtype), data, "pvalue")
+        return _wrap(_np_dtype(np.asarray(sf(d2), dtype=float), dtype), data, "pvalue")
 
     def outliers(self, X: ArrayLike, alpha: float = 0.025, *, nan_policy: str = "raise",
                  dtype: DTypeLike | None = None, return_counts: bool = False,
@@ -1166,15 +1221,10 @@ class Metric:
         if return_counts:
             return _counted(self.outliers(X, alpha, nan_policy=nan_policy, dtype=dtype,
                                           reference=reference), self, True)
-        kind, n = self._law(reference)
-        p = self.n_features
-        if kind == "f":
-            assert n is not None
-            cut = p * (n + 1.0) * (n - 1.0) / (n * (n - p)) * stats.f.isf(alpha, p, n - p)
-        else:
-            cut = stats.chi2.isf(alpha, p)
+        law = self.new_point_law(reference)
+        kind, cut = law.kind, float(law.cutoff(alpha))
         if self._xp is not None or _array_api.is_foreign(X) or is_dask(X):
-            if kind == "f":  # one host number compared on the device (or lazily)
+            if kind != "chi2":  # one host number compared on the device (or lazily)
                 d2 = self.distance(X, squared=True, nan_policy=nan_policy, dtype=dtype)
                 out = d2 > float(cut)
                 return out.rename("outlier") if hasattr(out, "rename") else out
@@ -1378,7 +1428,31 @@ def _other_pvalue(m: Metric, X: Any, sf: Any, nan_policy: str, dtype: Any) -> An
     return _array_api.to_namespace(sf(_array_api.to_numpy(d2)), xp, device, d2.dtype)
 
 
+@dataclass(frozen=True)
+class NewPointLaw:
+    """The law of a new observation's D^2 (:meth:`Metric.new_point_law`): ``kind`` "chi2",
+    "f" or "simulated", ``n`` the rows of the estimate, ``sf(d2)`` and ``cutoff(alpha)``."""
+
+    kind: str
+    n: int | None
+    p: int
+    description: str
+    _sf: Any = field(repr=False)
+    _isf: Any = field(repr=False)
+
+    def sf(self, d2: Any) -> np.ndarray:
+        """P(D^2 >= d2) for a new point from the fitted law."""
+        return np.asarray(self._sf(np.asarray(d2, dtype=float)), dtype=float)
+
+    def cutoff(self, alpha: float = 0.025) -> float:
+        """The D^2 a new point exceeds with probability alpha."""
+        return float(self._isf(check_fraction(alpha, "alpha")))
+
+
 def _law_words(kind: str, n: int | None, p: int) -> str:
+    if kind == "simulated":
+        return (f"Monte Carlo law of a new point's D^2 under this estimator at n={n}, p={p} "
+                "(seeded, cached; exact for an affine-equivariant estimator)")
     if kind == "f":
         return (f"F prediction law: n(n-p) D^2/(p(n+1)(n-1)) ~ F(p, n-p), n={n}, p={p} "
                 "(a new point, estimated centre and scatter)")

@@ -148,17 +148,23 @@ class MCDResult(FitResult):
     alpha = deprecated_alias("alpha", "support_fraction")
 
     def new_point_reference(self) -> tuple[str, int | None]:
-        """Reweighted fits judge new points by Cerioli's (2010) prediction law for points
-        outside the reweighting, (m^2 - 1) p / (m (m - p)) F(p, m - p), m = the rows kept
-        (the "f" law with n = m); raw fits by chi-squared. For this estimate (reweighted at
-        chi2_{p, 0.975}) it is an approximation: at n = 40, p = 3 it flags about 8 % of new
-        clean points at alpha = 0.025 (chi-squared: 13 %); the RMCD metric of
-        ``mahalanobis.outliers(X).metric`` (Hardin-Rocke reweighting) gives 2.3 %.
+        """The law ``pvalue``/``outliers`` judge a *new* point's D^2 by (``reference="auto"``).
+
+        Below 1000 rows: ``("simulated", n)``, the law of a new independent point's D^2
+        under this same estimator (the MCD with this ``support_fraction``, algorithm,
+        reweighting and small-sample correction) at (n, p), simulated once on clean
+        N(0, I_p) data -- exact, the MCD being affine equivariant --, seeded and cached on
+        disk (:func:`mahalanobis.inference.calibration.new_point_law`). From 500 rows on:
+        Cerioli's (2010) prediction law for points outside the reweighting,
+        (m^2 - 1) p / (m (m - p)) F(p, m - p), m = the rows kept (``("f", m)``), or
+        chi-squared for a raw fit. At small n the F law is far off for this estimate
+        (reweighted at chi2_{p, 0.975}): at n = 40, p = 3 it flags about 8 % of new clean
+        points at alpha = 0.025 (``benchmarks/RESULTS.md``, "Calibration").
 
         Returns
         -------
         tuple of (str, int or None)
-            ``("f", m)`` for a reweighted fit, ``("chi2", None)`` for a raw one.
+            ``("simulated", n)``, ``("f", m)`` or ``("chi2", None)``.
 
         See Also
         --------
@@ -170,12 +176,34 @@ class MCDResult(FitResult):
         >>> import mahalanobis as mh
         >>> X = np.random.default_rng(0).standard_normal((200, 3))
         >>> mh.covariance.mcd(X, random_state=0).new_point_reference()
-        ('f', 193)
+        ('simulated', 200)
         """
+        from .._calibration import NEW_POINT_SIMULATE_BELOW
+        n = int(self.n_samples or 0)
+        if self.algorithm != "classical" and 0 < n < NEW_POINT_SIMULATE_BELOW and \
+                type(self) is MCDResult:
+            return "simulated", n
         m = int(np.sum(self.weights))
         if self.reweighted and m > self.n_features + 1:
             return "f", m
         return "chi2", None
+
+    def _prediction_law(self, progress: bool = False) -> Any:
+        """The simulated law of ``new_point_reference()`` (same options as this fit)."""
+        from .._calibration import new_point_law
+        fraction, det = float(self.support_fraction), self.algorithm == "DetMCD"
+        reweight, correction = bool(self.reweighted), bool(self.small_sample_raw != 1.0)
+        options = {"support_fraction": fraction, "deterministic": det, "reweight": reweight,
+                   "correction": correction}
+
+        def fit(Z: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+            r = mcd(Z, support_fraction=fraction, deterministic=det, reweight=reweight,
+                    correction=correction, random_state=seed)
+            return np.asarray(r.center), np.asarray(r.cov)
+
+        return new_point_law(fit, key=f"mcd|{sorted(options.items())!r}",
+                             n=int(self.n_samples or 0), p=self.n_features,
+                             progress=progress)
 
 
 def _progress_bar(enabled: bool, desc: str) -> Any:

@@ -44,8 +44,11 @@ default="auto"
         :func:`mahalanobis.outliers` for ``method``: the estimate is Cerioli's (2010)
         reweighted MCD for "mcd" (weights from the Hardin-Rocke F law, not chi-squared) and
         the threshold the finite-sample law of its distances -- the Beta law of the rows in
-        the estimate for outlier detection (``novelty=False``), the F prediction law of a new
-        point for ``novelty=True``; the exact Beta / F laws for "empirical"; a seeded, cached
+        the estimate for outlier detection (``novelty=False``), and for ``novelty=True`` the
+        law of a new point's D^2 under the same RMCD (simulated once per (n, p), seeded and
+        cached, below 500 rows; Cerioli's F prediction law with m from there on; see
+        :meth:`mahalanobis.Metric.new_point_law`); the exact Beta / F laws for "empirical"; a
+        seeded, cached
         Monte Carlo calibration for other estimators; the metric's own prediction law for a
         callable. The other names: the asymptotic chi-squared quantile (robustbase's rule,
         which flags well above alpha of clean rows at small n); the exact Beta law of
@@ -287,15 +290,16 @@ default="auto"
         self.offset_ = -self.threshold_
         return self
 
-    def _auto_law(self, n: int, p: int, a_row: float) -> tuple[str, float, float]:
+    def _auto_law(self, n: int, p: int, a_row: float) -> tuple[str, Any, float]:
         res = self.outliers_
         if res is None:  # a callable method: the metric's own prediction law
-            kind, m = self.metric_.new_point_reference()
-            return ("f", float(m), 0.0) if kind == "f" else ("chi2", 1.0, 0.0)
+            if hasattr(self.metric_, "new_point_law"):
+                return ("law", self.metric_.new_point_law(), 0.0)
+            return ("chi2", 1.0, 0.0)
         if res.weights is not None:  # Cerioli's RMCD, m rows in the estimate
             m = int(np.sum(res.weights))
-            if self.novelty:
-                return ("f", float(m), 0.0)
+            if self.novelty:  # the RMCD's own law of a new point (simulated below n = 500)
+                return ("law", res.metric.new_point_law(), 0.0)
             if np.ndim(res.cutoff) == 0:  # small n: the simulated law of the RMCD distances
                 return ("chi2", float(res.cutoff) / stats.chi2.isf(a_row, p), 0.0)
             return ("beta", float(m), 0.0)
@@ -590,6 +594,8 @@ default="auto"
         check_is_fitted(self)
         kind, a, _ = self._law
         p = self.n_features_in_
+        if kind == "law":
+            return str(getattr(a, "description", ""))
         if kind == "beta":
             return (f"in-sample Beta: (m-1)^2/m Beta(p/2, (m-p-1)/2), m={a:g}, p={p}")
         if kind == "f":
@@ -599,9 +605,11 @@ default="auto"
         return f"chi2(p={p})" + ("" if a == 1.0 else f" scaled by {a:.4g} (calibrated cutoff)")
 
 
-def _sf(law: tuple[str, float, float], d2: Any, p: int) -> np.ndarray:
+def _sf(law: tuple[str, Any, float], d2: Any, p: int) -> np.ndarray:
     kind, a, b = law
     d2 = np.maximum(np.asarray(d2, dtype=float), 0.0)
+    if kind == "law":  # a metric's law of a new point (Metric.new_point_law)
+        return a.sf(d2)
     if kind == "beta":
         return stats.beta.sf(np.clip(d2 * a / (a - 1.0) ** 2, 0.0, 1.0), p / 2.0,
                              (a - p - 1.0) / 2.0)
@@ -612,8 +620,10 @@ def _sf(law: tuple[str, float, float], d2: Any, p: int) -> np.ndarray:
     return stats.chi2.sf(d2 / a, p)
 
 
-def _isf(law: tuple[str, float, float], alpha: float, p: int) -> float:
+def _isf(law: tuple[str, Any, float], alpha: float, p: int) -> float:
     kind, a, b = law
+    if kind == "law":
+        return float(a.cutoff(alpha))
     if kind == "beta":
         return float((a - 1.0) ** 2 / a * stats.beta.isf(alpha, p / 2.0, (a - p - 1.0) / 2.0))
     if kind == "f":
