@@ -151,6 +151,12 @@ FAST_OPTIONS = {  # keyword arguments that keep the randomised estimators quick
     "group_distances": {},
 }
 
+CLASS_OPTIONS = {  # constructor arguments that keep the calibrated defaults quick: the default
+    # rule's simulated law (Monte Carlo, per (n, p)) from 40 data sets instead of 400-1500;
+    # its size is a parameter of the law, not of the input checks fuzzed here
+    "MahalanobisOutlierDetector": {"method_options": {"n_calibration": 40}},
+}
+
 NOT_FUZZED = {  # name: why it is not called on generated data
     "mahalanobis.available_methods": "no arguments",
     "mahalanobis.covariance.get_estimator": "takes a method name (tested in test_robust_*)",
@@ -195,6 +201,7 @@ def _caller(name: str, obj: object):
         if hasattr(obj, "fit"):
             kw = {"random_state": 0} if "random_state" in inspect.signature(obj).parameters \
                 else {}
+            kw.update(CLASS_OPTIONS.get(short, {}))
             fit_params = inspect.signature(obj.fit).parameters
             if "y" in fit_params and fit_params["y"].default is inspect.Parameter.empty:
                 # supervised: two labels, the first two thirds of the rows 0

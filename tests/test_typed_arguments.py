@@ -38,6 +38,7 @@ REQUIRED = {  # a valid value for each required parameter, by name
     "m": 30, "h": 20, "support_fraction": 0.75, "fraction": 0.75, "level": 0.9,
     "pvalues": RNG.uniform(size=10), "scores_in": RNG.standard_normal(20),
     "scores_out": RNG.standard_normal(20) + 2, "n_factors": 3, "x": Z[:, 0], "method": "mcd",
+    "cutoff": 9.35,
 }
 EXTRA = {  # keyword arguments a call needs besides the required ones
     "mahalanobis.distance": {"cov": np.eye(3)},
@@ -66,17 +67,7 @@ DATA_PARAMS = {
 }
 #: Known gaps, left for the owners of those modules: (callable, parameter) -> why. Each case
 #: runs as an expected failure; remove the entry when the parameter is checked.
-TYPED_GAPS = {
-    ("mahalanobis.ml.MahalanobisClassifier", "random_state"): "its default pooled empirical "
-    "fit never looks at the seed",
-    **{("mahalanobis.plot." + f, p): "plot arguments are not checked yet" for f, p in (
-        ("distance_distance", "max_labels"), ("ellipse_pairs", "max_features"),
-        ("index_plot", "max_labels"), ("qq_band", "n"), ("qq_band", "n_sim"),
-        ("qq_plot", "alpha"), ("qq_plot", "max_labels"), ("qq_plot", "n_sim"), ("qq_plot", "p"),
-        ("tolerance_ellipse", "level"), ("tolerance_ellipse", "max_labels"),
-        ("tolerance_ellipse", "random_state"))},
-    ("mahalanobis.report.build_report", "max_pairs"): "not checked yet",
-}
+TYPED_GAPS: dict = {}
 METHODS = ("distance", "pairwise", "outliers", "whiten", "ellipsoid", "transform", "predict",
            "score_samples", "monitor", "contains", "pvalue")
 

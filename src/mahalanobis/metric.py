@@ -1214,9 +1214,9 @@ class Metric:
         if nan_policy == "marginal" and not _array_api.is_foreign(X):
             d2, counts, data = _numpy_metric(self)._marginal_sq(X)
             # one chi-squared quantile per observed count (at most p + 1 of them)
-            cut = np.full(self.n_features + 1, np.inf)
-            cut[1:] = stats.chi2.isf(alpha, np.arange(1, self.n_features + 1))
-            flags = d2 > cut[counts]
+            cuts = np.full(self.n_features + 1, np.inf)
+            cuts[1:] = stats.chi2.isf(alpha, np.arange(1, self.n_features + 1))
+            flags = d2 > cuts[counts]
             return _with_counts(_wrap(flags, data, "outlier"), counts, data, return_counts)
         if return_counts:
             return _counted(self.outliers(X, alpha, nan_policy=nan_policy, dtype=dtype,

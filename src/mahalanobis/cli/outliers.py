@@ -47,8 +47,10 @@ level, alpha and seed; needs mahalanobis[plot]).
 The last column, n_observed, is the number of coordinates the row was judged on.
 
 Rows with missing (empty) cells are kept by default and judged on their observed
-coordinates: the column n_observed says on how many, and the p-value and cutoff use the
-chi-squared law on that number (--cutoff auto or chi2). --missing em (default) fits with the
+coordinates: the column n_observed says on how many. With --cutoff auto the p-value and
+cutoff are those of mahalanobis.outliers(nan_policy=...) on that number (for --method mcd,
+Cerioli's laws at each row's observed count); --cutoff chi2 uses the chi-squared law on
+that number. --missing em (default) fits with the
 missing cells (EM for --method empirical/em, the MCD with EM in its C-steps for mcd);
 --missing marginal fits on the complete rows, then judges every row on its observed
 coordinates; --missing omit (or --nan-policy omit) skips incomplete rows; --nan-policy raise
@@ -128,10 +130,6 @@ def _fit_missing(X: Any, method: str, policy: str, complete: np.ndarray,
             raise CLIError(f"--missing marginal fits on the complete rows, and only "
                            f"{int(complete.sum())} are complete; use --missing em.")
         return fit_metric(X[complete], method, random_state=random_state, args=args)
-    if method not in _EM_METHODS:
-        raise CLIError(f"--missing em fits with missing cells for --method empirical, em or "
-                       f"mcd, not {method}; use --missing marginal (fit {method} on the "
-                       "complete rows, judge every row on its observed cells) or omit.")
     return fit_metric(X.to_numpy(dtype=float, na_value=np.nan), method,
                       random_state=random_state, args=args, nan_policy="em")
 
@@ -156,20 +154,40 @@ def analyse(df: Any, *, method: str, alpha: float, random_state: int | None,
     if not finite.all() and policy in ("em", "marginal"):
         empty = np.isnan(values).all(axis=1)
         X = X[~empty]  # rows with nothing observed cannot be judged
-        metric = _fit_missing(X, method, policy, finite[~empty], random_state, args)
-        d2, k = metric.distance(X.to_numpy(dtype=float, na_value=np.nan), squared=True,
-                                nan_policy="marginal", return_counts=True)
         if cutoff not in ("auto", "chi2"):
             raise CLIError(f"--cutoff {cutoff} needs complete rows; rows with missing cells "
-                           "are judged by the chi-squared law on their observed count "
-                           "(--cutoff auto), or skip them with --missing omit.")
-        d2, k = np.asarray(d2, dtype=float), np.asarray(k, dtype=int)
+                           "are judged on their observed count (--cutoff auto or chi2), or "
+                           "skip them with --missing omit.")
         n = int(X.shape[0])
-        sidak = level == "simultaneous"
-        a_row = float(-np.expm1(np.log1p(-alpha) / n)) if sidak else alpha
-        cut = stats.chi2.isf(a_row, k)
-        pval = stats.chi2.sf(d2, k)
-        words = "chi-squared on each row's observed count"
+        if policy == "em" and method not in _EM_METHODS:
+            raise CLIError(f"--missing em fits with missing cells for --method empirical, em "
+                           f"or mcd, not {method}; use --missing marginal (fit {method} on "
+                           "the complete rows, judge every row on its observed cells) or omit.")
+        if cutoff == "auto":  # the calibrated laws of mahalanobis.outliers on each row's count
+            from ..inference import outliers
+            progress = args is not None and progress_enabled(args)
+            try:
+                out = outliers(X, method=method, alpha=alpha, level=level,
+                               random_state=random_state, progress=progress,
+                               nan_policy=policy)
+            except ValueError as exc:
+                raise CLIError(str(exc)) from None
+            metric, d2 = out.metric, np.asarray(out.d2, dtype=float)
+            k = np.asarray(out.n_observed, dtype=int)
+            pval, cut, words = np.asarray(out.pvalue), np.asarray(out.cutoff), out.reference
+            full = k == p
+            cut_complete = float(np.max(cut[full] if full.any() else cut))
+        else:  # --cutoff chi2: chi-squared on each row's observed count
+            metric = _fit_missing(X, method, policy, finite[~empty], random_state, args)
+            d2, k = metric.distance(X.to_numpy(dtype=float, na_value=np.nan), squared=True,
+                                    nan_policy="marginal", return_counts=True)
+            d2, k = np.asarray(d2, dtype=float), np.asarray(k, dtype=int)
+            sidak = level == "simultaneous"
+            a_row = float(-np.expm1(np.log1p(-alpha) / n)) if sidak else alpha
+            cut = stats.chi2.isf(a_row, k)
+            pval = stats.chi2.sf(d2, k)
+            words = "chi-squared on each row's observed count"
+            cut_complete = float(stats.chi2.isf(a_row, p))
     else:
         if not finite.all():
             bad = list(X.index[~finite][:5])
@@ -205,8 +223,9 @@ def analyse(df: Any, *, method: str, alpha: float, random_state: int | None,
                 raise CLIError(f"--cutoff {cutoff} is for --method mcd (it needs the MCD "
                                "subset/reweighting); use --cutoff auto.")
             try:
-                cut = calibrated_cutoff(p, alpha, method=cutoff, n=n, h=h,
-                                        multiplicity="sidak" if level == "simultaneous" else None)
+                cut = np.asarray(calibrated_cutoff(p, alpha, method=cutoff, n=n, h=h,
+                                                   multiplicity="sidak" if level == "simultaneous"
+                                                   else None))
                 pval = np.asarray(reference_pvalue(d2, p, method=cutoff, n=n, h=h))
             except ValueError as exc:
                 raise CLIError(str(exc)) from None
@@ -224,7 +243,7 @@ def analyse(df: Any, *, method: str, alpha: float, random_state: int | None,
     if (k == p).all():
         cut_lo, cut_hi = float(cut_arr.min()), float(cut_arr.max())
     else:  # the cutoff of a complete row (rows on fewer coordinates have their own)
-        cut_lo = cut_hi = float(stats.chi2.isf(a_row, p))
+        cut_lo = cut_hi = cut_complete
     summary = {"method": method, "n_rows": int(df.shape[0]), "n_used": int(n),
                "n_features": p, "alpha": alpha, "level": level, "cutoff": cutoff,
                "cutoff_d2": cut_lo, "cutoff_d2_max": cut_hi,

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._deprecation import renamed_parameters
 from .._linalg import pairwise_sq
-from .._validation import check_choice
+from .._validation import check_choice, check_random_state
 from ..metric import Metric
 from ._common import check_array, fit_metric, fitted_rows, shared_scatter, validate_data
 
@@ -145,6 +145,8 @@ class MahalanobisClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, C
                [ 2.87,  1.03]]))
         """
         check_choice(self.covariance, "covariance", _COVARIANCES)
+        if self.random_state is not None:
+            check_random_state(self.random_state)  # a bad seed fails whether used or not
         X, y = cast("tuple[np.ndarray, np.ndarray]",
                     validate_data(self, X, y, ensure_min_samples=2, dtype=np.float64))
         check_classification_targets(y)

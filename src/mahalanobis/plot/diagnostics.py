@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .._validation import check_choice, check_fraction, check_random_state
+from .._validation import check_choice, check_fraction, check_int, check_random_state
 from . import _common as c
 
 __all__ = ["distance_distance", "index_plot", "qq_band", "qq_plot"]
@@ -59,6 +59,9 @@ def qq_band(n: int, envelope: float = 0.95, *, n_sim: int = 2000,
     >>> lower[:3].round(4), upper[:3].round(4)
     (array([0.0001, 0.0038, 0.014 ]), array([0.2575, 0.3426, 0.4127]))
     """
+    n = check_int(n, "n", 1, "the number of points")
+    n_sim = check_int(n_sim, "n_sim", 1, "the number of simulated samples")
+    check_random_state(random_state)
     envelope = check_fraction(envelope, "envelope")
     rng = check_random_state(random_state)
     i = np.arange(1, n + 1)
@@ -140,6 +143,11 @@ def qq_plot(d2: ArrayLike, p: int, *, envelope: float | None = 0.95, ax: Any = N
     >>> ax.collections[0].get_label()
     '95% simultaneous envelope'
     """
+    p = check_int(p, "p", 1, "the number of variables")
+    alpha = check_fraction(alpha, "alpha")
+    n_sim = check_int(n_sim, "n_sim", 1, "the number of simulated samples")
+    max_labels = check_int(max_labels, "max_labels", 0)
+    check_random_state(random_state)
     index = getattr(d2, "index", None)
     d2 = c.as_1d(d2, "d2")
     n = d2.size
@@ -243,6 +251,7 @@ def distance_distance(X: ArrayLike, *, ax: Any = None, alpha: float = 0.025,
     >>> sorted(line.get_gid() for line in ax.lines)
     ['cutoff-classical', 'cutoff-robust', 'identity']
     """
+    max_labels = check_int(max_labels, "max_labels", 0)
     X, lab, _ = c.data_and_labels(X, labels)
     cl = c.resolve_metric(classical if classical is not False else True, X, "empirical",
                           random_state, "classical")
@@ -316,6 +325,7 @@ def index_plot(d2: ArrayLike, *, cutoff: float, ax: Any = None, labels: ArrayLik
     ['0', '1', '2']
     """
 
+    max_labels = check_int(max_labels, "max_labels", 0)
     index = getattr(d2, "index", None)
     d2 = c.as_1d(d2, "d2")
     cutoff = float(cutoff)

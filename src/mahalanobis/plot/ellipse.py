@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from .._validation import check_fraction
+from .._validation import check_fraction, check_int, check_random_state
 from . import _common as c
 
 __all__ = ["ellipse_pairs", "tolerance_ellipse"]
@@ -75,6 +75,9 @@ def tolerance_ellipse(X: ArrayLike, *, classical: Any = True, robust: Any = True
     >>> len(ax.texts)                                # the four outliers are labelled
     4
     """
+    level = check_fraction(level, "level")
+    max_labels = check_int(max_labels, "max_labels", 0)
+    check_random_state(random_state)
     X, lab, cols = c.data_and_labels(X, labels)
     if X.shape[1] != 2:
         raise ValueError(f"X has {X.shape[1]} columns; tolerance_ellipse draws p = 2. Use "
@@ -168,6 +171,7 @@ def ellipse_pairs(X: ArrayLike, *, classical: Any = True, robust: Any = True, le
     (3, 3)
     """
 
+    max_features = check_int(max_features, "max_features", 2)
     X, _, cols = c.data_and_labels(X, labels)
     p = X.shape[1]
     if p < 2:

@@ -254,6 +254,7 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
     alpha = check_fraction(alpha, "alpha")
     if pca is not None:
         check_int(pca, "pca", 1, "a positive number of components")
+    max_pairs = check_int(max_pairs, "max_pairs", 0, "the most columns drawn as a pairs grid")
     check_choice(cutoff_method, "cutoff_method", _CUTOFF_METHODS)
     check_choice(missing, "missing", ("omit", "em", "marginal"))
     check_choice(level, "level", ("individual", "simultaneous"))
@@ -285,6 +286,10 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
                                random_state=random_state)
         else:
             classical, fitted = _fit_pair(Xv, complete, method, missing, random_state)
+            if cutoff_method == "auto":  # the calibrated laws on each row's observed count
+                from ..inference import outliers
+                res = outliers(Xv, method=method, alpha=alpha, level=level,
+                               random_state=random_state, nan_policy=missing)
     k = np.full(n, p)
     if complete.all():
         dc = np.asarray(classical.distance(Xv), dtype=float)
@@ -311,18 +316,27 @@ def build_report(X: ArrayLike, *, method: str = "mcd", alpha: float = 0.025,
             flagged = d2 > cut
         d2_plot = d2
     else:  # rows with missing cells: each judged on its k observed coordinates
-        metric = fitted
-        d2, k = metric.distance(Xv, squared=True, nan_policy="marginal", return_counts=True)
-        d2, k = np.asarray(d2, dtype=float), np.asarray(k)
         dc = np.asarray(classical.distance(Xv, nan_policy="marginal"), dtype=float)
-        hh = getattr(metric, "h", None)
-        rule = "chi2" if cutoff_method == "auto" else cutoff_method
-        cuts = {int(kk): _cutoff(rule, int(kk), alpha, n, hh, multiplicity)
-                for kk in np.unique(np.append(k, p))}
-        cut = cuts[p]
-        cut_rows = np.array([cuts[int(kk)] for kk in k])
-        pval = stats.chi2.sf(d2, k)
-        flagged = d2 > cut_rows
+        if res is not None:
+            metric = res.metric
+            d2, k = np.asarray(res.d2, dtype=float), np.asarray(res.n_observed)
+            cut_rows = np.broadcast_to(np.asarray(res.cutoff, dtype=float), d2.shape)
+            full = k == p
+            cut = float(np.max(cut_rows[full] if full.any() else cut_rows))
+            pval = np.asarray(res.pvalue, dtype=float)
+            flagged = np.asarray(res.flags, dtype=bool)
+        else:
+            metric = fitted
+            d2, k = metric.distance(Xv, squared=True, nan_policy="marginal",
+                                    return_counts=True)
+            d2, k = np.asarray(d2, dtype=float), np.asarray(k)
+            hh = getattr(metric, "h", None)
+            cuts = {int(kk): _cutoff(cutoff_method, int(kk), alpha, n, hh, multiplicity)
+                    for kk in np.unique(np.append(k, p))}
+            cut = cuts[p]
+            cut_rows = np.array([cuts[int(kk)] for kk in k])
+            pval = stats.chi2.sf(d2, k)
+            flagged = d2 > cut_rows
         d2_plot = stats.chi2.isf(pval, p)  # on the chi2_p scale
     lab = [str(i) for i in df.index]
     robust = metric is not classical
