@@ -298,6 +298,8 @@ def test_sigint_to_python_m_is_quiet_at_any_time(folder):
                 (folder / name).unlink()
         if proc.returncode == 0:  # pragma: no cover - the run beat the signal
             continue
+        if proc.returncode == -signal.SIGINT and not text.strip():
+            continue  # before the interpreter installed its handler: killed, nothing written
         if not frames:
             # the subcommand is named once the command line has been parsed
             assert proc.returncode == 130, text
