@@ -67,6 +67,11 @@ NOMINAL = {"mh.outliers (default)": ("row", 0.025), "Cerioli RMCD (formulas)": (
            "sklearn EllipticEnvelope": ("row", 0.025)}
 
 
+def parse_cells(spec):
+    """The --cells / --chart-cells option: "30x2,50x10" -> [(30, 2), (50, 10)]."""
+    return [tuple(int(v) for v in c.split("x")) for c in spec.split(",")]
+
+
 def covariance(p, seed=0):
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((p, p))
@@ -257,7 +262,7 @@ def run_outliers_full(args, sklearn_ok):
     cells = [(n, p) for n in (30, 50, 100, 500, 2000, 10000) for p in (2, 5, 10, 20)
              if n >= 2 * p + 10]
     if args.cells:
-        cells = [tuple(int(v) for v in c.split("x")) for c in args.cells.split(",")]
+        cells = parse_cells(args.cells)
     t0 = time.perf_counter()
     lines = ["## Calibration of outlier flags and robust chart limits (issue 11)", "",
              machine_line(), "", "`python benchmarks/bench_calibration.py --full --part "
@@ -309,7 +314,7 @@ def charts_header():
 def run_charts_full(args):
     cells = [(m, p) for m in (30, 50, 100, 200) for p in (2, 5, 10)]
     if args.chart_cells:
-        cells = [tuple(int(v) for v in c.split("x")) for c in args.chart_cells.split(",")]
+        cells = parse_cells(args.chart_cells)
     t0 = time.perf_counter()
     lines = charts_header() + chart_table(cells, chart_reps, lambda m: None, CHART_NOTE)
     lines += ["", f"Run time {time.perf_counter() - t0:.0f} s."]
@@ -354,7 +359,7 @@ def small_n_header(reps):
 def run_small_n_full(args):
     cells = [(n, p) for n in (30, 50) for p in (2, 5, 10, 20) if n >= 2 * p + 10]
     if args.cells:
-        cells = [tuple(int(v) for v in c.split("x")) for c in args.cells.split(",")]
+        cells = parse_cells(args.cells)
     reps = 300
     from mahalanobis.inference.outliers import rmcd_calibration_samples
     t0 = time.perf_counter()
@@ -419,7 +424,7 @@ def newpoint_header(n_new):
 def run_newpoint_full(args):
     cells = [(n, p) for n in (30, 50, 100, 500) for p in (2, 5, 10)]
     if args.cells:
-        cells = [tuple(int(v) for v in c.split("x")) for c in args.cells.split(",")]
+        cells = parse_cells(args.cells)
     n_new = 200
     t0 = time.perf_counter()
     lines = newpoint_header(n_new)
@@ -471,7 +476,7 @@ def main(argv=None):
     else:
         cells, chart_cells, reps_c, n_cal = [(50, 3), (100, 3)], [(30, 2)], 150, 600
     if args.cells:
-        cells = [tuple(int(v) for v in c.split("x")) for c in args.cells.split(",")]
+        cells = parse_cells(args.cells)
     lines = [SHORT_HEADER, "",
              "`make bench` runs `bench_calibration.py` without `--full`: a few cells that show "
              "the default against the others in every run (the sections above come from "

@@ -150,7 +150,7 @@ class MCDResult(FitResult):
     def new_point_reference(self) -> tuple[str, int | None]:
         """The law ``pvalue``/``outliers`` judge a *new* point's D^2 by (``reference="auto"``).
 
-        Below 1000 rows: ``("simulated", n)``, the law of a new independent point's D^2
+        Below 500 rows: ``("simulated", n)``, the law of a new independent point's D^2
         under this same estimator (the MCD with this ``support_fraction``, algorithm,
         reweighting and small-sample correction) at (n, p), simulated once on clean
         N(0, I_p) data -- exact, the MCD being affine equivariant --, seeded and cached on
